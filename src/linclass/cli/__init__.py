@@ -1,0 +1,73 @@
+"""The ``linclass`` command: argument parsing and printing only; the work is done by the library.
+
+Each subcommand lives in its own module exposing ``add_parser(subparsers)`` (which registers
+the subcommand and sets ``func`` to a ``run(args) -> int`` function). Exit codes: 0 success,
+1 failure (one readable line on stderr; the traceback only with ``--debug``), 2 usage error,
+130 interrupted by SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+SUBCOMMANDS = ("train", "evaluate", "predict", "tune", "gradcheck", "explain", "plot")
+
+
+class CommandError(Exception):
+    """A failure the user can fix, reported as one line with exit code 1."""
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options every subcommand accepts (use as ``parents=[common_options()]``)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--quiet", "-q", action="store_true", help="print only errors and requested data")
+    parent.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from linclass import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="linclass",
+        description="Linear classifiers (multiclass SVM and softmax): train, evaluate, explain.",
+        epilog="Run 'linclass COMMAND --help' for a command's options and an example.",
+    )
+    parser.add_argument("--version", action="version", version=f"linclass {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in SUBCOMMANDS:
+        module = _load_subcommand(name)
+        if module is not None:
+            module.add_parser(subparsers)
+    return parser
+
+
+def _load_subcommand(name: str):
+    try:
+        return importlib.import_module(f"linclass.cli.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"linclass.cli.{name}":
+            return None
+        raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("linclass: interrupted", file=sys.stderr)
+        return 130
+    except (CommandError, ValueError, TypeError, OSError, ImportError) as exc:
+        if getattr(args, "debug", False):
+            raise
+        print(f"linclass {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""What the classifier and the regressor share: hyperparameter checks and the call into the loop."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from linclass import _validation as v
+from linclass.estimator._checks import check_is_fitted, validate_X
+from linclass.objective import Objective
+from linclass.optim import OPTIMIZERS
+from linclass.optim.schedules import SCHEDULES
+from linclass.penalties import PENALTIES
+from linclass.preprocess import PREPROCESSORS, Affine, fit_transform
+from linclass.train import fit as train_loop
+
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+class LinearModelMixin:
+    """Hyperparameter validation, preprocessing and training shared by the linear estimators."""
+
+    def _check_hyperparameters(self) -> None:
+        penalty = "none" if self.penalty is None else self.penalty
+        PENALTIES.get(penalty)
+        OPTIMIZERS.get(self.optimizer)
+        SCHEDULES.get(self.schedule)
+        PREPROCESSORS.get(self.preprocess)
+        v.check_positive(self.alpha, "alpha", allow_zero=True)
+        v.check_fraction(self.l1_ratio, "l1_ratio")
+        v.check_positive(self.learning_rate, "learning_rate")
+        v.check_int(self.batch_size, "batch_size")
+        v.check_int(self.epochs, "epochs")
+        v.check_fraction(self.momentum, "momentum", high_open=True)
+        v.check_fraction(self.validation_fraction, "validation_fraction", low_open=True, high_open=True)
+        v.check_int(self.n_iter_no_change, "n_iter_no_change")
+        v.check_positive(self.tol, "tol", allow_zero=True)
+        if self.dtype is not None and np.dtype(self.dtype).name not in _DTYPES:
+            raise ValueError(f"dtype={self.dtype!r} is not supported; expected None, 'float32' or 'float64'")
+        v.check_random_state(self.random_state)
+
+    def _compute_dtype(self, X: np.ndarray) -> type:
+        if self.dtype is not None:
+            return _DTYPES[np.dtype(self.dtype).name]
+        return np.float64 if X.dtype == np.float64 else np.float32
+
+    def _make_objective(self, X: np.ndarray, loss: str, class_weight: np.ndarray | None) -> Objective:
+        transform: Affine = fit_transform(self.preprocess, X)
+        return Objective(
+            loss=loss,
+            penalty=None if self.penalty in (None, "none") else self.penalty,
+            alpha=float(self.alpha),
+            l1_ratio=float(self.l1_ratio),
+            class_weight=class_weight,
+            transform=transform,
+        )
+
+    def _run_loop(self, objective, params, X, y, X_val, y_val, rng, resume=None, epochs=None):
+        return train_loop(
+            objective,
+            params,
+            X,
+            y,
+            optimizer=self.optimizer,
+            learning_rate=float(self.learning_rate),
+            schedule=self.schedule,
+            momentum=float(self.momentum),
+            epochs=int(self.epochs if epochs is None else epochs),
+            batch_size=int(self.batch_size),
+            X_val=X_val,
+            y_val=y_val,
+            early_stopping=bool(self.early_stopping) and X_val is not None,
+            patience=int(self.n_iter_no_change),
+            tol=float(self.tol),
+            verbose=bool(self.verbose),
+            random_state=rng,
+            resume=resume,
+        )
+
+    def _raw_params(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(W, b)`` acting on raw inputs: ``W (D, K)``, ``b (K,)``."""
+        check_is_fitted(self)
+        return self.objective_.effective_params(self.params_)
+
+    def _validated_input(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        return validate_X(X, n_features=self.n_features_in_, estimator_name=type(self).__name__)
+
+    def _raw_output(self, X) -> np.ndarray:
+        X = self._validated_input(X)
+        return self.objective_.scores(self.params_, X)
+
+    def save(self, path) -> None:
+        """Write the fitted model to ``path`` (a linclass model file; see ``linclass.load``)."""
+        from linclass.estimator.persist import save
+
+        save(self, path)

@@ -1,0 +1,154 @@
+"""Input validation for the estimators (no scikit-learn needed).
+
+Messages follow scikit-learn's wording where its estimator checks look for it, so that a user
+moving between the two libraries reads the same errors.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+_ACCEPTED_KINDS = "fiub"
+
+
+class NotFittedError(ValueError, AttributeError):
+    """Raised when a method needs a fitted estimator (same bases as scikit-learn's)."""
+
+
+def _sklearn_not_fitted_error() -> type[Exception]:
+    try:
+        from sklearn.exceptions import NotFittedError as SkNotFittedError
+    except ImportError:
+        return NotFittedError
+    return SkNotFittedError
+
+
+def check_is_fitted(estimator, attribute: str = "coef_") -> None:
+    if not hasattr(estimator, attribute):
+        raise _sklearn_not_fitted_error()(
+            f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' with "
+            "appropriate arguments before using this estimator."
+        )
+
+
+def validate_X(X, *, name: str = "X", n_features: int | None = None, estimator_name: str = "") -> np.ndarray:
+    """Return ``X`` as a 2-D real array without copying numeric arrays.
+
+    float32/float64/integer/uint8/bool arrays pass through untouched (memmaps, Fortran order and
+    strided views included); object arrays of numbers become float64; complex, string and sparse
+    input are refused.
+    """
+    if X is None:
+        raise ValueError(f"Expected array-like (array or non-string sequence), got None for {name}")
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            f"{name} is a sparse matrix, but sparse input is not supported; pass a dense array "
+            f"({name}.toarray())"
+        )
+    arr = np.asarray(X)
+    if arr.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {arr.dtype}")
+    if arr.dtype.kind == "O":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"{name} must hold numbers; converting it to float failed: argument must be a string or "
+                f"a real number ({exc})"
+            ) from exc
+    if arr.dtype.kind not in _ACCEPTED_KINDS:
+        raise TypeError(f"{name} must be numeric (float, int, uint8 or bool), got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        shape_hint = (
+            "Reshape your data either using array.reshape(-1, 1) if your data has a single feature "
+            "or array.reshape(1, -1) if it contains a single sample."
+        )
+        raise ValueError(
+            f"Expected 2D array, got {arr.ndim}D array instead: {name} has shape {arr.shape}. "
+            + (shape_hint if arr.ndim == 1 else "")
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required")
+    if arr.shape[1] == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required"
+        )
+    if arr.dtype.kind == "f":
+        _check_finite(arr, name)
+    elif arr.dtype.kind == "b":
+        arr = arr.view(np.uint8)
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ValueError(
+            f"X has {arr.shape[1]} features, but {estimator_name} is expecting {n_features} features "
+            "as input."
+        )
+    return arr
+
+
+def _check_finite(arr: np.ndarray, name: str) -> None:
+    # Row chunks keep the boolean temporaries small for large data sets.
+    step = max(1, (1 << 24) // max(1, arr.shape[1]))
+    for start in range(0, arr.shape[0], step):
+        chunk = arr[start : start + step]
+        if np.isnan(chunk).any():
+            raise ValueError(f"Input {name} contains NaN.")
+        if np.isinf(chunk).any():
+            raise ValueError(f"Input {name} contains infinity or a value too large for dtype('{arr.dtype}').")
+
+
+def column_or_1d(y, name: str = "y") -> np.ndarray:
+    if y is None:
+        raise ValueError(
+            f"requires y to be passed, but the target y is None; pass {name} with one label per row of X"
+        )
+    arr = np.asarray(y)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected. Please change the shape of y "
+            "to (n_samples,), for example using ravel().",
+            _data_conversion_warning(),
+            stacklevel=3,
+        )
+        arr = arr.ravel()
+    if arr.ndim != 1:
+        raise ValueError(f"y should be a 1d array, got an array of shape {arr.shape} instead.")
+    return arr
+
+
+def _data_conversion_warning() -> type[Warning]:
+    try:
+        from sklearn.exceptions import DataConversionWarning
+    except ImportError:
+        return UserWarning
+    return DataConversionWarning
+
+
+def check_consistent_length(X: np.ndarray, y: np.ndarray) -> None:
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"Found input variables with inconsistent numbers of samples: X has {X.shape[0]} rows "
+            f"but y has {y.shape[0]} labels"
+        )
+
+
+def classification_labels(y: np.ndarray) -> np.ndarray:
+    """Check that ``y`` holds class labels (not continuous values); return it unchanged."""
+    if y.dtype.kind == "f":
+        if not np.isfinite(y).all():
+            raise ValueError("Input y contains NaN or infinity; labels must be finite class labels.")
+        if (y != np.round(y)).any():
+            raise ValueError(
+                "Unknown label type: continuous. Maybe you are trying to fit a classifier, which expects "
+                "discrete classes, on a regression target with continuous values."
+            )
+    elif y.dtype.kind == "O":
+        is_str = [isinstance(v, str) for v in y]
+        if any(is_str) and not all(is_str):
+            raise ValueError("Unknown label type: y mixes strings and numbers.")
+        if not any(is_str):
+            return classification_labels(np.asarray(y.tolist()))
+    elif y.dtype.kind not in "iubUS":
+        raise ValueError(f"Unknown label type: y has dtype {y.dtype}.")
+    return y

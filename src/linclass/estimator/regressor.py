@@ -1,0 +1,103 @@
+"""``LinearRegressor``: the lecture's gradient-descent example, ``L_i = |y_i - W x_i|^2``."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from linclass import _validation as v
+from linclass.estimator._base import LinearModelMixin
+from linclass.estimator._checks import check_consistent_length, validate_X
+from linclass.estimator._compat import BaseEstimator, RegressorMixin
+
+
+class LinearRegressor(LinearModelMixin, RegressorMixin, BaseEstimator):
+    """Least-squares linear regression ``pred = X @ W + b`` trained by the same optimizers.
+
+    Minimizes ``(1/N) sum_i |y_i - (x_i @ W + b)|^2 + alpha * R(W)``. ``y`` may be ``(N,)`` or
+    ``(N, K)``; hyperparameters mean what they mean for ``LinearClassifier``.
+
+    Example:
+        >>> import numpy as np
+        >>> X = np.arange(20.0).reshape(10, 2)
+        >>> reg = LinearRegressor(optimizer="lbfgs", alpha=0.0).fit(X, X @ [1.0, -2.0] + 3.0)
+        >>> bool(np.allclose(reg.predict(X[:2]), [1.0, -1.0], atol=1e-3))
+        True
+    """
+
+    def __init__(
+        self,
+        *,
+        penalty: str | None = "l2",
+        alpha: float = 1e-4,
+        l1_ratio: float = 0.15,
+        optimizer: str = "sgd",
+        learning_rate: float = 0.01,
+        schedule: str = "constant",
+        batch_size: int = 200,
+        epochs: int = 50,
+        momentum: float = 0.9,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 5,
+        tol: float = 1e-4,
+        preprocess: str = "standardize",
+        random_state: int | np.random.Generator | None = None,
+        dtype: str | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.momentum = momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.preprocess = preprocess
+        self.random_state = random_state
+        self.dtype = dtype
+        self.verbose = verbose
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> LinearRegressor:
+        """Fit on ``X (N, D)`` and real targets ``y (N,)`` or ``(N, K)``; returns ``self``."""
+        self._check_hyperparameters()
+        X = validate_X(X)
+        if y is None:
+            raise ValueError("requires y to be passed, but the target y is None")
+        y = np.asarray(y)
+        if y.dtype.kind not in "fiub":
+            raise ValueError(f"y must hold real numbers for regression, got dtype {y.dtype}")
+        if y.ndim not in (1, 2):
+            raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}")
+        check_consistent_length(X, y)
+        dtype = self._compute_dtype(X)
+        y = y.astype(dtype)
+        if not np.isfinite(y).all():
+            raise ValueError("Input y contains NaN or infinity.")
+        rng = v.check_random_state(self.random_state)
+        self.n_features_in_ = X.shape[1]
+        self._single_output = y.ndim == 1
+        targets = y.reshape(len(y), -1)
+        n_outputs = targets.shape[1]
+        self.objective_ = self._make_objective(X, "squared_error", None)
+        params = (np.zeros((X.shape[1], n_outputs), dtype), np.zeros(n_outputs, dtype))
+        result = self._run_loop(self.objective_, params, X, targets, None, None, rng)
+        self.params_ = result.params
+        self.history_ = result.history
+        self.n_iter_ = int(result.n_iter)
+        W_raw, b_raw = self.objective_.effective_params(self.params_)
+        self.coef_ = W_raw[:, 0].copy() if self._single_output else W_raw.T.copy()
+        self.intercept_ = float(b_raw[0]) if self._single_output else b_raw.copy()
+        return self
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Predictions ``(N,)`` (or ``(N, K)`` for 2-D targets)."""
+        pred = self._raw_output(X)
+        return pred[:, 0] if self._single_output else pred
+

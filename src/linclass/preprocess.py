@@ -1,0 +1,156 @@
+"""Preprocessing as affine transforms that fold into ``W`` and ``b``.
+
+Every transform here is ``x' = (x - shift) * scale`` per feature. Training on ``x'`` with
+weights ``W, b`` gives the same scores as training on the raw ``x`` with
+
+    W_raw = scale[:, None] * W,        b_raw = b - (shift * scale) @ W,
+
+because ``x' @ W + b = x @ (scale * W) - (shift * scale) @ W + b``. So a uint8 data set is never
+converted as a whole: the objective applies the fold per batch, and a trained model can be
+unfolded into raw-pixel weights for deployment.
+
+    >>> import numpy as np
+    >>> X = np.array([[0, 255], [255, 0]], dtype=np.uint8)
+    >>> t = fit_transform("center-scale", X)
+    >>> np.allclose(t.apply(X), (X / 255.0) - (X / 255.0).mean(axis=0))
+    True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from linclass.registry import Registry
+
+PREPROCESSORS: Registry = Registry("preprocess")
+
+_CHUNK_ROWS = 8192
+
+
+@dataclass(frozen=True)
+class Affine:
+    """``x' = (x - shift) * scale`` per feature; shapes ``(D,)`` (float64)."""
+
+    shift: np.ndarray
+    scale: np.ndarray
+    name: str = "affine"
+
+    def __post_init__(self) -> None:
+        if self.shift.shape != self.scale.shape or self.shift.ndim != 1:
+            raise ValueError(
+                f"shift and scale must be 1-D of equal shape, got {self.shift.shape} and {self.scale.shape}"
+            )
+
+    @property
+    def n_features(self) -> int:
+        return self.shift.shape[0]
+
+    def apply(self, X: ArrayLike, dtype: np.dtype | type = np.float64) -> np.ndarray:
+        """Explicitly transform ``X (N, D)`` (a copy; used for checks, not for training)."""
+        X = np.asarray(X)
+        return ((X - self.shift) * self.scale).astype(dtype, copy=False)
+
+    def fold(self, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weights for raw inputs from weights for transformed inputs."""
+        scale = self.scale.astype(W.dtype, copy=False)
+        shift_scaled = (self.shift * self.scale).astype(W.dtype, copy=False)
+        return scale[:, None] * W, b - shift_scaled @ W
+
+    def unfold(self, W_raw: np.ndarray, b_raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Inverse of ``fold``: weights for transformed inputs from raw-input weights."""
+        if np.any(self.scale == 0):
+            raise ValueError("cannot unfold a transform with a zero scale")
+        W = W_raw / self.scale.astype(W_raw.dtype, copy=False)[:, None]
+        return W, b_raw + (self.shift * self.scale).astype(W.dtype, copy=False) @ W
+
+    def fold_grad(self, dW_raw: np.ndarray, db_raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Chain rule through ``fold``: gradients w.r.t. ``W, b`` from those w.r.t. the folded pair."""
+        scale = self.scale.astype(dW_raw.dtype, copy=False)
+        shift = self.shift.astype(dW_raw.dtype, copy=False)
+        return scale[:, None] * (dW_raw - shift[:, None] * db_raw[None, :]), db_raw
+
+    def to_dict(self) -> dict:
+        return {"name": self.name}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"preprocess_shift": self.shift, "preprocess_scale": self.scale}
+
+    @classmethod
+    def from_arrays(cls, name: str, arrays: dict[str, np.ndarray]) -> Affine:
+        return cls(
+            np.asarray(arrays["preprocess_shift"], np.float64),
+            np.asarray(arrays["preprocess_scale"], np.float64),
+            name,
+        )
+
+
+def feature_moments(X: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and standard deviation of ``X (N, D)``, in float64, by row chunks.
+
+    Only one chunk is ever converted to float64, so a uint8 data set is not copied.
+    """
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"X must be 2-D with at least one row, got shape {X.shape}")
+    total = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], _CHUNK_ROWS):
+        total += X[start : start + _CHUNK_ROWS].sum(axis=0, dtype=np.float64)
+    mean = total / X.shape[0]
+    sq = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], _CHUNK_ROWS):
+        diff = X[start : start + _CHUNK_ROWS].astype(np.float64) - mean
+        sq += np.einsum("ij,ij->j", diff, diff)
+    return mean, np.sqrt(sq / X.shape[0])
+
+
+def _value_range(X: np.ndarray) -> float:
+    """255 for uint8 images, otherwise the largest absolute value (so data lands in [-1, 1])."""
+    if X.dtype == np.uint8:
+        return 255.0
+    top = float(np.abs(X).max()) if X.size else 1.0
+    return top if top > 0 else 1.0
+
+
+@PREPROCESSORS.register("none")
+def identity(X: ArrayLike) -> Affine:
+    """No preprocessing."""
+    D = np.asarray(X).shape[1]
+    return Affine(np.zeros(D), np.ones(D), "none")
+
+
+@PREPROCESSORS.register("scale")
+def scale_to_unit(X: ArrayLike) -> Affine:
+    """Divide by the value range (255 for uint8): pixels in [0, 1]."""
+    X = np.asarray(X)
+    D = X.shape[1]
+    return Affine(np.zeros(D), np.full(D, 1.0 / _value_range(X)), "scale")
+
+
+@PREPROCESSORS.register("center")
+def center(X: ArrayLike) -> Affine:
+    """Subtract the mean image (the CS231n preprocessing)."""
+    mean, _ = feature_moments(X)
+    return Affine(mean, np.ones_like(mean), "center")
+
+
+@PREPROCESSORS.register("center-scale")
+def center_scale(X: ArrayLike) -> Affine:
+    """Scale to [0, 1] and subtract the mean image."""
+    X = np.asarray(X)
+    mean, _ = feature_moments(X)
+    return Affine(mean, np.full_like(mean, 1.0 / _value_range(X)), "center-scale")
+
+
+@PREPROCESSORS.register("standardize")
+def standardize(X: ArrayLike) -> Affine:
+    """Per-feature zero mean and unit variance (constant features are only centred)."""
+    mean, std = feature_moments(X)
+    return Affine(mean, 1.0 / np.where(std > 0, std, 1.0), "standardize")
+
+
+def fit_transform(name: str, X: ArrayLike) -> Affine:
+    """Fit the preprocessing called ``name`` (see ``PREPROCESSORS``) on ``X (N, D)``."""
+    return PREPROCESSORS.get(name)(X)

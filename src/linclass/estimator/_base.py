@@ -54,7 +54,7 @@ class LinearModelMixin:
             transform=transform,
         )
 
-    def _run_loop(self, objective, params, X, y, X_val, y_val, rng, resume=None, epochs=None):
+    def _run_loop(self, objective, params, X, y, X_val, y_val, rng, resume=None, epochs=None, **options):
         return train_loop(
             objective,
             params,
@@ -74,6 +74,7 @@ class LinearModelMixin:
             verbose=bool(self.verbose),
             random_state=rng,
             resume=resume,
+            **options,
         )
 
     def _raw_params(self) -> tuple[np.ndarray, np.ndarray]:

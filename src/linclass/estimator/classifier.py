@@ -7,6 +7,7 @@ from numpy.typing import ArrayLike
 
 from linclass import _validation as v
 from linclass.calibration import fit_platt, platt_probabilities
+from linclass.datasets.splits import split_indices
 from linclass.estimator._base import LinearModelMixin
 from linclass.estimator._checks import (
     check_consistent_length,
@@ -16,6 +17,7 @@ from linclass.estimator._checks import (
 )
 from linclass.estimator._compat import BaseEstimator, ClassifierMixin
 from linclass.losses import LOSSES, softmax
+from linclass.train import DivergenceError
 
 # Below this many samples a held-out split would leave classes unseen, so Platt scaling is
 # fitted on the training scores instead.
@@ -110,31 +112,62 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
 
     # -- fitting -------------------------------------------------------------------------------
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> LinearClassifier:
-        """Train on ``X (N, D)`` and labels ``y (N,)`` of any type; returns ``self``."""
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        *,
+        validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+        callbacks=(),
+        checkpoint=None,
+        checkpoint_every: int | None = None,
+        resume=None,
+    ) -> LinearClassifier:
+        """Train on ``X (N, D)`` and labels ``y (N,)`` of any type; returns ``self``.
+
+        Args:
+            validation_data: ``(X_val, y_val)`` to use for validation metrics, early stopping and
+                Platt scaling instead of holding out ``validation_fraction`` of ``X``.
+            callbacks, checkpoint, checkpoint_every, resume: passed to ``linclass.train.fit``
+                (``resume`` is a ``TrainState`` of an interrupted run on the same data).
+        """
         self._check_hyperparameters()
         X, y_idx, classes = self._validate_training_data(X, y, classes=None)
-        rng = v.check_random_state(self.random_state)
-        spec = LOSSES.get(self.loss)
-        holdout = self.early_stopping or not spec.probabilistic
-        train_idx, val_idx = _holdout_split(y_idx, self.validation_fraction, rng) if holdout else (None, None)
-        X_tr, y_tr = (X, y_idx) if train_idx is None else (X[train_idx], y_idx[train_idx])
-        X_val, y_val = (None, None) if val_idx is None else (X[val_idx], y_idx[val_idx])
-
         self.classes_ = classes
         self.n_features_in_ = X.shape[1]
+        rng = v.check_random_state(self.random_state)
+        spec = LOSSES.get(self.loss)
+        if validation_data is not None:
+            X_val = validate_X(validation_data[0], name="X_val", n_features=X.shape[1])
+            y_val = self._encode(column_or_1d(validation_data[1], "y_val"))
+            X_tr, y_tr = X, y_idx
+        elif self.early_stopping or not spec.probabilistic:
+            X_tr, y_tr, X_val, y_val = _holdout(X, y_idx, self.validation_fraction, rng)
+        else:
+            X_tr, y_tr, X_val, y_val = X, y_idx, None, None
+
         self.objective_ = self._make_objective(X_tr, self.loss, self._class_weights(y_idx, len(classes)))
         dtype = self._compute_dtype(X)
         params = (np.zeros((X.shape[1], len(classes)), dtype), np.zeros(len(classes), dtype))
         try:
-            result = self._run_loop(self.objective_, params, X_tr, y_tr, X_val, y_val, rng)
-        except ValueError as exc:
+            result = self._run_loop(
+                self.objective_,
+                params,
+                X_tr,
+                y_tr,
+                X_val,
+                y_val,
+                rng,
+                resume=resume,
+                callbacks=callbacks,
+                checkpoint=checkpoint,
+                checkpoint_every=checkpoint_every,
+            )
+        except DivergenceError as exc:
             # Keep the last finite weights of a diverged run so the estimator stays usable.
-            if getattr(exc, "params", None) is not None:
-                self._set_fitted(exc.params, None, 0)
+            self._set_fitted(exc.params, {}, 0)
             raise
         self._set_fitted(result.params, result.history, result.n_iter)
-        self._train_state = result.state
         if not spec.probabilistic:
             X_cal, y_cal = (X_tr, y_tr) if X_val is None else (X_val, y_val)
             self.probability_slope_ = fit_platt(self.objective_.scores(self.params_, X_cal), y_cal)
@@ -171,7 +204,14 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
             self.n_iter_ = 0
         elif X.shape[1] != self.n_features_in_:
             validate_X(X, n_features=self.n_features_in_, estimator_name=type(self).__name__)
-        result = self._run_loop(self.objective_, self.params_, X, y_idx, None, None, rng, epochs=1)
+        resume = getattr(self, "_train_state", None)
+        if resume is not None and resume.n_samples != X.shape[0]:
+            resume = None
+        epochs = 1 if resume is None else resume.epoch + 1
+        result = self._run_loop(
+            self.objective_, self.params_, X, y_idx, None, None, rng, resume=resume, epochs=epochs
+        )
+        self._train_state = result.state
         history = {key: self.history_.get(key, []) + list(values) for key, values in result.history.items()}
         self._set_fitted(result.params, history, self.n_iter_ + result.n_iter)
         if not LOSSES.get(self.loss).probabilistic:
@@ -191,11 +231,10 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
                 )
         else:
             classes = np.unique(np.asarray(classes))
-        y_idx = np.searchsorted(classes, y)
-        unknown = (y_idx >= len(classes)) | (classes[np.minimum(y_idx, len(classes) - 1)] != y)
-        if unknown.any():
-            raise ValueError(f"y contains label {y[unknown][0]!r} not in classes {list(classes)}")
-        return X, y_idx.astype(np.int64), classes
+        return X, _encode_labels(y, classes), classes
+
+    def _encode(self, y: np.ndarray) -> np.ndarray:
+        return _encode_labels(classification_labels(y), self.classes_)
 
     def _class_weights(self, y_idx: np.ndarray, n_classes: int) -> np.ndarray | None:
         if self.class_weight is None:
@@ -253,19 +292,19 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
             return np.log(self.predict_proba(X))
 
 
-def _holdout_split(y_idx: np.ndarray, fraction: float, rng: np.random.Generator):
-    """Stratified (train, validation) index arrays, or ``(None, None)`` when the data is too small."""
-    n = y_idx.shape[0]
-    if n < _MIN_HOLDOUT_SAMPLES:
-        return None, None
-    val_parts = []
-    for cls in np.unique(y_idx):
-        members = rng.permutation(np.flatnonzero(y_idx == cls))
-        n_val = int(round(fraction * members.size))
-        if n_val >= members.size:
-            return None, None
-        val_parts.append(members[:n_val])
-    val_idx = np.sort(np.concatenate(val_parts))
-    train_mask = np.ones(n, dtype=bool)
-    train_mask[val_idx] = False
-    return np.flatnonzero(train_mask), val_idx
+def _encode_labels(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Class indices of labels ``y`` in the sorted ``classes``; unknown labels are an error."""
+    y_idx = np.searchsorted(classes, y)
+    unknown = (y_idx >= len(classes)) | (classes[np.minimum(y_idx, len(classes) - 1)] != y)
+    if unknown.any():
+        raise ValueError(f"y contains label {y[unknown][0]!r} not in classes {list(classes)}")
+    return y_idx.astype(np.int64)
+
+
+def _holdout(X: np.ndarray, y_idx: np.ndarray, fraction: float, rng: np.random.Generator):
+    """A stratified ``(X_train, y_train, X_val, y_val)`` split; no split when data is too small."""
+    counts = np.bincount(y_idx)
+    if y_idx.shape[0] < _MIN_HOLDOUT_SAMPLES or counts[counts > 0].min() * fraction < 1:
+        return X, y_idx, None, None
+    train_idx, val_idx = split_indices(y_idx, fraction, stratify=True, random_state=rng)
+    return X[train_idx], y_idx[train_idx], X[val_idx], y_idx[val_idx]

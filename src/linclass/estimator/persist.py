@@ -2,7 +2,8 @@
 
 A model file holds ``W`` and ``b`` in the preprocessed space, the preprocessing arrays, the
 classes with their dtype, the hyperparameters, the training history, the Platt slope where one
-was fitted, and any ``image_shape_`` a data loader attached. Loading rebuilds an estimator that
+was fitted, and the ``image_shape_`` and ``class_names_`` a training run attached. Loading
+rebuilds an estimator that
 predicts bit-identically.
 """
 
@@ -37,6 +38,7 @@ def save(estimator, path: str | os.PathLike) -> None:
         "history": {key: [float(x) for x in values] for key, values in estimator.history_.items()},
         "n_iter": int(estimator.n_iter_),
         "image_shape": list(getattr(estimator, "image_shape_", None) or []) or None,
+        "class_names": list(getattr(estimator, "class_names_", None) or []) or None,
     }
     if hasattr(estimator, "classes_"):
         classes = estimator.classes_
@@ -88,6 +90,8 @@ def load(path: str | os.PathLike):
     estimator.n_iter_ = int(meta.get("n_iter", 0))
     if meta.get("image_shape"):
         estimator.image_shape_ = tuple(int(d) for d in meta["image_shape"])
+    if meta.get("class_names"):
+        estimator.class_names_ = tuple(str(name) for name in meta["class_names"])
     W_raw, b_raw = estimator.objective_.effective_params(estimator.params_)
     if factory is LinearClassifier:
         dtype = meta.get("classes_dtype", "object")

@@ -100,4 +100,3 @@ class LinearRegressor(LinearModelMixin, RegressorMixin, BaseEstimator):
         """Predictions ``(N,)`` (or ``(N, K)`` for 2-D targets)."""
         pred = self._raw_output(X)
         return pred[:, 0] if self._single_output else pred
-

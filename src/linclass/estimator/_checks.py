@@ -13,21 +13,17 @@ import numpy as np
 _ACCEPTED_KINDS = "fiub"
 
 
-class NotFittedError(ValueError, AttributeError):
-    """Raised when a method needs a fitted estimator (same bases as scikit-learn's)."""
+try:
+    from sklearn.exceptions import NotFittedError
+except ImportError:
 
-
-def _sklearn_not_fitted_error() -> type[Exception]:
-    try:
-        from sklearn.exceptions import NotFittedError as SkNotFittedError
-    except ImportError:
-        return NotFittedError
-    return SkNotFittedError
+    class NotFittedError(ValueError, AttributeError):  # type: ignore[no-redef]
+        """Raised when a method needs a fitted estimator (same bases as scikit-learn's)."""
 
 
 def check_is_fitted(estimator, attribute: str = "coef_") -> None:
     if not hasattr(estimator, attribute):
-        raise _sklearn_not_fitted_error()(
+        raise NotFittedError(
             f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' with "
             "appropriate arguments before using this estimator."
         )
@@ -70,10 +66,12 @@ def validate_X(X, *, name: str = "X", n_features: int | None = None, estimator_n
             + (shape_hint if arr.ndim == 1 else "")
         )
     if arr.shape[0] == 0:
-        raise ValueError(f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required")
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required."
+        )
     if arr.shape[1] == 0:
         raise ValueError(
-            f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required"
+            f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required."
         )
     if arr.dtype.kind == "f":
         _check_finite(arr, name)

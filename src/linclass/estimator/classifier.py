@@ -188,7 +188,7 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
             X, y, classes=known if classes is None else classes
         )
         if not first_call and not np.array_equal(all_classes, self.classes_):
-            raise ValueError(f"classes={list(all_classes)} differs from the classes of the first call")
+            raise ValueError(f"classes={all_classes.tolist()} differs from the classes of the first call")
         rng = v.check_random_state(self.random_state)
         if first_call:
             self.classes_ = all_classes
@@ -212,8 +212,11 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
             self.objective_, self.params_, X, y_idx, None, None, rng, resume=resume, epochs=epochs
         )
         self._train_state = result.state
-        history = {key: self.history_.get(key, []) + list(values) for key, values in result.history.items()}
-        self._set_fitted(result.params, history, self.n_iter_ + result.n_iter)
+        if resume is None:
+            history = {key: self.history_.get(key, []) + list(vals) for key, vals in result.history.items()}
+            self._set_fitted(result.params, history, self.n_iter_ + result.n_iter)
+        else:  # a resumed run's history and epoch count already include the earlier calls
+            self._set_fitted(result.params, result.history, result.n_iter)
         if not LOSSES.get(self.loss).probabilistic:
             self.probability_slope_ = fit_platt(self.objective_.scores(self.params_, X), y_idx)
         return self
@@ -227,7 +230,7 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
             if classes.shape[0] < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes in the data, but the "
-                    f"data contains only one class: {classes[0]!r}"
+                    f"data contains only one class: {classes.tolist()[0]!r}"
                 )
         else:
             classes = np.unique(np.asarray(classes))
@@ -254,7 +257,7 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
             position = np.flatnonzero(self.classes_ == label)
             if position.size == 0:
                 raise ValueError(
-                    f"class_weight has label {label!r}, which is not in classes {list(self.classes_)}"
+                    f"class_weight has label {label!r}, which is not in classes {self.classes_.tolist()}"
                 )
             weights[position[0]] = v.check_positive(weight, f"class_weight[{label!r}]", allow_zero=True)
         return weights
@@ -277,7 +280,8 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Labels of the highest-scoring class, shape ``(N,)``."""
-        return self.classes_[self._raw_output(X).argmax(axis=1)]
+        scores = self._raw_output(X)
+        return self.classes_[scores.argmax(axis=1)]
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities ``(N, C)``: softmax of the scores, or Platt scaling for margin losses."""
@@ -297,7 +301,7 @@ def _encode_labels(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
     y_idx = np.searchsorted(classes, y)
     unknown = (y_idx >= len(classes)) | (classes[np.minimum(y_idx, len(classes) - 1)] != y)
     if unknown.any():
-        raise ValueError(f"y contains label {y[unknown][0]!r} not in classes {list(classes)}")
+        raise ValueError(f"y contains label {y[unknown].tolist()[0]!r} not in classes {classes.tolist()}")
     return y_idx.astype(np.int64)
 
 

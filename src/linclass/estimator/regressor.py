@@ -7,7 +7,7 @@ from numpy.typing import ArrayLike
 
 from linclass import _validation as v
 from linclass.estimator._base import LinearModelMixin
-from linclass.estimator._checks import check_consistent_length, validate_X
+from linclass.estimator._checks import check_consistent_length, column_or_1d, validate_X
 from linclass.estimator._compat import BaseEstimator, RegressorMixin
 
 
@@ -68,13 +68,16 @@ class LinearRegressor(LinearModelMixin, RegressorMixin, BaseEstimator):
         """Fit on ``X (N, D)`` and real targets ``y (N,)`` or ``(N, K)``; returns ``self``."""
         self._check_hyperparameters()
         X = validate_X(X)
-        if y is None:
-            raise ValueError("requires y to be passed, but the target y is None")
-        y = np.asarray(y)
+        # Several outputs are (N, K); a single column is flattened with scikit-learn's warning.
+        y = None if y is None else np.asarray(y)
+        y = y if y is not None and y.ndim == 2 and y.shape[1] > 1 else column_or_1d(y)
+        if y.dtype.kind == "O":
+            try:
+                y = y.astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"Unknown label type: regression targets y must be numbers ({exc})") from exc
         if y.dtype.kind not in "fiub":
-            raise ValueError(f"y must hold real numbers for regression, got dtype {y.dtype}")
-        if y.ndim not in (1, 2):
-            raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}")
+            raise ValueError(f"Unknown label type: regression targets y must be numbers, got dtype {y.dtype}")
         check_consistent_length(X, y)
         dtype = self._compute_dtype(X)
         y = y.astype(dtype)

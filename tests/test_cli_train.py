@@ -1,0 +1,144 @@
+"""``linclass train`` driven as a user would: output, model files, checkpoints, interrupts."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import linclass
+from linclass.cli import main
+from linclass.io import read_bundle
+
+
+def run_cli(*args, cwd=None, **kwargs):
+    return subprocess.run(
+        [sys.executable, "-m", "linclass", *args], capture_output=True, text=True, cwd=cwd, timeout=300, **kwargs
+    )
+
+
+def test_train_without_arguments_trains_digits_and_writes_a_model(tmp_path):
+    result = run_cli("train", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("epoch   1/20  loss ")
+    assert "val acc" in lines[0]
+    test_line = [line for line in lines if line.startswith("test accuracy:")][0]
+    assert float(test_line.split()[-1]) > 0.9
+    assert "model written to model.npz" in lines[-1]
+    model = linclass.load(tmp_path / "model.npz")
+    assert model.image_shape_ == (8, 8)
+    assert model.class_names_ == tuple(str(d) for d in range(10))
+    assert len(model.history_["loss"]) == 20
+
+
+def test_train_json_reports_every_split(tmp_path, capsys):
+    out = tmp_path / "m.npz"
+    code = main(["train", "--epochs", "3", "--loss", "svm", "--json", "--out", str(out)])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["loss"] == "svm" and report["epochs"] == 3
+    assert set(report["accuracy"]) == {"train", "val", "test"}
+    assert 0.8 < report["accuracy"]["test"] <= 1.0
+    assert out.exists()
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "gd", "lbfgs", "random_search", "genetic"])
+def test_train_accepts_every_optimizer(tmp_path, capsys, optimizer):
+    code = main(["train", "--optimizer", optimizer, "--epochs", "2", "--json", "--out", str(tmp_path / "m.npz")])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["optimizer"] == optimizer
+
+
+def test_usage_errors_exit_2_and_runtime_errors_exit_1(tmp_path):
+    bad_choice = run_cli("train", "--loss", "hinge", cwd=tmp_path)
+    assert bad_choice.returncode == 2
+    assert "invalid choice: 'hinge'" in bad_choice.stderr
+    bad_lr = run_cli("train", "--lr", "-1", cwd=tmp_path)
+    assert bad_lr.returncode == 1
+    assert bad_lr.stderr.strip() == "linclass train: error: learning_rate must be a finite number > 0, got -1.0"
+    missing = run_cli("train", "--data", "cifar10:/nonexistent/dir", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert len(missing.stderr.strip().splitlines()) == 1 and "/nonexistent/dir" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    debug = run_cli("train", "--data", "cifar10:/nonexistent/dir", "--debug", cwd=tmp_path)
+    assert "Traceback" in debug.stderr
+
+
+def test_help_shows_an_example():
+    result = run_cli("train", "--help")
+    assert result.returncode == 0
+    assert "linclass train --resume run.ckpt" in result.stdout
+
+
+def _slow_run_args(out, *extra):
+    # Small batches and many epochs make the run last a few seconds, long enough to interrupt.
+    return ["train", "--epochs", "60", "--batch-size", "8", "--seed", "3", "--quiet", "--out", str(out), *extra]
+
+
+def _wait_for(path, process, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, "training ended before the first checkpoint"
+        assert time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.01)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupted_run_resumes_to_bit_identical_weights(tmp_path, sig, code):
+    straight = tmp_path / "straight.npz"
+    assert run_cli(*_slow_run_args(straight)).returncode == 0
+
+    ckpt = tmp_path / "run.ckpt"
+    interrupted = tmp_path / "interrupted.npz"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "linclass", *_slow_run_args(interrupted, "--checkpoint", str(ckpt))],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for(ckpt, process)
+    time.sleep(0.3)
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == code, stderr
+    assert "checkpoint saved" in stderr
+    assert not interrupted.exists()
+    _, meta = read_bundle(ckpt, kind="checkpoint")
+    assert 0 < meta["state"]["epoch"] < 60
+
+    resumed = run_cli("train", "--resume", str(ckpt), "--quiet", "--out", str(interrupted))
+    assert resumed.returncode == 0, resumed.stderr
+    a, b = linclass.load(straight), linclass.load(interrupted)
+    assert a.params_[0].tobytes() == b.params_[0].tobytes()
+    assert a.params_[1].tobytes() == b.params_[1].tobytes()
+    assert a.history_["loss"] == b.history_["loss"]
+
+
+def test_resume_refuses_corrupt_checkpoint(tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    assert main(["train", "--epochs", "2", "--quiet", "--checkpoint", str(ckpt), "--out", str(tmp_path / "m.npz")]) == 0
+    data = bytearray(ckpt.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    ckpt.write_bytes(bytes(data))
+    result = run_cli("train", "--resume", str(ckpt))
+    assert result.returncode == 1
+    assert "checksum mismatch" in result.stderr or "corrupt" in result.stderr
+    ckpt.write_bytes(bytes(data[: len(data) // 3]))
+    result = run_cli("train", "--resume", str(ckpt))
+    assert result.returncode == 1 and str(ckpt) in result.stderr
+
+
+def test_model_file_is_not_a_checkpoint(tmp_path):
+    model = tmp_path / "m.npz"
+    assert main(["train", "--epochs", "1", "--quiet", "--out", str(model)]) == 0
+    result = run_cli("train", "--resume", str(model))
+    assert result.returncode == 1
+    assert "model" in result.stderr and "checkpoint" in result.stderr
+    np.testing.assert_array_equal(linclass.load(model).classes_, np.arange(10))
+    assert os.path.getsize(model) > 0

@@ -1,0 +1,14 @@
+"""The training loop shared by every optimizer, and the state that makes a run resumable.
+
+``fit(objective, params, X, y, optimizer=...)`` runs gradient descent, SGD, Adam, L-BFGS or a
+gradient-free search behind one interface, so methods can be swapped and compared on the same
+history (loss, accuracy, loss evaluations, time). ``TrainState`` holds everything needed to
+continue a run bit for bit and converts to a file bundle (``state.save(path)``,
+``TrainState.load(path)``).
+"""
+
+from linclass.train.events import DivergenceError, EpochEnd, StopTraining, TrainResult
+from linclass.train.loop import fit
+from linclass.train.state import TrainState
+
+__all__ = ["DivergenceError", "EpochEnd", "StopTraining", "TrainResult", "TrainState", "fit"]

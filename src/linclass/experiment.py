@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from linclass import io
-from linclass.datasets import Dataset, load_source, split_indices
+from linclass.datasets import Dataset, load_source, train_val_split
 from linclass.estimator import LinearClassifier
 from linclass.train import TrainState
 
@@ -108,18 +108,10 @@ def prepare_data(config: TrainConfig) -> Splits:
     dataset = load_source(config.data)
     X_train = dataset.X_train.reshape(len(dataset.X_train), -1)
     X_test = dataset.X_test.reshape(len(dataset.X_test), -1)
-    train_idx, val_idx = split_indices(
-        dataset.y_train, config.val_fraction, stratify=True, random_state=config.seed
+    X_tr, y_tr, X_val, y_val = train_val_split(
+        X_train, dataset.y_train, config.val_fraction, stratify=True, random_state=config.seed
     )
-    return Splits(
-        dataset,
-        X_train[train_idx],
-        dataset.y_train[train_idx],
-        X_train[val_idx],
-        dataset.y_train[val_idx],
-        X_test,
-        dataset.y_test,
-    )
+    return Splits(dataset, X_tr, y_tr, X_val, y_val, X_test, dataset.y_test)
 
 
 def train_model(

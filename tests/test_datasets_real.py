@@ -111,3 +111,16 @@ def test_fashion_mnist_from_the_debian_package(monkeypatch, tmp_path):
     assert ds.classes == FASHION_MNIST_CLASSES
     assert ds.name == "fashion-mnist:/usr/share/datasets/fashion-mnist"
     print(f"Fashion-MNIST load {seconds:.2f} s")
+
+
+@pytest.mark.slow
+def test_softmax_on_raw_cifar10_pixels_reaches_the_course_accuracy(cifar_jpeg):
+    """The CS231n assignment reports about 0.38-0.39 test accuracy for a tuned softmax."""
+    from linclass import LinearClassifier
+
+    ds = cifar_jpeg["cached"]
+    X, X_test = ds.X_train.reshape(50_000, -1), ds.X_test.reshape(10_000, -1)
+    clf = LinearClassifier(loss="softmax", learning_rate=1e-3, alpha=1e-3, epochs=5, batch_size=256,
+                           random_state=0).fit(X, ds.y_train)  # fmt: skip
+    assert X.dtype == np.uint8  # trained on the uint8 pixels: preprocessing is folded into W, b
+    assert clf.score(X_test, ds.y_test) >= 0.36

@@ -194,3 +194,29 @@ def _example_headers(e: Explanation) -> list[str]:
     if len(set(names)) == len(names):
         return [f"{name} image" for name in names]
     return [f"#{i} {name}" for i, name in enumerate(names)]
+
+
+def explain_example(model, x: ArrayLike, label: int, *, margin: float = 1.0) -> Explanation:
+    """The worked example for one real input: a fitted classifier's scores of ``x`` and their losses.
+
+    Args:
+        model: a fitted ``LinearClassifier`` (``linclass.load`` gives one).
+        x: one input, any shape with ``model.n_features_in_`` values (an image is flattened).
+        label: the correct class as a column index into ``model.classes_``.
+        margin: the SVM margin ``Delta``.
+
+    Returns:
+        an :class:`Explanation` of one example with the model's class names.
+
+    Example:
+        >>> model = linclass.load("model.npz")                           # doctest: +SKIP
+        >>> explain_example(model, images[0], 3).svm_losses               # doctest: +SKIP
+        array([4.12])
+    """
+    from linclass.predict import model_class_names
+
+    row = np.asarray(x).reshape(1, -1)
+    if row.shape[1] != model.n_features_in_:
+        raise ValueError(f"x has {row.shape[1]} values but the model expects {model.n_features_in_} features")
+    scores = model.objective_.scores(model.params_, row).astype(np.float64)
+    return explain_scores(scores, [label], model_class_names(model), margin=margin)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -62,6 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("linclass: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (``linclass ... | head``): stop quietly, like other Unix tools, and
+        # point stdout at /dev/null so the interpreter's final flush does not complain again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (CommandError, ValueError, TypeError, OSError, ImportError) as exc:
         if getattr(args, "debug", False):
             raise

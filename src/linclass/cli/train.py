@@ -8,7 +8,7 @@ import signal
 import sys
 
 from linclass.cli import CommandError, common_options
-from linclass.experiment import TrainConfig, resume_training, train_model
+from linclass.config import TrainConfig
 
 EPILOG = """\
 examples:
@@ -140,12 +140,12 @@ def _epoch_printer(total_epochs: int):
 def run(args: argparse.Namespace) -> int:
     if args.checkpoint_every is not None and args.checkpoint is None and args.resume is None:
         raise CommandError("--checkpoint-every needs --checkpoint PATH")
+    from linclass.experiment import load_checkpoint, resume_training, train_model
+
     callbacks = []
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         if args.resume:
-            from linclass.experiment import load_checkpoint
-
             config, _ = load_checkpoint(args.resume)
             if not args.quiet and not args.json:
                 print(f"resuming {args.resume}: data={config.data} loss={config.loss}", end=" ")

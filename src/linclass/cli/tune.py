@@ -1,0 +1,217 @@
+"""``linclass tune``: search the learning rate and regularization strength on a validation split."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+from linclass.cli import CommandError, common_options
+from linclass.config import TrainConfig
+
+EPILOG = """\
+examples:
+  linclass tune --data digits --epochs 5
+      the 3 x 3 grid of learning rates 1e-3,1e-2,1e-1 and alphas 1e-4,1e-3,1e-2
+  linclass tune --data digits --loss svm --lr-range 1e-4:1e-1 --alpha-range 1e-5:1e-1 --trials 20 --jobs 2
+      random search (log-uniform), as in the CS231n assignment, on two cores
+  linclass tune --data cifar10:~/data/cifar-10-python.tar.gz --loss svm --lr 1e-7,5e-7 --alpha 2.5e4,5e4 \\
+      --preprocess center --out best.npz
+"""
+
+_DEFAULTS = TrainConfig()
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    from linclass.config import DEFAULT_ALPHAS, DEFAULT_LEARNING_RATES, SEARCHES
+    from linclass.losses import LOSSES
+    from linclass.optim import OPTIMIZERS
+    from linclass.penalties import PENALTIES
+    from linclass.preprocess import PREPROCESSORS
+
+    parser = subparsers.add_parser(
+        "tune",
+        parents=[common_options()],
+        help="search learning rate and regularization on a validation split",
+        description=(
+            "Train one model per (learning rate, alpha) setting, measure each on the validation\n"
+            "split and print them best first. --search grid tries every pair of the --lr and\n"
+            "--alpha lists; --search random draws --trials pairs log-uniformly from --lr-range and\n"
+            "--alpha-range (the default search when a range is given). Every trial uses --seed,\n"
+            "so the results are the same for any --jobs."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    d = _DEFAULTS
+    parser.add_argument("--data", default=d.data, metavar="SPEC", help="data source (default: digits)")
+    parser.add_argument("--loss", default=d.loss, choices=LOSSES.names(), help="loss (default: softmax)")
+    parser.add_argument("--penalty", default=d.penalty, choices=PENALTIES.names(), help="(default: l2)")
+    parser.add_argument(
+        "--l1-ratio", type=float, default=d.l1_ratio, help="elastic-net mixing (default: 0.15)"
+    )
+    lr = parser.add_mutually_exclusive_group()
+    lr.add_argument(
+        "--lr",
+        metavar="LIST",
+        help=f"learning rates (default: {','.join(f'{v:g}' for v in DEFAULT_LEARNING_RATES)})",
+    )
+    lr.add_argument("--lr-range", metavar="LOW:HIGH", help="learning-rate range for random search")
+    alpha = parser.add_mutually_exclusive_group()
+    alpha.add_argument(
+        "--alpha",
+        metavar="LIST",
+        help=f"regularization strengths (default: {','.join(f'{v:g}' for v in DEFAULT_ALPHAS)})",
+    )
+    alpha.add_argument("--alpha-range", metavar="LOW:HIGH", help="regularization range for random search")
+    parser.add_argument(
+        "--search", choices=SEARCHES, help="grid or random (default: random if a range is given)"
+    )
+    parser.add_argument(
+        "--trials", type=int, default=10, metavar="N", help="random-search trials (default: 10)"
+    )
+    parser.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZERS.names(), help="(default: sgd)")
+    parser.add_argument(
+        "--epochs", type=int, default=d.epochs, help=f"epochs per trial (default: {d.epochs})"
+    )
+    parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"(default: {d.batch_size})")
+    parser.add_argument("--momentum", type=float, default=d.momentum, help=f"(default: {d.momentum})")
+    parser.add_argument(
+        "--preprocess", default=d.preprocess, choices=PREPROCESSORS.names(), help="(default: standardize)"
+    )
+    parser.add_argument(
+        "--val-fraction",
+        type=float,
+        default=d.val_fraction,
+        help="validation share of the training data (0.1)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=1, metavar="N", help="worker processes (-1: all cores; default 1)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=d.seed, help="seed of the split, the trials and the search (0)"
+    )
+    parser.add_argument("--out", metavar="PATH", help="write the best model to this file")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _parse_list(text: str, option: str) -> list[float]:
+    values = []
+    for item in text.split(","):
+        try:
+            values.append(float(item))
+        except ValueError:
+            raise CommandError(f"{option}: {item.strip()!r} is not a number") from None
+    return values
+
+
+def _parse_range(text: str, option: str):
+    from linclass.tune import LogRange
+
+    low, colon, high = text.partition(":")
+    if not colon:
+        raise CommandError(f"{option}: expected LOW:HIGH (e.g. 1e-4:1e-1), got {text!r}")
+    low_value, high_value = _parse_list(low, option)[0], _parse_list(high, option)[0]
+    if not 0 < low_value <= high_value:
+        raise CommandError(f"{option}: expected 0 < LOW <= HIGH, got {text!r}")
+    return LogRange(low_value, high_value)
+
+
+def _axis(range_text: str | None, list_text: str | None, option: str, default):
+    if range_text:
+        return _parse_range(range_text, f"{option}-range")
+    if list_text:
+        return _parse_list(list_text, option)
+    return list(default)
+
+
+def run(args: argparse.Namespace) -> int:
+    from linclass import tune as tuning
+
+    learning_rates = _axis(args.lr_range, args.lr, "--lr", tuning.DEFAULT_LEARNING_RATES)
+    alphas = _axis(args.alpha_range, args.alpha, "--alpha", tuning.DEFAULT_ALPHAS)
+    search = args.search or ("random" if args.lr_range or args.alpha_range else "grid")
+    config = TrainConfig(
+        data=args.data,
+        loss=args.loss,
+        penalty=None if args.penalty == "none" else args.penalty,
+        l1_ratio=args.l1_ratio,
+        optimizer=args.optimizer,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        momentum=args.momentum,
+        val_fraction=args.val_fraction,
+        preprocess=args.preprocess,
+        seed=args.seed,
+    )
+    pairs = tuning.search_space(
+        learning_rates, alphas, search=search, n_trials=args.trials, random_state=args.seed
+    )
+    chatty = not (args.quiet or args.json)
+    finished = []
+
+    def report_trial(record: dict) -> None:
+        finished.append(record)
+        accuracy = "diverged" if record["diverged"] else f"val acc {record['val_accuracy']:.4f}"
+        print(
+            f"trial {len(finished):>3}/{len(pairs)}: lr {record['learning_rate']:.3g}  "
+            f"alpha {record['alpha']:.3g}  {accuracy}  ({record['seconds']:.2f} s)",
+            flush=True,
+        )
+
+    result = tuning.tune(
+        config,
+        learning_rates=learning_rates,
+        alphas=alphas,
+        search=search,
+        n_trials=args.trials,
+        n_jobs=args.jobs,
+        callback=report_trial if chatty else None,
+    )
+    if args.out:
+        result.best.model.save(args.out)
+    best = result.results[0]
+    if args.json:
+        document = {
+            "data": args.data,
+            "loss": args.loss,
+            "search": search,
+            "results": [_json_record(r) for r in result.results],
+            "best": {
+                "learning_rate": best["learning_rate"],
+                "alpha": best["alpha"],
+                "accuracy": result.best.accuracy,
+            },
+            "model": args.out,
+        }
+        print(json.dumps(document, indent=2))
+        return 0
+    if chatty:
+        print()
+    print(_table(result.results))
+    if not args.quiet:
+        print()
+        accuracy = ", ".join(f"{split} {value:.4f}" for split, value in result.best.accuracy.items())
+        print(f"best: learning rate {best['learning_rate']:.3g}, alpha {best['alpha']:.3g} ({accuracy})")
+        print(f"best model written to {args.out}" if args.out else "(use --out FILE to save the best model)")
+    return 0
+
+
+def _json_record(record: dict) -> dict:
+    return {key: None if isinstance(v, float) and math.isnan(v) else v for key, v in record.items()}
+
+
+def _table(results: list[dict]) -> str:
+    lines = ["rank  learning_rate     alpha  train_acc  val_acc  seconds"]
+    for rank, r in enumerate(results, start=1):
+        accuracies = (
+            f"{'diverged':>9}  {'':>7}"
+            if r["diverged"]
+            else f"{r['train_accuracy']:>9.4f}  {r['val_accuracy']:>7.4f}"
+        )
+        lines.append(
+            f"{rank:>4}  {r['learning_rate']:>13.3g}  {r['alpha']:>8.3g}  {accuracies}  {r['seconds']:>7.2f}"
+        )
+    return "\n".join(lines)

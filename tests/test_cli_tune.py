@@ -60,7 +60,13 @@ def test_jobs_do_not_change_the_results_or_the_best_model(tmp_path, capsys):
     np.testing.assert_array_equal(parallel_model.intercept_, serial_model.intercept_)
 
 
-def test_text_output_has_progress_table_and_best_line(capsys):
+@pytest.fixture(autouse=True)
+def _in_tmp_dir(tmp_path, monkeypatch):
+    # tune writes best.npz into the working directory by default
+    monkeypatch.chdir(tmp_path)
+
+
+def test_text_output_has_progress_table_and_best_line(capsys, tmp_path):
     assert main(["tune", *GRID]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0] for line in lines[:4]] == [f"trial   {k}/4" for k in (1, 2, 3, 4)]
@@ -70,7 +76,8 @@ def test_text_output_has_progress_table_and_best_line(capsys):
     val = [float(row[4]) for row in table]
     assert val == sorted(val, reverse=True)
     assert lines[-2].startswith(f"best: learning rate {table[0][1]}, alpha {table[0][2]} (train ")
-    assert lines[-1] == "(use --out FILE to save the best model)"
+    assert lines[-1] == "best model written to best.npz"
+    assert (tmp_path / "best.npz").is_file()
 
 
 def test_quiet_prints_only_the_table(capsys):

@@ -91,7 +91,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--seed", type=int, default=d.seed, help="seed of the split, the trials and the search (0)"
     )
-    parser.add_argument("--out", metavar="PATH", help="write the best model to this file")
+    parser.add_argument(
+        "--out",
+        metavar="PATH",
+        default="best.npz",
+        help="write the best model to this file (default: best.npz)",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.set_defaults(func=run)
     return parser
@@ -170,8 +175,7 @@ def run(args: argparse.Namespace) -> int:
         n_jobs=args.jobs,
         callback=report_trial if chatty else None,
     )
-    if args.out:
-        result.best.model.save(args.out)
+    result.best.model.save(args.out)
     best = result.results[0]
     if args.json:
         document = {
@@ -195,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
         print()
         accuracy = ", ".join(f"{split} {value:.4f}" for split, value in result.best.accuracy.items())
         print(f"best: learning rate {best['learning_rate']:.3g}, alpha {best['alpha']:.3g} ({accuracy})")
-        print(f"best model written to {args.out}" if args.out else "(use --out FILE to save the best model)")
+        print(f"best model written to {args.out}")
     return 0
 
 

@@ -17,13 +17,15 @@ _POSTFIX = (
 
 
 class ProgressBar:
-    """A bar over epochs showing the latest loss and accuracies.
+    """A bar over the run's minibatch steps, labelled with the epoch and the latest metrics.
 
     Args:
         total: epochs of the whole run.
         initial: epochs already done (a resumed run).
         verbose: the user asked for progress output.
         stream: where to draw; defaults to ``sys.stderr`` at construction time.
+        steps_per_epoch: minibatch steps in one epoch (1 for full-batch optimizers).
+        initial_step: steps already done in the current epoch (a run resumed mid-epoch).
 
     Example:
         >>> with ProgressBar(total=3, verbose=False) as bar:   # not a terminal: draws nothing
@@ -33,29 +35,56 @@ class ProgressBar:
     """
 
     def __init__(
-        self, total: int, initial: int = 0, verbose: bool = False, stream: IO[str] | None = None
+        self,
+        total: int,
+        initial: int = 0,
+        verbose: bool = False,
+        stream: IO[str] | None = None,
+        steps_per_epoch: int = 1,
+        initial_step: int = 0,
     ) -> None:
         stream = sys.stderr if stream is None else stream
         self._bar = None
+        self._total_epochs = total
+        self._epoch = initial
+        self._steps_per_epoch = steps_per_epoch
         if verbose and _is_terminal(stream):
             try:
                 from tqdm import tqdm
             except ImportError:
                 return
-            self._bar = tqdm(total=total, initial=initial, unit="epoch", file=stream, dynamic_ncols=True)
+            self._bar = tqdm(
+                total=total * steps_per_epoch,
+                initial=initial * steps_per_epoch + initial_step,
+                desc=self._description(),
+                unit="step",
+                file=stream,
+                dynamic_ncols=True,
+                leave=False,
+            )
 
     @property
     def enabled(self) -> bool:
         return self._bar is not None
 
+    def _description(self) -> str:
+        return f"epoch {min(self._epoch + 1, self._total_epochs)}/{self._total_epochs}"
+
+    def advance(self) -> None:
+        """One minibatch step done."""
+        if self._bar is not None:
+            self._bar.update(1)
+
     def update(self, metrics: Mapping[str, float]) -> None:
-        """Advance one epoch and show ``metrics`` (the keys of the loop's history)."""
+        """An epoch ended: move to its end and show ``metrics`` (the keys of the loop's history)."""
+        self._epoch += 1
         if self._bar is None:
             return
         self._bar.set_postfix(
             {label: f"{metrics[key]:.4g}" for key, label in _POSTFIX if key in metrics}, refresh=False
         )
-        self._bar.update(1)
+        self._bar.set_description(self._description(), refresh=False)
+        self._bar.update(self._epoch * self._steps_per_epoch - self._bar.n)
 
     def close(self) -> None:
         if self._bar is not None:
@@ -67,6 +96,17 @@ class ProgressBar:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def write(line: str) -> None:
+    """Print ``line`` to stdout without tearing a progress bar that is being drawn."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        print(line, flush=True)
+        return
+    tqdm.write(line, file=sys.stdout)
+    sys.stdout.flush()
 
 
 def _is_terminal(stream: IO[str]) -> bool:

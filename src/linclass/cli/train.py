@@ -9,6 +9,7 @@ import sys
 
 from linclass.cli import CommandError, common_options
 from linclass.config import TrainConfig
+from linclass.progress import write
 
 EPILOG = """\
 examples:
@@ -132,7 +133,7 @@ def _epoch_printer(total_epochs: int):
         ):
             if key in metrics:
                 parts.append(f"{label} {metrics[key]:.4f}")
-        print("  ".join(parts), flush=True)
+        write("  ".join(parts))
 
     return print_epoch
 

@@ -176,7 +176,10 @@ def fit(
         early_stopping=early_stopping, patience=patience, tol=tol, callbacks=callbacks,
         checkpoint=checkpoint, checkpoint_every=checkpoint_every,
     )
-    with ProgressBar(total=epochs, initial=state.epoch, verbose=verbose) as bar:
+    with ProgressBar(
+        total=epochs, initial=state.epoch, verbose=verbose, steps_per_epoch=loop.steps_per_epoch,
+        initial_step=state.step,
+    ) as bar:
         state = loop.run(bar)
     if early_stopping and state.best_params is not None:
         return TrainResult(state.best_params, state.history, state.epoch, state.best_epoch, state)
@@ -299,6 +302,7 @@ class _Loop:
                 epoch_seen=state.epoch_seen + y_batch.shape[0], elapsed=self.elapsed(),
             )
             self.state = state
+            self.bar.advance()
         return False
 
     def search_step(self) -> None:

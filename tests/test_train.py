@@ -340,7 +340,8 @@ def test_progress_bar_only_on_a_terminal(capsys, monkeypatch):
     terminal = FakeTerminal()
     monkeypatch.setattr("sys.stderr", terminal)
     fit(Objective(), zeros(), X, y, epochs=2, verbose=True)
-    assert "2/2" in terminal.getvalue() and "loss=" in terminal.getvalue()
+    drawn = terminal.getvalue()
+    assert "epoch 1/2" in drawn and "0/2 [" in drawn and "step" in drawn
     quiet = FakeTerminal()
     monkeypatch.setattr("sys.stderr", quiet)
     fit(Objective(), zeros(), X, y, epochs=2, verbose=False)

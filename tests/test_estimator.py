@@ -240,3 +240,12 @@ def test_regressor_solves_the_lectures_squared_loss_example():
         np.testing.assert_allclose(reg.coef_, w, atol=1e-2)
         assert reg.intercept_ == pytest.approx(0.25, abs=1e-2)
         assert reg.score(X, y) > 0.999
+
+
+@pytest.mark.parametrize("schedule", ["constant", "step", "exponential", "inverse_time", "cosine"])
+def test_every_schedule_trains(digits, schedule):
+    X, y, X_test, y_test = digits
+    clf = LinearClassifier(schedule=schedule, learning_rate=0.05, random_state=0).fit(X, y)
+    assert clf.score(X_test, y_test) > 0.9
+    with pytest.raises(ValueError, match="schedule='linear' is not supported"):
+        LinearClassifier(schedule="linear").fit(X, y)

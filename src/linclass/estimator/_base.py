@@ -63,6 +63,8 @@ class LinearModelMixin:
             optimizer=self.optimizer,
             learning_rate=float(self.learning_rate),
             schedule=self.schedule,
+            # cosine decays over the whole run; the other schedules keep their documented units
+            schedule_options={"decay_steps": int(self.epochs)} if self.schedule == "cosine" else None,
             momentum=float(self.momentum),
             epochs=int(self.epochs if epochs is None else epochs),
             batch_size=int(self.batch_size),

@@ -1,0 +1,353 @@
+"""Kernels: the fused Numba path equals the NumPy reference for every loss, dtype and option."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+pytest.importorskip("numba")
+
+from linclass import kernels  # noqa: E402
+from linclass.kernels import fused, reference  # noqa: E402
+from linclass.kernels.threads import limit_threads, map_parts, num_threads, set_num_threads  # noqa: E402
+from linclass.preprocess import fit_transform  # noqa: E402
+
+LOSSES = sorted(kernels.FUSED_LOSSES)
+CLASSIFICATION = [name for name in LOSSES if name != "squared_error"]
+# (input dtype, computation dtype); each pair compiles the kernels once.
+DTYPES = [(np.uint8, np.float32), (np.float32, np.float32), (np.float64, np.float64), (np.uint8, np.float64)]
+
+
+def problem(loss, x_dtype, w_dtype, n=53, n_features=19, n_classes=4, seed=0, weighted=False):
+    rng = np.random.default_rng(seed)
+    if np.dtype(x_dtype) == np.uint8:
+        X = rng.integers(0, 256, size=(n, n_features), dtype=np.uint8)
+        W = rng.normal(scale=2e-3, size=(n_features, n_classes)).astype(w_dtype)
+    else:
+        X = rng.normal(size=(n, n_features)).astype(x_dtype)
+        W = rng.normal(scale=0.3, size=(n_features, n_classes)).astype(w_dtype)
+    b = rng.normal(scale=0.5, size=n_classes).astype(w_dtype)
+    if loss == "squared_error":
+        y = rng.normal(size=(n, n_classes)).astype(w_dtype)
+    else:
+        y = rng.integers(0, n_classes, size=n)
+    class_weight = rng.uniform(0.2, 2.0, size=n_classes) if weighted else None
+    return X, y, W, b, class_weight
+
+
+def assert_close(actual, desired, dtype):
+    """float32 rounding differs in summation order only; float64 agrees to 1e-10 of the scale."""
+    actual, desired = np.asarray(actual, np.float64), np.asarray(desired, np.float64)
+    rtol = 2e-4 if np.dtype(dtype) == np.float32 else 1e-10
+    scale = max(1.0, float(np.abs(desired).max(initial=0.0)))
+    np.testing.assert_allclose(actual, desired, rtol=rtol, atol=rtol * scale)
+
+
+def assert_results_close(fast, slow, dtype):
+    assert fast.n_correct == slow.n_correct
+    assert_close(fast.total, slow.total, dtype)
+    assert_close(fast.dW, slow.dW, dtype)
+    assert_close(fast.db, slow.db, dtype)
+    assert fast.dW.dtype == slow.dW.dtype == fast.db.dtype == np.dtype(dtype)
+    assert fast.dW.shape == slow.dW.shape and fast.dW.flags.c_contiguous
+
+
+# --------------------------------------------------------------------------- fused == reference
+
+
+@pytest.mark.parametrize("x_dtype, w_dtype", DTYPES)
+@pytest.mark.parametrize(
+    "loss, weighted", [(name, False) for name in LOSSES] + [(name, True) for name in CLASSIFICATION]
+)
+@pytest.mark.parametrize("preprocess", [None, "standardize"])
+def test_fused_loss_equals_reference(loss, x_dtype, w_dtype, weighted, preprocess):
+    X, y, W, b, class_weight = problem(loss, x_dtype, w_dtype, weighted=weighted)
+    transform = None if preprocess is None else fit_transform(preprocess, X)
+    fast = fused.linear_loss(X, y, W, b, loss=loss, class_weight=class_weight, transform=transform)
+    slow = reference.linear_loss(X, y, W, b, loss=loss, class_weight=class_weight, transform=transform)
+    assert_results_close(fast, slow, w_dtype)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("n_parts", [2, 3, 7])
+def test_row_parts_on_threads_equal_one_part(loss, n_parts):
+    X, y, W, b, _ = problem(loss, np.uint8, np.float32, n=61)
+    transform = fit_transform("center-scale", X)
+    one = fused.linear_loss(X, y, W, b, loss=loss, transform=transform, n_parts=1)
+    parts = fused.linear_loss(X, y, W, b, loss=loss, transform=transform, n_parts=n_parts)
+    assert_results_close(parts, one, np.float32)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_without_grad_only_the_total_and_count_are_computed(loss):
+    X, y, W, b, _ = problem(loss, np.float64, np.float64)
+    fast = fused.linear_loss(X, y, W, b, loss=loss, with_grad=False)
+    slow = reference.linear_loss(X, y, W, b, loss=loss, with_grad=False)
+    assert fast.dW is None and fast.db is None and slow.dW is None
+    assert fast.n_correct == slow.n_correct
+    assert_close(fast.total, slow.total, np.float64)
+
+
+@pytest.mark.parametrize("x_dtype, w_dtype", DTYPES)
+@pytest.mark.parametrize("n_parts", [None, 3])
+def test_fused_scores_equal_reference(x_dtype, w_dtype, n_parts):
+    X, _, W, b, _ = problem("softmax", x_dtype, w_dtype, n=30)
+    fast = fused.linear_scores(X, W, b, n_parts=n_parts)
+    assert fast.dtype == np.dtype(w_dtype)
+    assert_close(fast, reference.linear_scores(X, W, b), w_dtype)
+    transform = fit_transform("standardize", X)
+    assert_close(
+        fused.linear_scores(X, W, b, transform=transform, n_parts=n_parts),
+        reference.linear_scores(X, W, b, transform=transform),
+        w_dtype,
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 30),
+    n_features=st.integers(1, 12),
+    n_classes=st.integers(2, 6),
+    loss=st.sampled_from(LOSSES),
+    seed=st.integers(0, 2**16),
+)
+def test_fused_equals_reference_for_any_shape(n, n_features, n_classes, loss, seed):
+    X, y, W, b, class_weight = problem(
+        loss, np.float64, np.float64, n, n_features, n_classes, seed, weighted=loss != "squared_error"
+    )
+    fast = fused.linear_loss(X, y, W, b, loss=loss, class_weight=class_weight)
+    assert_results_close(
+        fast, reference.linear_loss(X, y, W, b, loss=loss, class_weight=class_weight), np.float64
+    )
+
+
+def test_reference_chunks_give_the_result_of_one_chunk(monkeypatch):
+    X, y, W, b, _ = problem("softmax", np.uint8, np.float64, n=50)
+    whole = reference.linear_loss(X, y, W, b, loss="softmax")
+    monkeypatch.setattr(reference, "CHUNK_BYTES", 7 * X.shape[1] * 8)
+    assert reference.chunk_rows(X.shape[1], 8) == 7
+    chunked = reference.linear_loss(X, y, W, b, loss="softmax")
+    assert_results_close(chunked, whole, np.float64)
+    assert_close(reference.linear_scores(X, W, b), X @ W + b, np.float64)
+
+
+def test_every_fused_loss_has_a_kernel_code():
+    assert set(fused.LOSS_CODES) == kernels.FUSED_LOSSES
+    assert len(set(fused.LOSS_CODES.values())) == len(fused.LOSS_CODES)
+
+
+def test_chunk_rows_bounds_converted_bytes():
+    assert reference.chunk_rows(3072, 4) == 16 * 2**20 // (3072 * 4) == 1365
+    assert reference.chunk_rows(10**9, 8) == 1
+
+
+# --------------------------------------------------------------------------- exact semantics
+
+
+def test_hinge_term_exactly_at_the_margin_contributes_nothing():
+    X = np.array([[1.0]])
+    W = np.array([[1.0, 0.0]])  # scores [1, 0]: s_1 - s_0 + 1 == 0 exactly
+    b = np.zeros(2)
+    for loss in ("svm", "squared_hinge", "multi_margin", "crammer_singer"):
+        fast = fused.linear_loss(X, np.array([0]), W, b, loss=loss)
+        assert fast.total == 0.0
+        np.testing.assert_array_equal(fast.dW, np.zeros((1, 2)))
+
+
+def test_crammer_singer_takes_the_first_of_tied_runners_up():
+    X = np.array([[1.0]])
+    W = np.array([[0.0, 2.0, 2.0]])
+    fast = fused.linear_loss(X, np.array([0]), W, np.zeros(3), loss="crammer_singer")
+    slow = reference.linear_loss(X, np.array([0]), W, np.zeros(3), loss="crammer_singer")
+    np.testing.assert_array_equal(fast.dW, [[-1.0, 1.0, 0.0]])
+    np.testing.assert_array_equal(fast.dW, slow.dW)
+    assert fast.total == slow.total == 3.0
+
+
+def test_zero_class_weight_removes_a_class_from_loss_and_gradient():
+    X, y, W, b, _ = problem("softmax", np.float64, np.float64)
+    weight = np.array([0.0, 1.0, 1.0, 1.0])
+    fast = fused.linear_loss(X, y, W, b, loss="softmax", class_weight=weight)
+    kept = y != 0
+    only_kept = fused.linear_loss(X[kept], y[kept], W, b, loss="softmax")
+    assert_close(fast.total, only_kept.total, np.float64)
+    assert_close(fast.dW, only_kept.dW, np.float64)
+
+
+def test_correct_count_uses_the_first_of_tied_top_scores():
+    X = np.zeros((3, 2), np.float32)
+    W = np.zeros((2, 3), np.float32)
+    result = kernels.linear_loss(X, np.array([0, 1, 2]), W, np.zeros(3, np.float32), loss="svm")
+    assert result.n_correct == 1
+
+
+# --------------------------------------------------------------------------- dispatch and fallbacks
+
+
+def test_non_finite_scores_get_the_reference_error():
+    X, y, W, b, _ = problem("softmax", np.float32, np.float32)
+    X[5, 3] = np.nan
+    for loss in ("softmax", "svm"):
+        with pytest.raises(ValueError, match=r"^scores contains NaN or \+inf values$"):
+            kernels.linear_loss(X, y, W, b, loss=loss)
+
+
+def test_labels_out_of_range_get_the_reference_error():
+    X, y, W, b, _ = problem("svm", np.uint8, np.float32)
+    y[7] = 9
+    with pytest.raises(
+        ValueError, match=r"^y contains label 9 but there are only 4 classes \(expected 0\.\.3\)$"
+    ):
+        kernels.linear_loss(X, y, W, b, loss="svm")
+    y[7] = -1
+    with pytest.raises(ValueError, match=r"^y contains negative label -1; expected 0\.\.3$"):
+        kernels.linear_loss(X, y, W, b, loss="softmax")
+
+
+def test_negative_class_weight_gets_the_reference_error():
+    X, y, W, b, _ = problem("svm", np.float64, np.float64)
+    with pytest.raises(
+        ValueError, match="^weight contains negative value -1.0; expected non-negative class weights$"
+    ):
+        kernels.linear_loss(X, y, W, b, loss="svm", class_weight=np.array([1.0, -1.0, 1.0, 1.0]))
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        lambda X, y: (X.astype(bool), y),  # dtype without a fused kernel
+        lambda X, y: (np.asfortranarray(X), y),  # not C-contiguous
+    ],
+)
+def test_inputs_without_a_fused_kernel_use_the_reference(monkeypatch, transform):
+    X, y, W, b, _ = problem("softmax", np.float64, np.float64)
+    X, y = transform(X, y)
+    expected = reference.linear_loss(X, y, W, b, loss="softmax")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the fused kernel was called")
+
+    monkeypatch.setattr(fused, "linear_loss", refuse)
+    monkeypatch.setattr(fused, "linear_scores", refuse)
+    assert_results_close(kernels.linear_loss(X, y, W, b, loss="softmax"), expected, np.float64)
+    assert_close(kernels.linear_scores(X, W, b), reference.linear_scores(X, W, b), np.float64)
+
+
+def test_float_labels_are_validated_by_the_reference(monkeypatch):
+    X, y, W, b, _ = problem("svm", np.float64, np.float64)
+    expected = reference.linear_loss(X, y, W, b, loss="svm")
+    monkeypatch.setattr(fused, "linear_loss", None)
+    assert_results_close(kernels.linear_loss(X, y.astype(np.float64), W, b, loss="svm"), expected, np.float64)
+    with pytest.raises(ValueError, match="^y contains fractional values; expected integer class indices$"):
+        kernels.linear_loss(X, y + 0.5, W, b, loss="svm")
+
+
+def test_dispatch_uses_the_fused_kernel_under_numba(monkeypatch):
+    X, y, W, b, _ = problem("svm", np.uint8, np.float32)
+    calls = []
+    original = fused.linear_loss
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["loss"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(fused, "linear_loss", spy)
+    with kernels.use_backend("numba"):
+        kernels.linear_loss(X, y, W, b, loss="svm")
+    with kernels.use_backend("numpy"):
+        kernels.linear_loss(X, y, W, b, loss="svm")
+    assert calls == ["svm"]
+
+
+# --------------------------------------------------------------------------- backend selection
+
+
+def test_use_backend_switches_and_restores():
+    before = kernels.backend()
+    with kernels.use_backend("numpy"):
+        assert kernels.backend() == "numpy"
+        with kernels.use_backend("numba"):
+            assert kernels.backend() == "numba"
+        assert kernels.backend() == "numpy"
+    assert kernels.backend() == before
+
+
+def test_unknown_backend_is_refused():
+    with pytest.raises(
+        ValueError, match=r"^backend='cuda' is not supported; expected one of \['numba', 'numpy'\]$"
+    ):
+        kernels.set_backend("cuda")
+
+
+def run_python(code, **env):
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env}, check=True
+    )
+    return result.stdout.strip()
+
+
+def test_environment_variable_disables_numba():
+    code = "from linclass import kernels; print(kernels.backend())"
+    assert run_python(code, LINCLASS_DISABLE_NUMBA="1") == "numpy"
+    assert run_python(code, LINCLASS_DISABLE_NUMBA="") == "numba"
+
+
+def test_without_numba_the_numpy_path_runs():
+    code = (
+        "import sys; sys.modules['numba'] = None\n"
+        "import numpy as np\n"
+        "from linclass import kernels\n"
+        "from linclass.objective import Objective\n"
+        "X = np.array([[0, 255], [255, 0]], dtype=np.uint8)\n"
+        "params = (np.zeros((2, 2), np.float32), np.zeros(2, np.float32))\n"
+        "result = Objective('softmax').batch(params, X, np.array([0, 1]))\n"
+        "try:\n"
+        "    kernels.set_backend('numba')\n"
+        "except ValueError as exc:\n"
+        "    print(exc)\n"
+        "print(kernels.backend(), kernels.numba_available(), round(result.value, 4), sys.modules['numba'])\n"
+    )
+    lines = run_python(code, LINCLASS_DISABLE_NUMBA="").splitlines()
+    assert lines == [
+        "backend='numba' needs the numba package; install it (pip install numba) or use 'numpy'",
+        "numpy False 0.6931 None",
+    ]
+
+
+# --------------------------------------------------------------------------- threads
+
+
+def test_limit_threads_caps_kernels_and_blas_then_restores():
+    from threadpoolctl import threadpool_info
+
+    before = num_threads()
+    with limit_threads(1):
+        assert num_threads() == 1
+        assert {pool["num_threads"] for pool in threadpool_info()} == {1}
+    assert num_threads() == before
+
+
+def test_thread_count_must_be_a_positive_integer():
+    with pytest.raises(ValueError, match="^n_threads must be an integer >= 1, got 0$"):
+        set_num_threads(0)
+    with pytest.raises(TypeError, match="^n_threads must be an integer, got 2.0$"):
+        with limit_threads(2.0):
+            pass
+
+
+def test_map_parts_returns_results_in_part_order():
+    assert map_parts(lambda part: part * part, 5) == [0, 1, 4, 9, 16]
+    assert map_parts(lambda part: part - 1, 1) == [-1]
+
+
+def test_large_calls_use_one_part_per_thread(monkeypatch):
+    monkeypatch.setattr(fused, "PARALLEL_MIN_WORK", 100)
+    with limit_threads(2):
+        assert fused.n_parts_for(1000, 10, 10) == 2
+        assert fused.n_parts_for(4, 10, 10) == 1  # one block of rows
+    with limit_threads(1):
+        assert fused.n_parts_for(1000, 10, 10) == 1

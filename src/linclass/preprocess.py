@@ -27,7 +27,7 @@ from linclass.registry import Registry
 
 PREPROCESSORS: Registry = Registry("preprocess")
 
-_CHUNK_ROWS = 8192
+_CHUNK_BYTES = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -90,18 +90,21 @@ class Affine:
 def feature_moments(X: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature mean and standard deviation of ``X (N, D)``, in float64, by row chunks.
 
-    Only one chunk is ever converted to float64, so a uint8 data set is not copied.
+    Only one chunk of about 16 MB is converted to float64 at a time, so a uint8 data set is
+    never copied.
     """
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[0] == 0:
         raise ValueError(f"X must be 2-D with at least one row, got shape {X.shape}")
+    rows = max(1, _CHUNK_BYTES // (8 * max(1, X.shape[1])))
     total = np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], _CHUNK_ROWS):
-        total += X[start : start + _CHUNK_ROWS].sum(axis=0, dtype=np.float64)
+    for start in range(0, X.shape[0], rows):
+        total += X[start : start + rows].sum(axis=0, dtype=np.float64)
     mean = total / X.shape[0]
     sq = np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], _CHUNK_ROWS):
-        diff = X[start : start + _CHUNK_ROWS].astype(np.float64) - mean
+    for start in range(0, X.shape[0], rows):
+        diff = X[start : start + rows].astype(np.float64)
+        diff -= mean
         sq += np.einsum("ij,ij->j", diff, diff)
     return mean, np.sqrt(sq / X.shape[0])
 

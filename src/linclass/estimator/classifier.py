@@ -137,24 +137,26 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         rng = v.check_random_state(self.random_state)
         spec = LOSSES.get(self.loss)
+        rows = None
         if validation_data is not None:
             X_val = validate_X(validation_data[0], name="X_val", n_features=X.shape[1])
             y_val = self._encode(column_or_1d(validation_data[1], "y_val"))
-            X_tr, y_tr = X, y_idx
         elif self.early_stopping or not spec.probabilistic:
-            X_tr, y_tr, X_val, y_val = _holdout(X, y_idx, self.validation_fraction, rng)
+            rows, X_val, y_val = _holdout(X, y_idx, self.validation_fraction, rng)
         else:
-            X_tr, y_tr, X_val, y_val = X, y_idx, None, None
+            X_val, y_val = None, None
 
-        self.objective_ = self._make_objective(X_tr, self.loss, self._class_weights(y_idx, len(classes)))
+        # Preprocessing statistics use every row (they ignore labels); training rows are indexed,
+        # never copied, so a held-out split costs no copy of X.
+        self.objective_ = self._make_objective(X, self.loss, self._class_weights(y_idx, len(classes)))
         dtype = self._compute_dtype(X)
         params = (np.zeros((X.shape[1], len(classes)), dtype), np.zeros(len(classes), dtype))
         try:
             result = self._run_loop(
                 self.objective_,
                 params,
-                X_tr,
-                y_tr,
+                X,
+                y_idx,
                 X_val,
                 y_val,
                 rng,
@@ -162,6 +164,7 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
                 callbacks=callbacks,
                 checkpoint=checkpoint,
                 checkpoint_every=checkpoint_every,
+                rows=rows,
             )
         except DivergenceError as exc:
             # Keep the last finite weights of a diverged run so the estimator stays usable.
@@ -169,7 +172,7 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
             raise
         self._set_fitted(result.params, result.history, result.n_iter)
         if not spec.probabilistic:
-            X_cal, y_cal = (X_tr, y_tr) if X_val is None else (X_val, y_val)
+            X_cal, y_cal = (X, y_idx) if X_val is None else (X_val, y_val)
             self.probability_slope_ = fit_platt(self.objective_.scores(self.params_, X_cal), y_cal)
         return self
 
@@ -306,9 +309,9 @@ def _encode_labels(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
 
 
 def _holdout(X: np.ndarray, y_idx: np.ndarray, fraction: float, rng: np.random.Generator):
-    """A stratified ``(X_train, y_train, X_val, y_val)`` split; no split when data is too small."""
+    """Stratified ``(train_rows, X_val, y_val)``; ``(None, None, None)`` when the data is too small."""
     counts = np.bincount(y_idx)
     if y_idx.shape[0] < _MIN_HOLDOUT_SAMPLES or counts[counts > 0].min() * fraction < 1:
-        return X, y_idx, None, None
+        return None, None, None
     train_idx, val_idx = split_indices(y_idx, fraction, stratify=True, random_state=rng)
-    return X[train_idx], y_idx[train_idx], X[val_idx], y_idx[val_idx]
+    return train_idx, X[val_idx], y_idx[val_idx]

@@ -16,6 +16,7 @@ searches                   ``search.step``: a fixed number of candidates     1
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from typing import Any
@@ -62,6 +63,7 @@ def fit(
     checkpoint: Any = None,
     checkpoint_every: int | None = None,
     resume: TrainState | None = None,
+    rows: np.ndarray | None = None,
     **optimizer_options: Any,
 ) -> TrainResult:
     """Minimize ``objective`` over ``params = (W, b)`` on ``X (N, D)``, ``y (N,)``.
@@ -99,6 +101,9 @@ def fit(
             re-raising, on KeyboardInterrupt with the state of the last completed step.
         resume: a :class:`TrainState` to continue exactly (its Generator state replaces
             ``random_state``).
+        rows: indices of the training samples within ``X`` and ``y`` (None: all). Minibatches
+            gather ``X[rows[idx]]``, so training on part of a data set (the rest held out) never
+            copies ``X``; full-batch optimizers gather their rows once.
         **optimizer_options: further factory arguments (``b1``, ``population_size``, ...).
 
     Returns:
@@ -129,13 +134,21 @@ def fit(
     checkpoint_every = None if checkpoint_every is None else check_int(checkpoint_every, "checkpoint_every")
     callbacks = check_callables(callbacks, checkpoint)
     X, y = check_data(X, y, None)
+    if rows is not None:
+        rows = np.asarray(rows)
+        if rows.ndim != 1 or rows.dtype.kind not in "iu" or rows.size == 0:
+            raise ValueError(f"rows must be a non-empty 1-D array of row indices, got shape {rows.shape}")
+        if rows.min() < 0 or rows.max() >= X.shape[0]:
+            raise ValueError(f"rows holds indices outside 0..{X.shape[0] - 1}")
+        rows = rows.astype(np.intp, copy=False)
+        y = y[rows]
     if (X_val is None) != (y_val is None):
         raise ValueError("X_val and y_val must be given together")
     if X_val is not None:
         X_val, y_val = check_data(X_val, y_val, X.shape[1], name="X_val")
     if early_stopping and X_val is None:
         raise ValueError("early_stopping=True needs validation data: pass X_val and y_val")
-    n_samples = X.shape[0]
+    n_samples = y.shape[0]
     batch = None if batch_size is None else min(check_int(batch_size, "batch_size"), n_samples)
     if isinstance(optimizer, str) and optimizer in ("gd", "lbfgs"):
         batch = None
@@ -174,7 +187,7 @@ def fit(
     loop = _Loop(
         objective, X, y, X_val, y_val, built, rng, state, epochs=epochs, max_iter=max_iter, batch=batch,
         early_stopping=early_stopping, patience=patience, tol=tol, callbacks=callbacks,
-        checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+        checkpoint=checkpoint, checkpoint_every=checkpoint_every, rows=rows,
     )
     with ProgressBar(
         total=epochs, initial=state.epoch, verbose=verbose, steps_per_epoch=loop.steps_per_epoch,
@@ -212,7 +225,7 @@ class _Loop:
 
     def __init__(
         self, objective, X, y, X_val, y_val, built, rng, state, *, epochs, max_iter, batch, early_stopping,
-        patience, tol, callbacks, checkpoint, checkpoint_every,
+        patience, tol, callbacks, checkpoint, checkpoint_every, rows,
     ) -> None:
         self.objective, self.X, self.y, self.X_val, self.y_val = objective, X, y, X_val, y_val
         self.optimizer, self.rate = built.optimizer, built.learning_rate
@@ -221,8 +234,15 @@ class _Loop:
         self.epochs, self.max_iter, self.batch = epochs, max_iter, batch
         self.early_stopping, self.patience, self.tol = early_stopping, patience, tol
         self.callbacks, self.checkpoint, self.checkpoint_every = callbacks, checkpoint, checkpoint_every
-        self.steps_per_epoch = 1 if self.batch is None else math.ceil(X.shape[0] / self.batch)
+        self.rows = rows
+        self.n_samples = y.shape[0]
+        self.steps_per_epoch = 1 if self.batch is None else math.ceil(self.n_samples / self.batch)
         self.clock = time.perf_counter() - state.elapsed
+
+    @functools.cached_property
+    def X_train(self) -> np.ndarray:
+        """The training rows of ``X`` as one array (full-batch optimizers only)."""
+        return self.X if self.rows is None else self.X[self.rows]
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.clock
@@ -271,22 +291,30 @@ class _Loop:
     def count_correct(self, params: tuple) -> int:
         if self.objective.is_regression:
             return 0
-        return int(np.count_nonzero(self.objective.scores(params, self.X).argmax(axis=1) == self.y))
+        return int(np.count_nonzero(self.objective.scores(params, self.X_train).argmax(axis=1) == self.y))
 
     def gradient_steps(self) -> bool:
         """Run the current epoch's remaining minibatch steps; True when ``max_iter`` cut it short."""
         state = self.state
         permutation = state.permutation
         if self.batch is not None and permutation is None:
-            permutation = self.rng.permutation(self.X.shape[0])
+            permutation = self.rng.permutation(self.n_samples)
+        # Nothing else draws from the generator within an epoch: read its state once.
+        rng_state = self.rng.bit_generator.state
+        if permutation is not None:
+            order = permutation if self.rows is None else self.rows[permutation]
+            # one reused buffer for the gathered minibatch instead of a new array every step
+            buffer = np.empty((self.batch, *self.X.shape[1:]), dtype=self.X.dtype)
         for step in range(state.step, self.steps_per_epoch):
             if self.budget_spent():
                 return True
             if permutation is None:
-                X_batch, y_batch = self.X, self.y
+                X_batch, y_batch = self.X_train, self.y
             else:
-                idx = permutation[step * self.batch : (step + 1) * self.batch]
-                X_batch, y_batch = self.X[idx], self.y[idx]
+                start, stop = step * self.batch, (step + 1) * self.batch
+                idx = order[start:stop]
+                X_batch = np.take(self.X, idx, axis=0, out=buffer[: idx.shape[0]])
+                y_batch = self.y[permutation[start:stop]]
             result = self.objective.batch(state.params, X_batch, y_batch)
             if not math.isfinite(result.value):
                 raise self.diverged(step + 1, f"loss is {result.value}", state.params)
@@ -297,7 +325,7 @@ class _Loop:
             state = dataclasses.replace(
                 state, params=params, opt_state=opt_state, step=step + 1, n_steps=state.n_steps + 1,
                 n_evaluations=state.n_evaluations + 1, permutation=permutation,
-                rng_state=self.rng.bit_generator.state, epoch_loss_sum=state.epoch_loss_sum + result.value,
+                rng_state=rng_state, epoch_loss_sum=state.epoch_loss_sum + result.value,
                 epoch_batches=state.epoch_batches + 1, epoch_correct=state.epoch_correct + result.n_correct,
                 epoch_seen=state.epoch_seen + y_batch.shape[0], elapsed=self.elapsed(),
             )
@@ -312,7 +340,7 @@ class _Loop:
         def loss_fn(candidate: tuple) -> float:
             nonlocal n_evaluations
             n_evaluations += 1
-            return self.objective.value(candidate, self.X, self.y)
+            return self.objective.value(candidate, self.X_train, self.y)
 
         opt_state = self.optimizer.step(state.opt_state, loss_fn, self.rng)
         params, loss = opt_state.best_params, opt_state.best_loss
@@ -324,7 +352,7 @@ class _Loop:
             state, params=params, opt_state=opt_state, step=1, n_steps=state.n_steps + 1,
             n_evaluations=state.n_evaluations + n_evaluations, rng_state=self.rng.bit_generator.state,
             epoch_loss_sum=loss, epoch_batches=1, epoch_correct=self.count_correct(params),
-            epoch_seen=self.X.shape[0], elapsed=self.elapsed(),
+            epoch_seen=self.n_samples, elapsed=self.elapsed(),
         )
 
     def run_lbfgs(self) -> None:
@@ -339,7 +367,7 @@ class _Loop:
         last = {"params": None, "n_correct": 0, "n_evaluations": self.state.n_evaluations}
 
         def value_and_grad(params: tuple) -> tuple[float, tuple]:
-            result = self.objective.batch(params, self.X, self.y)
+            result = self.objective.batch(params, self.X_train, self.y)
             last.update(params=params, n_correct=result.n_correct, n_evaluations=last["n_evaluations"] + 1)
             return result.value, result.grads
 
@@ -356,7 +384,7 @@ class _Loop:
                 state, params=params, step=1, n_steps=state.n_steps + 1, n_evaluations=last["n_evaluations"],
                 epoch_loss_sum=value, epoch_batches=1,
                 epoch_correct=last["n_correct"] if same else self.count_correct(params),
-                epoch_seen=self.X.shape[0], elapsed=self.elapsed(),
+                epoch_seen=self.n_samples, elapsed=self.elapsed(),
             )
             return not self.end_epoch() and self.state.epoch < self.epochs
 

@@ -10,6 +10,7 @@ import sys
 from linclass.cli import CommandError, common_options
 from linclass.config import TrainConfig
 from linclass.progress import write
+from linclass.train.interrupts import deferred_interrupts
 
 EPILOG = """\
 examples:
@@ -22,10 +23,6 @@ examples:
 """
 
 _DEFAULTS = TrainConfig()
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, delivered like Ctrl-C so that the run checkpoints before exiting."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -144,49 +141,37 @@ def run(args: argparse.Namespace) -> int:
     from linclass.experiment import load_checkpoint, resume_training, train_model
 
     callbacks = []
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        if args.resume:
-            config, _ = load_checkpoint(args.resume)
-            if not args.quiet and not args.json:
-                print(f"resuming {args.resume}: data={config.data} loss={config.loss}", end=" ")
-                print(f"optimizer={config.optimizer}")
-                callbacks.append(_epoch_printer(config.epochs))
-            result = resume_training(
-                args.resume,
-                checkpoint_every=args.checkpoint_every or 1,
-                callbacks=callbacks,
-                verbose=not args.quiet,
-            )
-        else:
-            config = config_from_args(args)
-            if not args.quiet and not args.json:
-                callbacks.append(_epoch_printer(config.epochs))
-            result = train_model(
-                config,
-                callbacks=callbacks,
-                checkpoint_path=args.checkpoint,
-                checkpoint_every=(args.checkpoint_every or 1) if args.checkpoint else None,
-                verbose=not args.quiet,
-            )
-    except Terminated:
-        print(
-            "linclass train: terminated; checkpoint saved"
-            if args.checkpoint or args.resume
-            else "linclass train: terminated",
-            file=sys.stderr,
-        )
-        return 143
-    except KeyboardInterrupt:
-        print(
-            "linclass train: interrupted; checkpoint saved"
-            if args.checkpoint or args.resume
-            else "linclass train: interrupted",
-            file=sys.stderr,
-        )
-        return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        # Ctrl-C and SIGTERM stop training at the next step boundary, where a checkpoint is whole.
+        with deferred_interrupts():
+            if args.resume:
+                config, _ = load_checkpoint(args.resume)
+                if not args.quiet and not args.json:
+                    print(f"resuming {args.resume}: data={config.data} loss={config.loss}", end=" ")
+                    print(f"optimizer={config.optimizer}")
+                    callbacks.append(_epoch_printer(config.epochs))
+                result = resume_training(
+                    args.resume,
+                    checkpoint_every=args.checkpoint_every or 1,
+                    callbacks=callbacks,
+                    verbose=not args.quiet,
+                )
+            else:
+                config = config_from_args(args)
+                if not args.quiet and not args.json:
+                    callbacks.append(_epoch_printer(config.epochs))
+                result = train_model(
+                    config,
+                    callbacks=callbacks,
+                    checkpoint_path=args.checkpoint,
+                    checkpoint_every=(args.checkpoint_every or 1) if args.checkpoint else None,
+                    verbose=not args.quiet,
+                )
+    except KeyboardInterrupt as exc:
+        terminated = getattr(exc, "signum", signal.SIGINT) == signal.SIGTERM
+        saved = "; checkpoint saved" if args.checkpoint or args.resume else ""
+        print(f"linclass train: {'terminated' if terminated else 'interrupted'}{saved}", file=sys.stderr)
+        return 143 if terminated else 130
     result.model.save(args.out)
     summary = {
         "data": result.splits.dataset.name or config.data,
@@ -204,7 +189,3 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{split} accuracy: {result.accuracy[split]:.4f}")
         print(f"model written to {args.out}")
     return 0
-
-
-def _raise_terminated(signum, frame) -> None:
-    raise Terminated()

@@ -26,6 +26,7 @@ import numpy as np
 from linclass._validation import check_int, check_positive, check_random_state
 from linclass.optim import LBFGS, Search, apply_updates, check_smooth
 from linclass.progress import ProgressBar
+from linclass.train import interrupts
 from linclass.train._setup import (
     build_optimizer,
     check_callables,
@@ -275,6 +276,7 @@ class _Loop:
                 cut = self.gradient_steps()
             if self.end_epoch() or cut:
                 return
+            interrupts.check()
 
     def diverged(self, step: int, what: str, params: tuple) -> DivergenceError:
         epoch = self.state.epoch + 1
@@ -331,6 +333,7 @@ class _Loop:
             )
             self.state = state
             self.bar.advance()
+            interrupts.check()
         return False
 
     def search_step(self) -> None:

@@ -27,9 +27,9 @@ class TrainConfig:
     l1_ratio: float = 0.15
     optimizer: str = "sgd"
     learning_rate: float = 0.01
-    schedule: str = "constant"
+    schedule: str = "cosine"
     epochs: int = 20
-    batch_size: int = 200
+    batch_size: int = 64
     momentum: float = 0.9
     early_stopping: bool = False
     patience: int = 5

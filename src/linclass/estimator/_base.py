@@ -14,6 +14,7 @@ from linclass.preprocess import PREPROCESSORS, Affine, fit_transform
 from linclass.train import fit as train_loop
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
+_STEP_SIZE_OPTIMIZERS = ("gd", "sgd", "adam")
 
 
 class LinearModelMixin:
@@ -55,6 +56,9 @@ class LinearModelMixin:
         )
 
     def _run_loop(self, objective, params, X, y, X_val, y_val, rng, resume=None, epochs=None, **options):
+        # The schedule steers a step size: only gd, sgd and adam have one (as scikit-learn's
+        # solver-specific options, it is ignored by the others). Cosine decays over the whole run.
+        schedule = self.schedule if self.optimizer in _STEP_SIZE_OPTIMIZERS else "constant"
         return train_loop(
             objective,
             params,
@@ -62,9 +66,8 @@ class LinearModelMixin:
             y,
             optimizer=self.optimizer,
             learning_rate=float(self.learning_rate),
-            schedule=self.schedule,
-            # cosine decays over the whole run; the other schedules keep their documented units
-            schedule_options={"decay_steps": int(self.epochs)} if self.schedule == "cosine" else None,
+            schedule=schedule,
+            schedule_options={"decay_steps": int(self.epochs)} if schedule == "cosine" else None,
             momentum=float(self.momentum),
             epochs=int(self.epochs if epochs is None else epochs),
             batch_size=int(self.batch_size),

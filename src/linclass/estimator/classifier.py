@@ -40,7 +40,8 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         l1_ratio: elastic-net mixing, ``R = l1_ratio * |W|_1 + (1 - l1_ratio) * |W|²``.
         optimizer: a name in ``linclass.optim.OPTIMIZERS`` (sgd, adam, gd, lbfgs, random_search, ...).
         learning_rate: step size of gradient optimizers (search scale for the gradient-free ones).
-        schedule: learning-rate schedule name (constant, step, exponential, inverse-time, cosine).
+        schedule: learning-rate schedule for gd, sgd and adam (constant, step, exponential,
+            inverse_time, cosine — which decays over ``epochs``); the other optimizers ignore it.
         batch_size: minibatch size for sgd and adam.
         epochs: passes over the data (iterations for the full-batch optimizers).
         momentum: momentum for sgd.
@@ -76,8 +77,8 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         l1_ratio: float = 0.15,
         optimizer: str = "sgd",
         learning_rate: float = 0.01,
-        schedule: str = "constant",
-        batch_size: int = 200,
+        schedule: str = "cosine",
+        batch_size: int = 64,
         epochs: int = 20,
         momentum: float = 0.9,
         early_stopping: bool = False,

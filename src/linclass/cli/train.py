@@ -57,7 +57,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--lr", type=float, default=d.learning_rate, help=f"learning rate (default: {d.learning_rate})"
     )
     parser.add_argument(
-        "--schedule", default=d.schedule, choices=SCHEDULES.names(), help="learning-rate schedule (default: cosine, decaying over the run)"
+        "--schedule",
+        default=d.schedule,
+        choices=SCHEDULES.names(),
+        help="learning-rate schedule (default: cosine, decaying over the run)",
     )
     parser.add_argument(
         "--epochs", type=int, default=d.epochs, help=f"passes over the data (default: {d.epochs})"

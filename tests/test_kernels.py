@@ -73,6 +73,18 @@ def test_fused_loss_equals_reference(loss, x_dtype, w_dtype, weighted, preproces
 
 
 @pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("n_classes", [5, 7, 10, 12])
+def test_class_groups_of_five_equal_reference(loss, n_classes):
+    # 5 classes share each pass over the features; the rest go one at a time
+    X, y, W, b, _ = problem(loss, np.uint8, np.float32, n=31, n_features=37, n_classes=n_classes)
+    transform = fit_transform("center-scale", X)
+    fast = fused.linear_loss(X, y, W, b, loss=loss, transform=transform)
+    slow = reference.linear_loss(X, y, W, b, loss=loss, transform=transform)
+    assert_results_close(fast, slow, np.float32)
+    assert_close(fused.linear_scores(X, W, b), reference.linear_scores(X, W, b), np.float32)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("n_parts", [2, 3, 7])
 def test_row_parts_on_threads_equal_one_part(loss, n_parts):
     X, y, W, b, _ = problem(loss, np.uint8, np.float32, n=61)

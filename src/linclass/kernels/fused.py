@@ -22,6 +22,7 @@ import math
 import numba
 import numpy as np
 
+from linclass.kernels.blocks import FASTMATH, block_backward, block_scores
 from linclass.kernels.reference import LinearLossResult
 from linclass.kernels.threads import map_parts, num_threads
 from linclass.preprocess import Affine
@@ -40,106 +41,107 @@ LOSS_CODES = {
     "squared_error": 5,
 }
 
-# Reassociation and contraction let the feature loops vectorize; NaN and inf semantics stay
-# exact so that non-finite scores are detected.
-_FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+_FASTMATH = FASTMATH
 
 _NO_LABELS = np.zeros(0, np.int64)
 _NO_TRANSFORM = {np.dtype(t): np.zeros(0, t) for t in (np.float32, np.float64)}
 
 
 @numba.njit(cache=True)
-def _softmax_row(s, label, weight):
-    n_classes = s.shape[0]
-    top = float(s[0])
+def _softmax_row(s, r, label, weight):
+    n_classes = s.shape[1]
+    top = float(s[r, 0])
     for c in range(1, n_classes):
-        top = max(top, float(s[c]))
+        top = max(top, float(s[r, c]))
+    target_shifted = float(s[r, label]) - top
     norm = 0.0
     for c in range(n_classes):
-        norm += math.exp(float(s[c]) - top)
-    target_shifted = float(s[label]) - top
+        e = math.exp(float(s[r, c]) - top)
+        s[r, c] = e
+        norm += e
     scale = weight / norm
     for c in range(n_classes):
-        s[c] = scale * math.exp(float(s[c]) - top)
-    s[label] -= weight
+        s[r, c] *= scale
+    s[r, label] -= weight
     return weight * (math.log(norm) - target_shifted) if weight != 0 else 0.0
 
 
 @numba.njit(cache=True)
-def _hinge_row(s, label, weight, power):
-    correct_score = float(s[label])
+def _hinge_row(s, r, label, weight, power):
+    correct_score = float(s[r, label])
     loss = 0.0
     pushed = 0.0
-    for c in range(s.shape[0]):
+    for c in range(s.shape[1]):
         if c == label:
             continue
-        margin = float(s[c]) - correct_score + 1.0
+        margin = float(s[r, c]) - correct_score + 1.0
         if margin > 0:
             loss += margin if power == 1 else margin * margin
             grad = weight if power == 1 else 2.0 * weight * margin
-            s[c] = grad
+            s[r, c] = grad
             pushed += grad
         else:
-            s[c] = 0
-    s[label] = -pushed
+            s[r, c] = 0
+    s[r, label] = -pushed
     return weight * loss
 
 
 @numba.njit(cache=True)
-def _crammer_singer_row(s, label, weight):
+def _crammer_singer_row(s, r, label, weight):
     runner_up = -1
     best = -np.inf
-    for c in range(s.shape[0]):
-        if c != label and (runner_up < 0 or float(s[c]) > best):
-            best = float(s[c])
+    for c in range(s.shape[1]):
+        if c != label and (runner_up < 0 or float(s[r, c]) > best):
+            best = float(s[r, c])
             runner_up = c
-    loss = 0.0 if runner_up < 0 else max(0.0, best - float(s[label]) + 1.0)
-    s[:] = 0
+    loss = 0.0 if runner_up < 0 else max(0.0, best - float(s[r, label]) + 1.0)
+    for c in range(s.shape[1]):
+        s[r, c] = 0
     if loss > 0:
-        s[runner_up] = weight
-        s[label] = -weight
+        s[r, runner_up] = weight
+        s[r, label] = -weight
     return weight * loss
 
 
 @numba.njit(cache=True)
-def _squared_error_row(s, target):
+def _squared_error_row(s, r, targets, row):
     loss = 0.0
-    for c in range(s.shape[0]):
-        residual = float(s[c]) - float(target[c])
+    for c in range(s.shape[1]):
+        residual = float(s[r, c]) - float(targets[row, c])
         loss += residual * residual
-        s[c] = 2.0 * residual
+        s[r, c] = 2.0 * residual
     return loss
 
 
 @numba.njit(cache=True)
-def _row_loss(code, s, labels, targets, weight, row):
-    """Loss of one row; overwrites its scores ``s (C,)`` with dscores. Returns ``(loss, status)``."""
-    n_classes = s.shape[0]
+def _row_loss(code, s, r, labels, targets, weight, row):
+    """Loss of row ``r``; overwrites its scores ``s[r] (C,)`` with dscores. Returns ``(loss, status)``."""
+    n_classes = s.shape[1]
     for c in range(n_classes):
-        if not math.isfinite(s[c]):
+        if not math.isfinite(s[r, c]):
             return 0.0, 1
     if code == 5:
-        return _squared_error_row(s, targets[row]), 0
+        return _squared_error_row(s, r, targets, row), 0
     label = labels[row]
     if label < 0 or label >= n_classes:
         return 0.0, 1
     w = weight[label]
     if code == 0:
-        return _softmax_row(s, label, w), 0
+        return _softmax_row(s, r, label, w), 0
     if code == 1:
-        return _hinge_row(s, label, w, 1), 0
+        return _hinge_row(s, r, label, w, 1), 0
     if code == 2:
-        return _hinge_row(s, label, w, 2), 0
+        return _hinge_row(s, r, label, w, 2), 0
     if code == 3:
-        return _hinge_row(s, label, w / n_classes, 1), 0
-    return _crammer_singer_row(s, label, w), 0
+        return _hinge_row(s, r, label, w / n_classes, 1), 0
+    return _crammer_singer_row(s, r, label, w), 0
 
 
 @numba.njit(cache=True)
-def _argmax_is(s, label):
+def _argmax_is(s, r, label):
     best = 0
-    for c in range(1, s.shape[0]):
-        if s[c] > s[best]:
+    for c in range(1, s.shape[1]):
+        if s[r, c] > s[r, best]:
             best = c
     return best == label
 
@@ -153,44 +155,6 @@ def _load_block(X, start, stop, xb):
         xb[r, :] = 0
 
 
-@numba.njit(cache=True, fastmath=_FASTMATH)
-def _block_scores(xb, Wt, b, s):
-    """``s[r, c] = b[c] + xb[r] . Wt[c]`` for the ``BLOCK_ROWS`` rows of ``xb``."""
-    x0, x1, x2, x3 = xb[0], xb[1], xb[2], xb[3]
-    for c in range(Wt.shape[0]):
-        w = Wt[c]
-        a0 = b[c]
-        a1 = b[c]
-        a2 = b[c]
-        a3 = b[c]
-        for j in range(w.shape[0]):
-            a0 += x0[j] * w[j]
-            a1 += x1[j] * w[j]
-            a2 += x2[j] * w[j]
-            a3 += x3[j] * w[j]
-        s[0, c] = a0
-        s[1, c] = a1
-        s[2, c] = a2
-        s[3, c] = a3
-
-
-@numba.njit(cache=True, fastmath=_FASTMATH)
-def _block_backward(xb, s, dWt, db):
-    """``dWt[c] += sum_r s[r, c] * xb[r]`` and ``db += sum_r s[r]``; classes with zero dscores skipped."""
-    x0, x1, x2, x3 = xb[0], xb[1], xb[2], xb[3]
-    for c in range(dWt.shape[0]):
-        g0 = s[0, c]
-        g1 = s[1, c]
-        g2 = s[2, c]
-        g3 = s[3, c]
-        if g0 == 0 and g1 == 0 and g2 == 0 and g3 == 0:
-            continue
-        d = dWt[c]
-        for j in range(d.shape[0]):
-            d[j] += g0 * x0[j] + g1 * x1[j] + g2 * x2[j] + g3 * x3[j]
-        db[c] += g0 + g1 + g2 + g3
-
-
 @numba.njit(cache=True, nogil=True)
 def _loss_rows(X, labels, targets, Wt, b, weight, code, with_grad, start_row, stop_row, dWt, db):
     """Rows ``start_row:stop_row``: add to ``dWt (C, D)`` and ``db``; return ``(total, correct, status)``."""
@@ -202,18 +166,18 @@ def _loss_rows(X, labels, targets, Wt, b, weight, code, with_grad, start_row, st
     for start in range(start_row, stop_row, BLOCK_ROWS):
         stop = min(stop_row, start + BLOCK_ROWS)
         _load_block(X, start, stop, xb)
-        _block_scores(xb, Wt, b, s)
+        block_scores(xb, Wt, b, s)
         for r in range(BLOCK_ROWS):
             if r >= stop - start:
                 s[r, :] = 0
                 continue
-            if code != 5 and _argmax_is(s[r], labels[start + r]):
+            if code != 5 and _argmax_is(s, r, labels[start + r]):
                 correct += 1
-            loss, bad = _row_loss(code, s[r], labels, targets, weight, start + r)
+            loss, bad = _row_loss(code, s, r, labels, targets, weight, start + r)
             total += loss
             status |= bad
         if with_grad:
-            _block_backward(xb, s, dWt, db)
+            block_backward(xb, s, dWt, db)
     return total, correct, status
 
 
@@ -225,7 +189,7 @@ def _scores_rows(X, Wt, b, out, start_row, stop_row):
     for start in range(start_row, stop_row, BLOCK_ROWS):
         stop = min(stop_row, start + BLOCK_ROWS)
         _load_block(X, start, stop, xb)
-        _block_scores(xb, Wt, b, s)
+        block_scores(xb, Wt, b, s)
         out[start:stop] = s[: stop - start]
 
 
@@ -238,12 +202,14 @@ def _fold(W, b, scale, shift_scaled):
     n_features, n_classes = W.shape
     Wt = np.empty((n_classes, n_features), W.dtype)
     offset = np.zeros(n_classes)  # float64: a sum over every feature
-    for j in range(n_features):
-        for c in range(n_classes):
-            if scale.size:
+    if scale.size:
+        for j in range(n_features):
+            for c in range(n_classes):
                 offset[c] += shift_scaled[j] * W[j, c]
                 Wt[c, j] = scale[j] * W[j, c]
-            else:
+    else:
+        for j in range(n_features):
+            for c in range(n_classes):
                 Wt[c, j] = W[j, c]
     b_raw = np.empty_like(b)
     for c in range(n_classes):
@@ -259,9 +225,14 @@ def _unfold_grad(dWt, db, scale, shift):
     """
     n_classes, n_features = dWt.shape
     dW = np.empty((n_features, n_classes), dWt.dtype)
-    for j in range(n_features):
-        for c in range(n_classes):
-            dW[j, c] = scale[j] * (dWt[c, j] - shift[j] * db[c]) if scale.size else dWt[c, j]
+    if scale.size:
+        for j in range(n_features):
+            for c in range(n_classes):
+                dW[j, c] = scale[j] * (dWt[c, j] - shift[j] * db[c])
+    else:
+        for j in range(n_features):
+            for c in range(n_classes):
+                dW[j, c] = dWt[c, j]
     return dW
 
 

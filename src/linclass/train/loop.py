@@ -222,7 +222,7 @@ def _all_finite(params: tuple) -> bool:
 
 
 class _Loop:
-    """One run of ``fit``; ``self.state`` is replaced, never mutated, after every completed step."""
+    """One run of ``fit``; ``self.state`` is replaced, never mutated, whenever control leaves a step loop."""
 
     def __init__(
         self, objective, X, y, X_val, y_val, built, rng, state, *, epochs, max_iter, batch, early_stopping,
@@ -307,33 +307,56 @@ class _Loop:
             order = permutation if self.rows is None else self.rows[permutation]
             # one reused buffer for the gathered minibatch instead of a new array every step
             buffer = np.empty((self.batch, *self.X.shape[1:]), dtype=self.X.dtype)
-        for step in range(state.step, self.steps_per_epoch):
-            if self.budget_spent():
-                return True
-            if permutation is None:
-                X_batch, y_batch = self.X_train, self.y
-            else:
-                start, stop = step * self.batch, (step + 1) * self.batch
-                idx = order[start:stop]
-                X_batch = np.take(self.X, idx, axis=0, out=buffer[: idx.shape[0]])
-                y_batch = self.y[permutation[start:stop]]
-            result = self.objective.batch(state.params, X_batch, y_batch)
-            if not math.isfinite(result.value):
-                raise self.diverged(step + 1, f"loss is {result.value}", state.params)
-            updates, opt_state = self.optimizer.update(result.grads, state.opt_state, state.params)
-            params = apply_updates(state.params, updates)
-            if not _all_finite(params):
-                raise self.diverged(step + 1, "the weights are not finite", state.params)
-            state = dataclasses.replace(
-                state, params=params, opt_state=opt_state, step=step + 1, n_steps=state.n_steps + 1,
-                n_evaluations=state.n_evaluations + 1, permutation=permutation,
-                rng_state=rng_state, epoch_loss_sum=state.epoch_loss_sum + result.value,
-                epoch_batches=state.epoch_batches + 1, epoch_correct=state.epoch_correct + result.n_correct,
-                epoch_seen=state.epoch_seen + y_batch.shape[0], elapsed=self.elapsed(),
+        params, opt_state, done = state.params, state.opt_state, state.step
+        loss_sum, n_correct, n_seen = state.epoch_loss_sum, state.epoch_correct, state.epoch_seen
+
+        def snapshot() -> TrainState:
+            """The state after the last completed step (built when the loop hands control back)."""
+            taken = done - state.step
+            if taken == 0:
+                return state
+            return dataclasses.replace(
+                state, params=params, opt_state=opt_state, step=done, n_steps=state.n_steps + taken,
+                n_evaluations=state.n_evaluations + taken, permutation=permutation, rng_state=rng_state,
+                epoch_loss_sum=loss_sum, epoch_batches=state.epoch_batches + taken, epoch_correct=n_correct,
+                epoch_seen=n_seen, elapsed=self.elapsed(),
             )
-            self.state = state
-            self.bar.advance()
-            interrupts.check()
+
+        # Per-step bookkeeping stays in locals; self.state is rebuilt from them whenever control
+        # leaves this loop (end of the epoch, max_iter, divergence, KeyboardInterrupt).
+        steps_left = None if self.max_iter is None else self.max_iter - state.n_steps
+        try:
+            for step in range(state.step, self.steps_per_epoch):
+                if steps_left is not None and done - state.step >= steps_left:
+                    self.state = snapshot()
+                    return True
+                if permutation is None:
+                    X_batch, y_batch = self.X_train, self.y
+                else:
+                    start, stop = step * self.batch, (step + 1) * self.batch
+                    idx = order[start:stop]
+                    X_batch = np.take(self.X, idx, axis=0, out=buffer[: idx.shape[0]])
+                    y_batch = self.y[permutation[start:stop]]
+                result = self.objective.batch(params, X_batch, y_batch)
+                if not math.isfinite(result.value):
+                    self.state = snapshot()
+                    raise self.diverged(step + 1, f"loss is {result.value}", params)
+                updates, new_opt_state = self.optimizer.update(result.grads, opt_state, params)
+                new_params = apply_updates(params, updates)
+                if not _all_finite(new_params):
+                    self.state = snapshot()
+                    raise self.diverged(step + 1, "the weights are not finite", params)
+                # plain stores only: no signal handler runs between them
+                params, opt_state, done = new_params, new_opt_state, step + 1
+                loss_sum, n_correct, n_seen = (
+                    loss_sum + result.value, n_correct + result.n_correct, n_seen + y_batch.shape[0]
+                )
+                self.bar.advance()
+                interrupts.check()
+        except KeyboardInterrupt:
+            self.state = snapshot()
+            raise
+        self.state = snapshot()
         return False
 
     def search_step(self) -> None:

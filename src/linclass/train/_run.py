@@ -1,0 +1,261 @@
+"""How each optimizer kind advances a run, one step at a time (used by ``linclass.train.fit``).
+
+``_Loop.run`` drives minibatch gradient steps, full-batch steps, gradient-free search steps or
+L-BFGS iterations, and does the per-epoch work (history, validation, early stopping, callbacks,
+checkpoints, the progress bar). ``self.state`` is a ``TrainState`` rebuilt whenever control
+leaves a step loop, so an interruption always leaves the last completed step to checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import time
+
+import numpy as np
+
+from linclass.optim import LBFGS, Search, apply_updates
+from linclass.progress import ProgressBar
+from linclass.train import interrupts
+from linclass.train._setup import current_learning_rate
+from linclass.train.events import DivergenceError, EpochEnd, StopTraining
+from linclass.train.state import TrainState
+
+
+def _all_finite(params: tuple) -> bool:
+    return all(np.isfinite(p).all() for p in params)
+
+
+class _Loop:
+    """One run of ``fit``; ``self.state`` is replaced, never mutated, whenever control leaves a step loop."""
+
+    def __init__(
+        self, objective, X, y, X_val, y_val, built, rng, state, *, epochs, max_iter, batch, early_stopping,
+        patience, tol, callbacks, checkpoint, checkpoint_every, rows,
+    ) -> None:
+        self.objective, self.X, self.y, self.X_val, self.y_val = objective, X, y, X_val, y_val
+        self.optimizer, self.rate = built.optimizer, built.learning_rate
+        self.rng = rng
+        self.state = state
+        self.epochs, self.max_iter, self.batch = epochs, max_iter, batch
+        self.early_stopping, self.patience, self.tol = early_stopping, patience, tol
+        self.callbacks, self.checkpoint, self.checkpoint_every = callbacks, checkpoint, checkpoint_every
+        self.rows = rows
+        self.n_samples = y.shape[0]
+        self.steps_per_epoch = 1 if self.batch is None else math.ceil(self.n_samples / self.batch)
+        self.clock = time.perf_counter() - state.elapsed
+
+    @functools.cached_property
+    def X_train(self) -> np.ndarray:
+        """The training rows of ``X`` as one array (full-batch optimizers only)."""
+        return self.X if self.rows is None else self.X[self.rows]
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.clock
+
+    def budget_spent(self) -> bool:
+        return self.max_iter is not None and self.state.n_steps >= self.max_iter
+
+    def run(self, bar: ProgressBar) -> TrainState:
+        self.bar = bar
+        try:
+            if isinstance(self.optimizer, LBFGS):
+                self.run_lbfgs()
+            else:
+                self.run_epochs()
+        except KeyboardInterrupt:
+            if self.checkpoint is not None:
+                self.checkpoint(self.state)
+            raise
+        return self.state
+
+    def run_epochs(self) -> None:
+        while self.state.epoch < self.epochs:
+            if self.state.step == 0 and self.budget_spent():
+                return
+            cut = False
+            if isinstance(self.optimizer, Search):
+                if self.state.step == 0:
+                    self.search_step()
+            else:
+                cut = self.gradient_steps()
+            if self.end_epoch() or cut:
+                return
+            interrupts.check()
+
+    def diverged(self, step: int, what: str, params: tuple) -> DivergenceError:
+        epoch = self.state.epoch + 1
+        if isinstance(self.optimizer, Search):
+            hint = "lower the search scale sigma (learning_rate)"
+        elif isinstance(self.optimizer, LBFGS):
+            hint = "check the data for very large or non-finite values"
+        else:
+            rate = current_learning_rate(self.rate, self.state.n_steps)
+            hint = "lower the learning rate" + ("" if rate is None else f" (now {rate!r})")
+        message = f"training diverged at epoch {epoch}, step {step}: {what} — {hint}"
+        return DivergenceError(message, params=params, epoch=epoch, step=step)
+
+    def count_correct(self, params: tuple) -> int:
+        if self.objective.is_regression:
+            return 0
+        return int(np.count_nonzero(self.objective.scores(params, self.X_train).argmax(axis=1) == self.y))
+
+    def gradient_steps(self) -> bool:
+        """Run the current epoch's remaining minibatch steps; True when ``max_iter`` cut it short."""
+        state = self.state
+        permutation = state.permutation
+        if self.batch is not None and permutation is None:
+            permutation = self.rng.permutation(self.n_samples)
+        # Nothing else draws from the generator within an epoch: read its state once.
+        rng_state = self.rng.bit_generator.state
+        if permutation is not None:
+            order = permutation if self.rows is None else self.rows[permutation]
+            # one reused buffer for the gathered minibatch instead of a new array every step
+            buffer = np.empty((self.batch, *self.X.shape[1:]), dtype=self.X.dtype)
+        params, opt_state, done = state.params, state.opt_state, state.step
+        loss_sum, n_correct, n_seen = state.epoch_loss_sum, state.epoch_correct, state.epoch_seen
+
+        def snapshot() -> TrainState:
+            """The state after the last completed step (built when the loop hands control back)."""
+            taken = done - state.step
+            if taken == 0:
+                return state
+            return dataclasses.replace(
+                state, params=params, opt_state=opt_state, step=done, n_steps=state.n_steps + taken,
+                n_evaluations=state.n_evaluations + taken, permutation=permutation, rng_state=rng_state,
+                epoch_loss_sum=loss_sum, epoch_batches=state.epoch_batches + taken, epoch_correct=n_correct,
+                epoch_seen=n_seen, elapsed=self.elapsed(),
+            )
+
+        # Per-step bookkeeping stays in locals; self.state is rebuilt from them whenever control
+        # leaves this loop (end of the epoch, max_iter, divergence, KeyboardInterrupt).
+        steps_left = None if self.max_iter is None else self.max_iter - state.n_steps
+        try:
+            for step in range(state.step, self.steps_per_epoch):
+                if steps_left is not None and done - state.step >= steps_left:
+                    self.state = snapshot()
+                    return True
+                if permutation is None:
+                    X_batch, y_batch = self.X_train, self.y
+                else:
+                    start, stop = step * self.batch, (step + 1) * self.batch
+                    idx = order[start:stop]
+                    X_batch = np.take(self.X, idx, axis=0, out=buffer[: idx.shape[0]])
+                    y_batch = self.y[permutation[start:stop]]
+                result = self.objective.batch(params, X_batch, y_batch)
+                if not math.isfinite(result.value):
+                    self.state = snapshot()
+                    raise self.diverged(step + 1, f"loss is {result.value}", params)
+                updates, new_opt_state = self.optimizer.update(result.grads, opt_state, params)
+                new_params = apply_updates(params, updates)
+                if not _all_finite(new_params):
+                    self.state = snapshot()
+                    raise self.diverged(step + 1, "the weights are not finite", params)
+                # plain stores only: no signal handler runs between them
+                params, opt_state, done = new_params, new_opt_state, step + 1
+                loss_sum, n_correct, n_seen = (
+                    loss_sum + result.value, n_correct + result.n_correct, n_seen + y_batch.shape[0]
+                )
+                self.bar.advance()
+                interrupts.check()
+        except KeyboardInterrupt:
+            self.state = snapshot()
+            raise
+        self.state = snapshot()
+        return False
+
+    def search_step(self) -> None:
+        state = self.state
+        n_evaluations = 0
+
+        def loss_fn(candidate: tuple) -> float:
+            nonlocal n_evaluations
+            n_evaluations += 1
+            return self.objective.value(candidate, self.X_train, self.y)
+
+        opt_state = self.optimizer.step(state.opt_state, loss_fn, self.rng)
+        params, loss = opt_state.best_params, opt_state.best_loss
+        if not math.isfinite(loss):
+            raise self.diverged(1, f"loss is {loss}", state.params)
+        if not _all_finite(params):
+            raise self.diverged(1, "the weights are not finite", state.params)
+        self.state = dataclasses.replace(
+            state, params=params, opt_state=opt_state, step=1, n_steps=state.n_steps + 1,
+            n_evaluations=state.n_evaluations + n_evaluations, rng_state=self.rng.bit_generator.state,
+            epoch_loss_sum=loss, epoch_batches=1, epoch_correct=self.count_correct(params),
+            epoch_seen=self.n_samples, elapsed=self.elapsed(),
+        )
+
+    def run_lbfgs(self) -> None:
+        if self.state.step > 0 and self.end_epoch():
+            return
+        remaining = self.epochs - self.state.epoch
+        if self.max_iter is not None:
+            remaining = min(remaining, self.max_iter - self.state.n_steps)
+        if remaining <= 0:
+            return
+        minimizer = dataclasses.replace(self.optimizer, max_iter=min(self.optimizer.max_iter, remaining))
+        last = {"params": None, "n_correct": 0, "n_evaluations": self.state.n_evaluations}
+
+        def value_and_grad(params: tuple) -> tuple[float, tuple]:
+            result = self.objective.batch(params, self.X_train, self.y)
+            last.update(params=params, n_correct=result.n_correct, n_evaluations=last["n_evaluations"] + 1)
+            return result.value, result.grads
+
+        def after_iteration(params: tuple, value: float) -> bool:
+            state = self.state
+            if not math.isfinite(value):
+                raise self.diverged(1, f"loss is {value}", state.params)
+            if not _all_finite(params):
+                raise self.diverged(1, "the weights are not finite", state.params)
+            same = last["params"] is not None and all(
+                np.array_equal(a, b) for a, b in zip(params, last["params"], strict=True)
+            )
+            self.state = dataclasses.replace(
+                state, params=params, step=1, n_steps=state.n_steps + 1, n_evaluations=last["n_evaluations"],
+                epoch_loss_sum=value, epoch_batches=1,
+                epoch_correct=last["n_correct"] if same else self.count_correct(params),
+                epoch_seen=self.n_samples, elapsed=self.elapsed(),
+            )
+            return not self.end_epoch() and self.state.epoch < self.epochs
+
+        minimizer.minimize(value_and_grad, self.state.params, after_iteration)
+
+    def end_epoch(self) -> bool:
+        """Record the epoch, update early stopping, run callbacks and checkpoints; True to stop."""
+        state = self.state
+        metrics = {"loss": state.epoch_loss_sum / state.epoch_batches}
+        if not self.objective.is_regression:
+            metrics["train_accuracy"] = state.epoch_correct / state.epoch_seen
+        if self.X_val is not None:
+            metrics["val_loss"] = self.objective.value(state.params, self.X_val, self.y_val)
+            if not self.objective.is_regression:
+                metrics["val_accuracy"] = self.objective.accuracy(state.params, self.X_val, self.y_val)
+        metrics["n_evaluations"] = state.n_evaluations
+        metrics["time"] = self.elapsed()
+        epoch = state.epoch + 1
+        best = {}
+        if self.early_stopping:
+            score = -metrics["val_loss"] if self.objective.is_regression else metrics["val_accuracy"]
+            if score > state.best_score + self.tol:
+                best = dict(best_params=state.params, best_score=score, best_epoch=epoch, bad_epochs=0)
+            else:
+                best = {"bad_epochs": state.bad_epochs + 1}
+        state = dataclasses.replace(
+            state, epoch=epoch, step=0, permutation=None, epoch_loss_sum=0.0, epoch_batches=0,
+            epoch_correct=0, epoch_seen=0, elapsed=metrics["time"],
+            history={key: [*values, metrics[key]] for key, values in state.history.items()}, **best,
+        )
+        self.state = state
+        self.bar.update(metrics)
+        stop = False
+        event = EpochEnd(epoch, metrics, state.history, state.params, state)
+        for callback in self.callbacks:
+            try:
+                stop = callback(event) is False or stop
+            except StopTraining:
+                stop = True
+        if self.checkpoint_every is not None and epoch % self.checkpoint_every == 0 and self.checkpoint:
+            self.checkpoint(state)
+        return stop or (self.early_stopping and state.bad_epochs >= self.patience)

@@ -130,7 +130,16 @@ def test_svmlight_zero_based_and_n_features(tmp_path):
     with pytest.raises(
         DataFormatError, match=r"line 1 uses index 0 but indices start at 1; pass zero_based=True"
     ):
-        load_svmlight(path)
+        load_svmlight(path, zero_based=False)
+
+
+def test_svmlight_counts_from_zero_when_a_file_uses_index_0(tmp_path):
+    # scikit-learn's dump_svmlight_file writes zero-based indices by default
+    path = tmp_path / "d.svm"
+    path.write_text("1 1:2\n0 0:1 2:3\n")
+    np.testing.assert_array_equal(load_svmlight(path).X_train, np.array([[0, 2, 0], [1, 0, 3]], np.float32))
+    path.write_text("1 1:2\n0 3:1\n")
+    np.testing.assert_array_equal(load_svmlight(path).X_train, np.array([[2, 0, 0], [0, 0, 1]], np.float32))
 
 
 def test_svmlight_malformed_tokens_and_sizes(tmp_path):

@@ -34,6 +34,8 @@ class TrainConfig:
     early_stopping: bool = False
     patience: int = 5
     val_fraction: float = 0.1
+    test_data: str | None = None
+    test_fraction: float = 0.0
     preprocess: str = "standardize"
     seed: int = 0
     dtype: str | None = None

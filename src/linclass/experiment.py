@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from linclass import io
+from linclass._validation import check_fraction
 from linclass.config import TrainConfig
 from linclass.datasets import Dataset, load_source, train_val_split
 from linclass.estimator import LinearClassifier
@@ -49,14 +50,53 @@ class TrainRun(NamedTuple):
 
 
 def prepare_data(config: TrainConfig) -> Splits:
-    """Load ``config.data`` and hold out a seeded, stratified ``val_fraction`` of its training part."""
-    dataset = load_source(config.data)
-    X_train = dataset.X_train.reshape(len(dataset.X_train), -1)
-    X_test = dataset.X_test.reshape(len(dataset.X_test), -1)
+    """Load ``config.data`` and split it into training, validation and test rows.
+
+    The test rows are, in order of precedence: all rows of ``config.test_data`` (its test split
+    when it has one), a seeded, stratified ``config.test_fraction`` of the source's rows (for a
+    source without a test split), or the source's own test split (possibly empty). A seeded,
+    stratified ``val_fraction`` of the remaining rows is held out for validation.
+    """
+    check_fraction(config.test_fraction, "test_fraction", high_open=True)
+    dataset = load_source(config.data).flatten()
+    X_pool, y_pool, X_test, y_test = dataset.X_train, dataset.y_train, dataset.X_test, dataset.y_test
+    if config.test_data is not None:
+        if config.test_fraction:
+            raise ValueError("test_data and test_fraction both choose the test rows; give one of them")
+        X_test, y_test = _second_source(config.test_data, dataset, config.data)
+    elif config.test_fraction:
+        if len(y_test):
+            raise ValueError(
+                f"test_fraction={config.test_fraction!r}: data {config.data!r} already has a test split "
+                f"({len(y_test)} rows); test_fraction is for a source without one"
+            )
+        X_pool, y_pool, X_test, y_test = train_val_split(
+            X_pool, y_pool, config.test_fraction, stratify=True, random_state=config.seed
+        )
     X_tr, y_tr, X_val, y_val = train_val_split(
-        X_train, dataset.y_train, config.val_fraction, stratify=True, random_state=config.seed
+        X_pool, y_pool, config.val_fraction, stratify=True, random_state=config.seed
     )
-    return Splits(dataset, X_tr, y_tr, X_val, y_val, X_test, dataset.y_test)
+    return Splits(dataset, X_tr, y_tr, X_val, y_val, X_test, y_test)
+
+
+def _second_source(spec: str, dataset: Dataset, data: str) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of ``spec`` (its test split, or all its rows) with labels in ``dataset``'s classes."""
+    other = load_source(spec).flatten()
+    X, y = (other.X_test, other.y_test) if len(other.y_test) else (other.X_train, other.y_train)
+    if X.shape[1] != dataset.X_train.shape[1]:
+        raise ValueError(
+            f"test data {spec!r} has {X.shape[1]} features per row but data {data!r} has "
+            f"{dataset.X_train.shape[1]}; expected the same"
+        )
+    index = {name: k for k, name in enumerate(dataset.classes)}
+    unknown = [name for name in other.classes if name not in index]
+    if unknown:
+        raise ValueError(
+            f"test data {spec!r} has classes {', '.join(unknown)} that data {data!r} does not have "
+            f"(its classes: {', '.join(dataset.classes)})"
+        )
+    to_train_classes = np.array([index[name] for name in other.classes], dtype=np.int64)
+    return X, to_train_classes[y]
 
 
 def train_model(

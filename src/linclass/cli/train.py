@@ -79,6 +79,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         default=d.val_fraction,
         help="share of the training data held out for validation (default: 0.1)",
     )
+    parser.add_argument(
+        "--test-data",
+        metavar="SPEC",
+        help="evaluate on this second source (its test split, or all its rows; default: none)",
+    )
+    parser.add_argument(
+        "--test-fraction",
+        type=float,
+        metavar="F",
+        default=d.test_fraction,
+        help="hold out a seeded, stratified share F of a source without a test split (default: 0)",
+    )
     parser.add_argument("--early-stopping", action="store_true", help="stop when validation accuracy stalls")
     parser.add_argument(
         "--patience", type=int, default=d.patience, help="early-stopping patience (default: 5)"
@@ -116,10 +128,17 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         early_stopping=args.early_stopping,
         patience=args.patience,
         val_fraction=args.val_fraction,
+        test_data=args.test_data,
+        test_fraction=args.test_fraction,
         preprocess=args.preprocess,
         seed=args.seed,
         dtype=args.dtype,
     )
+
+
+def no_test_split_note(data: str) -> str:
+    """What ``train`` and ``tune`` print for a source without test rows."""
+    return f"test accuracy: none ({data} has no test split; give --test-data SPEC or --test-fraction F)"
 
 
 def _epoch_printer(total_epochs: int):
@@ -181,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
         "loss": config.loss,
         "optimizer": config.optimizer,
         "epochs": int(result.model.n_iter_),
-        "accuracy": result.accuracy,
+        "accuracy": {**result.accuracy, "test": result.accuracy.get("test")},
         "model": str(args.out),
     }
     if args.json:
@@ -190,5 +209,7 @@ def run(args: argparse.Namespace) -> int:
         for split in ("train", "val", "test"):
             if split in result.accuracy:
                 print(f"{split} accuracy: {result.accuracy[split]:.4f}")
+        if "test" not in result.accuracy:
+            print(no_test_split_note(config.data))
         print(f"model written to {args.out}")
     return 0

@@ -7,6 +7,7 @@ import json
 import math
 
 from linclass.cli import CommandError, common_options
+from linclass.cli.train import no_test_split_note
 from linclass.config import TrainConfig
 
 EPILOG = """\
@@ -86,6 +87,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="validation share of the training data (0.1)",
     )
     parser.add_argument(
+        "--test-data",
+        metavar="SPEC",
+        help="measure the best model on this second source (its test split, or all its rows)",
+    )
+    parser.add_argument(
+        "--test-fraction",
+        type=float,
+        metavar="F",
+        default=d.test_fraction,
+        help="hold out a seeded, stratified share F of a source without a test split (default: 0)",
+    )
+    parser.add_argument(
         "--jobs", type=int, default=1, metavar="N", help="worker processes (-1: all cores; default 1)"
     )
     parser.add_argument(
@@ -148,6 +161,8 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         momentum=args.momentum,
         val_fraction=args.val_fraction,
+        test_data=args.test_data,
+        test_fraction=args.test_fraction,
         preprocess=args.preprocess,
         seed=args.seed,
     )
@@ -186,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
             "best": {
                 "learning_rate": best["learning_rate"],
                 "alpha": best["alpha"],
-                "accuracy": result.best.accuracy,
+                "accuracy": {**result.best.accuracy, "test": result.best.accuracy.get("test")},
             },
             "model": args.out,
         }
@@ -199,6 +214,8 @@ def run(args: argparse.Namespace) -> int:
         print()
         accuracy = ", ".join(f"{split} {value:.4f}" for split, value in result.best.accuracy.items())
         print(f"best: learning rate {best['learning_rate']:.3g}, alpha {best['alpha']:.3g} ({accuracy})")
+        if "test" not in result.best.accuracy:
+            print(no_test_split_note(args.data))
         print(f"best model written to {args.out}")
     return 0
 

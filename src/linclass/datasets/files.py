@@ -141,7 +141,7 @@ def load_svmlight(
     path: str | Path,
     *,
     n_features: int | None = None,
-    zero_based: bool = False,
+    zero_based: bool | str = "auto",
     dtype: type | np.dtype = np.float32,
 ) -> Dataset:
     """Load a LIBSVM/SVMlight text file as dense features.
@@ -151,11 +151,15 @@ def load_svmlight(
 
     Args:
         n_features: number of feature columns; ``None`` uses the largest index present.
-        zero_based: indices start at 0 instead of the format's usual 1.
+        zero_based: indices start at 0 instead of the format's usual 1; ``"auto"`` (the
+            default) counts from 0 when any index is 0 (as files written by scikit-learn's
+            ``dump_svmlight_file`` do), from 1 otherwise.
         dtype: the features' dtype.
     """
     path = _existing(path, "a LIBSVM file")
-    offset = 0 if zero_based else 1
+    if zero_based not in (True, False, "auto"):
+        raise ValueError(f"zero_based must be True, False or 'auto', got {zero_based!r}")
+    offset = 0 if zero_based is True else 1
     labels, rows, cols, values = [], [], [], []
     try:
         text = path.read_text(encoding="utf-8")
@@ -178,19 +182,22 @@ def load_svmlight(
                 continue
             if not (sep and key.isascii() and key.isdigit() and _is_number(value)):
                 raise DataFormatError(f"{path}: line {line_number} has token {token!r}; expected index:value")
-            if int(key) < offset:
+            if int(key) < offset and zero_based == "auto":
+                offset = 0
+            elif int(key) < offset:
                 raise DataFormatError(
                     f"{path}: line {line_number} uses index {key} but indices start at {offset}; "
                     f"pass zero_based={not zero_based} if the file counts from {1 - offset}"
                 )
             rows.append(sample)
-            cols.append(int(key) - offset)
+            cols.append(int(key))
             values.append(float(value))
     if not labels:
         raise DataFormatError(f"{path}: holds no samples; expected lines 'label index:value ...'")
-    width = max(cols, default=-1) + 1 if n_features is None else n_features
-    if cols and max(cols) >= width:
-        raise DataFormatError(f"{path}: uses feature index {max(cols) + offset} but n_features={width}")
+    cols = np.asarray(cols, dtype=np.int64) - offset
+    width = int(cols.max(initial=-1)) + 1 if n_features is None else n_features
+    if cols.size and cols.max() >= width:
+        raise DataFormatError(f"{path}: uses feature index {cols.max() + offset} but n_features={width}")
     nbytes = len(labels) * width * np.dtype(dtype).itemsize
     if nbytes > MAX_DENSE_BYTES:
         raise DataFormatError(

@@ -14,6 +14,7 @@ bit where it stopped.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import NamedTuple
 
@@ -39,6 +40,14 @@ class Splits(NamedTuple):
     y_val: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
+
+
+class Checkpoint(NamedTuple):
+    """What a checkpoint holds: the run's configuration, its state and the model file it writes."""
+
+    config: TrainConfig
+    state: TrainState
+    model_path: str | None  # absolute; None in checkpoints that did not record one
 
 
 class TrainRun(NamedTuple):
@@ -108,6 +117,7 @@ def train_model(
     resume: TrainState | None = None,
     verbose: bool = False,
     splits: Splits | None = None,
+    model_path: str | os.PathLike | None = None,
 ) -> TrainRun:
     """Train a ``LinearClassifier`` as ``config`` says and measure its accuracy on every split.
 
@@ -117,6 +127,8 @@ def train_model(
             epochs and on interruption (SIGINT/SIGTERM arrive as KeyboardInterrupt).
         resume: the ``TrainState`` of an interrupted run of the same configuration.
         splits: already prepared data (otherwise ``prepare_data(config)``).
+        model_path: the model file the caller will write, recorded in the checkpoints so a
+            resumed run writes the same file.
     """
     splits = prepare_data(config) if splits is None else splits
     model = config.estimator().set_params(verbose=verbose)
@@ -124,7 +136,7 @@ def train_model(
     if checkpoint_path is not None:
 
         def checkpoint(state: TrainState) -> None:
-            save_checkpoint(checkpoint_path, state, config)
+            save_checkpoint(checkpoint_path, state, config, model_path=model_path)
 
     validation = (splits.X_val, splits.y_val) if len(splits.y_val) else None
     model.fit(
@@ -146,14 +158,22 @@ def train_model(
     return TrainRun(model, splits, accuracy)
 
 
-def save_checkpoint(path: str | os.PathLike, state: TrainState, config: TrainConfig) -> None:
-    """Write ``state`` and ``config`` to ``path`` as a checkpoint bundle, atomically."""
+def save_checkpoint(
+    path: str | os.PathLike,
+    state: TrainState,
+    config: TrainConfig,
+    *,
+    model_path: str | os.PathLike | None = None,
+) -> None:
+    """Write ``state``, ``config`` and the run's ``model_path`` to ``path`` as a checkpoint, atomically."""
     arrays, state_metadata = state.to_bundle()
     metadata = {"format": CHECKPOINT_FORMAT, "config": config.to_dict(), "state": state_metadata}
+    if model_path is not None:
+        metadata["model_path"] = os.path.abspath(os.fspath(model_path))
     io.write_bundle(path, arrays, metadata, kind="checkpoint")
 
 
-def load_checkpoint(path: str | os.PathLike) -> tuple[TrainConfig, TrainState]:
+def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Read a checkpoint written by ``save_checkpoint``; refuse anything else with a clear error."""
     arrays, metadata = io.read_bundle(path, kind="checkpoint")
     if metadata.get("format") != CHECKPOINT_FORMAT:
@@ -161,13 +181,35 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[TrainConfig, TrainState]:
     try:
         config = TrainConfig.from_dict(metadata["config"])
         state = TrainState.from_bundle(arrays, metadata["state"])
+        model_path = metadata.get("model_path")
+        if model_path is not None and not isinstance(model_path, str):
+            raise TypeError(f"model_path must be a string, got {type(model_path).__name__}")
     except (KeyError, TypeError, ValueError) as exc:
         raise io.ModelFileError(f"{os.fspath(path)}: damaged checkpoint ({exc})") from exc
+    return Checkpoint(config, state, model_path)
+
+
+def load_checkpoint(path: str | os.PathLike) -> tuple[TrainConfig, TrainState]:
+    """The configuration and state of the checkpoint at ``path`` (see ``read_checkpoint``)."""
+    config, state, _ = read_checkpoint(path)
     return config, state
 
 
-def resume_training(path: str | os.PathLike, **options) -> TrainRun:
-    """Continue the run saved at ``path``; ``options`` as for ``train_model`` (checkpoints go to ``path``)."""
-    config, state = load_checkpoint(path)
+def resume_training(path: str | os.PathLike, *, epochs: int | None = None, **options) -> TrainRun:
+    """Continue the run saved at ``path``; ``options`` as for ``train_model``.
+
+    Checkpoints go to ``path`` and record the checkpoint's model file unless ``options`` say
+    otherwise. ``epochs`` extends (or keeps) the run's length; a schedule that decays over the
+    run (cosine) then spans the new total from the step where the run stopped.
+    """
+    config, state, model_path = read_checkpoint(path)
+    if epochs is not None:
+        if epochs < state.epoch:
+            raise ValueError(
+                f"epochs={epochs} but the checkpoint {os.fspath(path)} has already run {state.epoch} epochs; "
+                "expected at least that many"
+            )
+        config = dataclasses.replace(config, epochs=epochs)
     options.setdefault("checkpoint_path", path)
+    options.setdefault("model_path", model_path)
     return train_model(config, resume=state, **options)

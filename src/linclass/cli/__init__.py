@@ -21,6 +21,10 @@ class CommandError(Exception):
     """A failure the user can fix, reported as one line with exit code 1."""
 
 
+class UsageError(CommandError):
+    """Options that cannot work together or values that cannot work: one line, exit code 2."""
+
+
 def common_options() -> argparse.ArgumentParser:
     """Options every subcommand accepts (use as ``parents=[common_options()]``)."""
     parent = argparse.ArgumentParser(add_help=False)
@@ -55,9 +59,24 @@ def _load_subcommand(name: str):
         raise
 
 
+def given_options(argv: Sequence[str]) -> frozenset[str]:
+    """The ``dest`` names of the options typed in ``argv``, as opposed to those left at their defaults."""
+    parser = build_parser()
+    subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for each in [parser, *(p for action in subparsers for p in action.choices.values())]:
+        each._defaults.clear()
+        for action in each._actions:
+            action.default = argparse.SUPPRESS
+    return frozenset(vars(parser.parse_args(argv))) - {"command"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from linclass.outputs import OutputPathError
+
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.given = given_options(argv)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
@@ -68,6 +87,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # point stdout at /dev/null so the interpreter's final flush does not complain again
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except (UsageError, OutputPathError) as exc:
+        if getattr(args, "debug", False):
+            raise
+        print(f"linclass {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except (CommandError, ValueError, TypeError, OSError, ImportError) as exc:
         if getattr(args, "debug", False):
             raise

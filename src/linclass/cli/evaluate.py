@@ -58,8 +58,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from linclass.metrics import evaluate_model, format_confusion_matrix, format_report, normalize_rows
+    from linclass.outputs import check_output_file
     from linclass.predict import load_classifier, load_split, rows_for_model
 
+    if args.plot:
+        check_output_file(args.plot, "--plot")
     model = load_classifier(args.model)
     data = load_split(args.data, args.split)
     X, y = rows_for_model(model, data, f"data {args.data!r}")

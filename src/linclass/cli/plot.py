@@ -9,6 +9,8 @@ from pathlib import Path
 from linclass.cli import CommandError, common_options
 
 LECTURE = "lecture"
+LECTURE_FIGURES = ("hinge_loss.png", "softmax_example.png", "nll_bases.png")
+MODEL_FIGURES = ("templates.png", "history.png", "confusion.png")
 
 EPILOG = """\
 examples:
@@ -57,8 +59,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from linclass import viz
+    from linclass.outputs import check_output_folder
 
-    out_dir = Path(args.out)
+    figures = LECTURE_FIGURES if args.model == LECTURE else MODEL_FIGURES[: 3 if args.data else 2]
+    out_dir = check_output_folder(args.out, "--out", figures)
     out_dir.mkdir(parents=True, exist_ok=True)
     skipped: list[str] = []
     if args.model == LECTURE:
@@ -90,15 +94,15 @@ def _plot_model(args: argparse.Namespace, out_dir: Path, skipped: list[str]) -> 
         # W as it meets the preprocessed image: with per-pixel standardization the raw-pixel
         # weights are dominated by rarely lit border pixels (scaled by 1 / their tiny std).
         W, _ = model.params_
-        written.append(viz.plot_weight_templates(W, image_shape, names, out_dir / "templates.png"))
+        written.append(viz.plot_weight_templates(W, image_shape, names, out_dir / MODEL_FIGURES[0]))
     else:
         skipped.append("templates.png: the model has no image shape (it was trained on feature vectors)")
     if any(model.history_.get(key) for key in ("loss", "train_accuracy", "val_accuracy", "step_loss")):
-        written.append(viz.plot_history(model.history_, out_dir / "history.png"))
+        written.append(viz.plot_history(model.history_, out_dir / MODEL_FIGURES[1]))
     else:
         skipped.append("history.png: the model file holds no training history")
     if args.data:
-        written.append(_plot_confusion(model, args, out_dir / "confusion.png"))
+        written.append(_plot_confusion(model, args, out_dir / MODEL_FIGURES[2]))
     if not written:
         raise CommandError(f"nothing to plot for {args.model}: {'; '.join(skipped)}; give --data SPEC")
     return written

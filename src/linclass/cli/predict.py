@@ -62,8 +62,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from linclass.io import atomic_write_text
+    from linclass.outputs import check_output_file
     from linclass.predict import load_classifier, model_class_names, predict_top, read_inputs
 
+    if args.out:
+        check_output_file(args.out, "--out")
     model = load_classifier(args.model)
     inputs = read_inputs(model, args.inputs, pixel_max=args.pixel_max, invert=args.invert)
     predictions = predict_top(model, inputs.X, args.top)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import signal
 import sys
 
-from linclass.cli import CommandError, common_options
+from linclass.cli import UsageError, common_options
 from linclass.config import TrainConfig
 from linclass.progress import write
 from linclass.train.interrupts import deferred_interrupts
@@ -23,6 +25,7 @@ examples:
 """
 
 _DEFAULTS = TrainConfig()
+DEFAULT_OUT = "model.npz"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -63,7 +66,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="learning-rate schedule (default: cosine, decaying over the run)",
     )
     parser.add_argument(
-        "--epochs", type=int, default=d.epochs, help=f"passes over the data (default: {d.epochs})"
+        "--epochs",
+        type=int,
+        help=f"passes over the data (default: {d.epochs}; with --resume: the run's, or more to extend it)",
     )
     parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"(default: {d.batch_size})")
     parser.add_argument("--momentum", type=float, default=d.momentum, help=f"(default: {d.momentum})")
@@ -97,7 +102,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument("--dtype", choices=["float32", "float64"], default=None, help="computation dtype")
     parser.add_argument("--seed", type=int, default=d.seed, help="random seed (default: 0)")
-    parser.add_argument("--out", default="model.npz", help="model file to write (default: model.npz)")
+    parser.add_argument(
+        "--out",
+        metavar="PATH",
+        help=f"model file to write (default: {DEFAULT_OUT}; with --resume, the run's own model file)",
+    )
     parser.add_argument("--checkpoint", metavar="PATH", help="write resumable checkpoints here")
     parser.add_argument(
         "--checkpoint-every",
@@ -122,7 +131,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         optimizer=args.optimizer,
         learning_rate=args.lr,
         schedule=args.schedule,
-        epochs=args.epochs,
+        epochs=_DEFAULTS.epochs if args.epochs is None else args.epochs,
         batch_size=args.batch_size,
         momentum=args.momentum,
         early_stopping=args.early_stopping,
@@ -157,26 +166,86 @@ def _epoch_printer(total_epochs: int):
     return print_epoch
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.checkpoint_every is not None and args.checkpoint is None and args.resume is None:
-        raise CommandError("--checkpoint-every needs --checkpoint PATH")
-    from linclass.experiment import load_checkpoint, resume_training, train_model
+#: Options that may change when a run is resumed; any other option must match the checkpoint.
+RESUME_MAY_CHANGE = ("epochs", "out", "checkpoint", "checkpoint_every", "quiet", "json", "debug")
+_CONFIG_FIELD = {"lr": "learning_rate", "penalty": "penalty"}
 
+
+def _resume_conflicts(args: argparse.Namespace, saved: TrainConfig) -> list[str]:
+    """``--flag VALUE (the run has X)`` for every typed option that disagrees with the checkpoint."""
+    typed = config_from_args(args)
+    conflicts = []
+    for dest in sorted(args.given - {"resume", *RESUME_MAY_CHANGE}):
+        field = _CONFIG_FIELD.get(dest, dest)
+        theirs = getattr(saved, field)
+        if getattr(typed, field) != theirs:
+            flag = "--" + dest.replace("_", "-")
+            value = "" if isinstance(getattr(args, dest), bool) else f" {getattr(args, dest)}"
+            setting = ("on" if theirs else "off") if isinstance(theirs, bool) else theirs
+            conflicts.append(f"{flag}{value} (the run has {'none' if theirs is None else setting})")
+    return conflicts
+
+
+def _interrupt_message(args: argparse.Namespace, terminated: bool) -> str:
+    what = "terminated" if terminated else "interrupted"
+    checkpoint = args.checkpoint or args.resume
+    if checkpoint and os.path.isfile(checkpoint):
+        return (
+            f"linclass train: {what}; checkpoint saved to {checkpoint}; "
+            f"continue with: linclass train --resume {shlex.quote(checkpoint)}"
+        )
+    if checkpoint:
+        return f"linclass train: {what} before the first checkpoint; nothing was saved"
+    return (
+        f"linclass train: {what}; nothing was saved (add --checkpoint PATH to save a checkpoint you can "
+        "resume with --resume PATH)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from linclass.experiment import read_checkpoint, resume_training, train_model
+    from linclass.outputs import check_output_file
+
+    if args.checkpoint_every is not None and args.checkpoint is None and args.resume is None:
+        raise UsageError("--checkpoint-every needs --checkpoint PATH")
+    if args.resume:
+        config, state, model_path = read_checkpoint(args.resume)
+        conflicts = _resume_conflicts(args, config)
+        if conflicts:
+            raise UsageError(
+                f"--resume {args.resume}: {', '.join(conflicts)}: a resumed run keeps its settings; "
+                f"only {', '.join('--' + d.replace('_', '-') for d in RESUME_MAY_CHANGE)} may change"
+            )
+        if args.epochs is not None and args.epochs < state.epoch:
+            raise UsageError(
+                f"--epochs {args.epochs}: the run in {args.resume} has already done {state.epoch} epochs; "
+                "give at least that many"
+            )
+        out = args.out or model_path or DEFAULT_OUT
+        check_output_file(args.resume, "--resume")
+    else:
+        out = args.out or DEFAULT_OUT
+    check_output_file(out, "--out" if args.out or not args.resume else "the run's model file")
+    if args.checkpoint:
+        check_output_file(args.checkpoint, "--checkpoint")
     callbacks = []
     try:
         # Ctrl-C and SIGTERM stop training at the next step boundary, where a checkpoint is whole.
         with deferred_interrupts():
             if args.resume:
-                config, _ = load_checkpoint(args.resume)
+                epochs = config.epochs if args.epochs is None else args.epochs
                 if not args.quiet and not args.json:
                     print(f"resuming {args.resume}: data={config.data} loss={config.loss}", end=" ")
-                    print(f"optimizer={config.optimizer}")
-                    callbacks.append(_epoch_printer(config.epochs))
+                    print(f"optimizer={config.optimizer}, epoch {state.epoch}/{epochs}")
+                    callbacks.append(_epoch_printer(epochs))
                 result = resume_training(
                     args.resume,
+                    epochs=args.epochs,
+                    checkpoint_path=args.checkpoint or args.resume,
                     checkpoint_every=args.checkpoint_every or 1,
                     callbacks=callbacks,
                     verbose=not args.quiet,
+                    model_path=out,
                 )
             else:
                 config = config_from_args(args)
@@ -188,20 +257,20 @@ def run(args: argparse.Namespace) -> int:
                     checkpoint_path=args.checkpoint,
                     checkpoint_every=(args.checkpoint_every or 1) if args.checkpoint else None,
                     verbose=not args.quiet,
+                    model_path=out,
                 )
     except KeyboardInterrupt as exc:
         terminated = getattr(exc, "signum", signal.SIGINT) == signal.SIGTERM
-        saved = "; checkpoint saved" if args.checkpoint or args.resume else ""
-        print(f"linclass train: {'terminated' if terminated else 'interrupted'}{saved}", file=sys.stderr)
+        print(_interrupt_message(args, terminated), file=sys.stderr)
         return 143 if terminated else 130
-    result.model.save(args.out)
+    result.model.save(out)
     summary = {
         "data": result.splits.dataset.name or config.data,
         "loss": config.loss,
         "optimizer": config.optimizer,
         "epochs": int(result.model.n_iter_),
         "accuracy": {**result.accuracy, "test": result.accuracy.get("test")},
-        "model": str(args.out),
+        "model": str(out),
     }
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -211,5 +280,5 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{split} accuracy: {result.accuracy[split]:.4f}")
         if "test" not in result.accuracy:
             print(no_test_split_note(config.data))
-        print(f"model written to {args.out}")
+        print(f"model written to {out}")
     return 0

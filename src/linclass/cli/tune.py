@@ -147,7 +147,9 @@ def _axis(range_text: str | None, list_text: str | None, option: str, default):
 
 def run(args: argparse.Namespace) -> int:
     from linclass import tune as tuning
+    from linclass.outputs import check_output_file
 
+    check_output_file(args.out, "--out")
     learning_rates = _axis(args.lr_range, args.lr, "--lr", tuning.DEFAULT_LEARNING_RATES)
     alphas = _axis(args.alpha_range, args.alpha, "--alpha", tuning.DEFAULT_ALPHAS)
     search = args.search or ("random" if args.lr_range or args.alpha_range else "grid")

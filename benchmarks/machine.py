@@ -85,7 +85,7 @@ def describe() -> dict[str, str]:
         "numba": _version("numba"),
         "torch": _version("torch"),
         "scikit-learn": _version("scikit-learn"),
-        "linclass backend": kernels.backend(),
+        "linclass backend": kernels.default_kernels().name,
         "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 

@@ -18,10 +18,17 @@ def run_worker(task: dict, numpy_reference: bool = False, timeout: float = 600.0
     """
     if not fresh:
         from benchmarks import worker
-        from linclass import kernels
 
-        with kernels.use_backend("numpy" if numpy_reference else kernels.backend()):
+        # the variable only chooses the default kernels of the objectives the task builds
+        previous = os.environ.get("LINCLASS_DISABLE_NUMBA")
+        os.environ["LINCLASS_DISABLE_NUMBA"] = "1" if numpy_reference else ""
+        try:
             return worker.run(task, measure_memory=False)
+        finally:
+            if previous is None:
+                del os.environ["LINCLASS_DISABLE_NUMBA"]
+            else:
+                os.environ["LINCLASS_DISABLE_NUMBA"] = previous
     env = dict(os.environ)
     env["LINCLASS_DISABLE_NUMBA"] = "1" if numpy_reference else ""
     try:

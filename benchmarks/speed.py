@@ -19,11 +19,18 @@ BATCH_SIZES = (64, 256, 1024, 4096)
 BATCH_FEATURES = (784, 3072)
 
 
-def _objective(X: np.ndarray, loss: str = "softmax"):
+def _objective(X: np.ndarray, loss: str = "softmax", backend: str | None = None):
+    from linclass.kernels import get_kernels
     from linclass.objective import Objective
     from linclass.preprocess import fit_transform
 
-    return Objective(loss, penalty="l2", alpha=1e-4, transform=fit_transform("center-scale", X))
+    return Objective(
+        loss,
+        penalty="l2",
+        alpha=1e-4,
+        transform=fit_transform("center-scale", X),
+        kernels=get_kernels(backend),
+    )
 
 
 def _epoch(objective, X: np.ndarray, y: np.ndarray) -> None:
@@ -65,33 +72,30 @@ def measure_limits(quick: bool) -> dict:
 
 def measure_epochs(quick: bool, backend: str) -> dict:
     """An SGD epoch on Fashion-MNIST stored as uint8 and as float32, and the epoch's batches alone."""
-    from linclass import kernels
-
     X_uint8, y, _, _ = data.load("fashion")
     rows = []
-    with kernels.use_backend(backend):
-        for stored in ("uint8", "float32"):
-            X = X_uint8 if stored == "uint8" else X_uint8.astype(np.float32)
-            objective = _objective(X)
-            _epoch(objective, X[:512], y[:512])
-            epoch = machine.best_time(lambda objective=objective, X=X: _epoch(objective, X, y), 3, 1.0)
-            params = (np.zeros((X.shape[1], N_CLASSES), np.float32), np.zeros(N_CLASSES, np.float32))
-            order = np.random.default_rng(0).permutation(len(X))
-            batches = [(X[order[i : i + 256]], y[order[i : i + 256]]) for i in range(0, len(X), 256)]
+    for stored in ("uint8", "float32"):
+        X = X_uint8 if stored == "uint8" else X_uint8.astype(np.float32)
+        objective = _objective(X, backend=backend)
+        _epoch(objective, X[:512], y[:512])
+        epoch = machine.best_time(lambda objective=objective, X=X: _epoch(objective, X, y), 3, 1.0)
+        params = (np.zeros((X.shape[1], N_CLASSES), np.float32), np.zeros(N_CLASSES, np.float32))
+        order = np.random.default_rng(0).permutation(len(X))
+        batches = [(X[order[i : i + 256]], y[order[i : i + 256]]) for i in range(0, len(X), 256)]
 
-            def batches_alone(objective=objective, params=params, batches=batches) -> None:
-                for Xb, yb in batches:
-                    objective.batch(params, Xb, yb)
+        def batches_alone(objective=objective, params=params, batches=batches) -> None:
+            for Xb, yb in batches:
+                objective.batch(params, Xb, yb)
 
-            rows.append(
-                {
-                    "X stored as": stored,
-                    "backend": backend,
-                    "epoch s": epoch,
-                    "bytes": X.nbytes,
-                    "batches alone s": machine.best_time(batches_alone, 3, 0.5),
-                }
-            )
+        rows.append(
+            {
+                "X stored as": stored,
+                "backend": backend,
+                "epoch s": epoch,
+                "bytes": X.nbytes,
+                "batches alone s": machine.best_time(batches_alone, 3, 0.5),
+            }
+        )
     return {"rows": rows, "shape": list(X_uint8.shape)}
 
 
@@ -102,7 +106,7 @@ def measure_batches(quick: bool, implementation: str) -> dict:
     (``nn.Linear`` forward + loss + backward). PyTorch's MultiMarginLoss is linclass's
     ``"multi_margin"`` (the multiclass hinge divided by C).
     """
-    from linclass import kernels
+    from linclass.kernels import get_kernels
     from linclass.objective import Objective
 
     budget = 0.03 if quick else 0.3
@@ -118,10 +122,13 @@ def measure_batches(quick: bool, implementation: str) -> dict:
                 if implementation == "torch":
                     step = _torch_step(X, y, loss)
                 else:
-                    objective = Objective("softmax" if loss == "softmax" else "multi_margin", penalty=None)
+                    objective = Objective(
+                        "softmax" if loss == "softmax" else "multi_margin",
+                        penalty=None,
+                        kernels=get_kernels("numpy" if implementation == "numpy" else None),
+                    )
                     step = _linclass_step(objective, params, X, y)
-                with kernels.use_backend("numpy" if implementation == "numpy" else kernels.backend()):
-                    seconds = machine.best_time(step, 5, budget)
+                seconds = machine.best_time(step, 5, budget)
                 rows.append({"loss": loss, "D": n_features, "batch": n, "seconds": seconds})
     return {"rows": rows}
 

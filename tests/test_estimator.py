@@ -6,7 +6,7 @@ import pytest
 import linclass
 from linclass import LinearClassifier, LinearRegressor
 from linclass.datasets import load_digits
-from linclass.losses import LOSSES, softmax
+from linclass.losses import loss_names, softmax
 from linclass.train import DivergenceError
 
 sklearn = pytest.importorskip("sklearn")
@@ -27,7 +27,7 @@ def blobs():
     return X, y
 
 
-@pytest.mark.parametrize("loss", LOSSES.names())
+@pytest.mark.parametrize("loss", loss_names("classification"))
 def test_every_loss_learns_digits(digits, loss):
     X, y, X_test, y_test = digits
     clf = LinearClassifier(loss=loss, random_state=0, epochs=20).fit(X, y)
@@ -249,3 +249,24 @@ def test_every_schedule_trains(digits, schedule):
     assert clf.score(X_test, y_test) > 0.9
     with pytest.raises(ValueError, match="schedule='linear' is not supported"):
         LinearClassifier(schedule="linear").fit(X, y)
+
+
+def test_backend_is_chosen_by_name_or_object_and_is_no_part_of_the_model_file(blobs, tmp_path):
+    from linclass.kernels import NumbaKernels, NumpyKernels
+
+    X, y = blobs
+    by_name = LinearClassifier(backend="numpy", epochs=3, random_state=0).fit(X, y)
+    by_object = LinearClassifier(backend=NumpyKernels(), epochs=3, random_state=0).fit(X, y)
+    assert isinstance(by_name.objective_.kernels, NumpyKernels)
+    np.testing.assert_array_equal(by_name.coef_, by_object.coef_)
+    pytest.importorskip("numba")
+    fused = LinearClassifier(backend="numba", epochs=3, random_state=0).fit(X, y)
+    assert isinstance(fused.objective_.kernels, NumbaKernels)
+    np.testing.assert_allclose(fused.coef_, by_name.coef_, rtol=1e-4, atol=1e-6)
+    by_name.save(tmp_path / "m.npz")
+    loaded = linclass.load(tmp_path / "m.npz")
+    assert loaded.backend is None and (loaded.predict(X) == by_name.predict(X)).all()
+    with pytest.raises(ValueError, match=r"^backend='gpu' is not supported; expected one of \['numba', 'numpy'"):
+        LinearClassifier(backend="gpu").fit(X, y)
+    with pytest.raises(TypeError, match=r"^backend must be None, a name in \['numba', 'numpy'\] or an object"):
+        LinearRegressor(backend=7).fit(X, y.astype(float))

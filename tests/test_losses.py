@@ -266,18 +266,41 @@ def test_all_ignored_batch_gives_zero_not_nan(loss_fn):
 
 
 def test_losses_registry_names_and_flags():
-    assert losses.LOSSES.names() == ["crammer_singer", "multi_margin", "softmax", "squared_hinge", "svm"]
-    flags = {name: (spec.smooth, spec.probabilistic) for name, spec in losses.LOSSES.items()}
+    classification = ["crammer_singer", "multi_margin", "softmax", "squared_hinge", "svm"]
+    assert losses.LOSSES.names() == sorted([*classification, "squared_error"])
+    assert losses.loss_names("classification") == classification
+    assert losses.loss_names("regression") == ["squared_error"]
+    flags = {name: (spec.task, spec.smooth, spec.probabilistic) for name, spec in losses.LOSSES.items()}
     assert flags == {
-        "crammer_singer": (False, False),
-        "multi_margin": (False, False),
-        "softmax": (True, True),
-        "squared_hinge": (True, False),
-        "svm": (False, False),
+        "crammer_singer": ("classification", False, False),
+        "multi_margin": ("classification", False, False),
+        "softmax": ("classification", True, True),
+        "squared_error": ("regression", True, False),
+        "squared_hinge": ("classification", True, False),
+        "svm": ("classification", False, False),
     }
     assert all(spec.name == name for name, spec in losses.LOSSES.items())
     with pytest.raises(ValueError, match=r"loss='hinge' is not supported; expected one of \['crammer_"):
         losses.LOSSES.get("hinge")
+
+
+def test_names_resolve_to_specs_of_the_task_asked_for():
+    assert losses.get_loss("svm") is losses.LOSSES["svm"]
+    assert losses.get_loss(losses.LOSSES["svm"], "classification") is losses.LOSSES["svm"]
+    with pytest.raises(ValueError, match=r"^loss='squared_error' is not supported; expected one of \['crammer_singer', "):
+        losses.get_loss("squared_error", "classification")
+    with pytest.raises(ValueError, match=r"^task='ranking' is not supported; expected one of \['classification', "):
+        losses.loss_names("ranking")
+
+
+def test_squared_error_entry_takes_targets_of_the_scores_size():
+    scores = np.array([[1.0, 2.0], [0.0, -1.0]], np.float32)
+    per_sample, dscores = losses.LOSSES["squared_error"].fn(scores, np.zeros(4), reduction="none")
+    np.testing.assert_array_equal(per_sample, [5.0, 1.0])
+    assert per_sample.dtype == dscores.dtype == np.float32
+    np.testing.assert_array_equal(dscores, 2 * scores)
+    with pytest.raises(ValueError, match="^class_weight applies to classification losses"):
+        losses.LOSSES["squared_error"].fn(scores, np.zeros(4), weight=np.ones(2))
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """Objective: fast path == NumPy reference, folded preprocessing == explicit, memory stays flat."""
 
+import dataclasses
 import tracemalloc
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 
 from linclass import kernels
 from linclass.gradcheck import check_gradient
+from linclass.kernels import NumbaKernels, NumpyKernels
 from linclass.objective import BatchResult, Objective
 from linclass.preprocess import fit_transform
 from linclass.train import fit
@@ -44,7 +46,13 @@ def objective_for(loss, penalty, weighted, X, n_classes=4, preprocess="standardi
         l1_ratio=0.3,
         class_weight=weight,
         transform=fit_transform(preprocess, X),
+        kernels=NumbaKernels(),
     )
+
+
+def on_numpy(objective):
+    """The same objective on the NumPy reference kernels."""
+    return dataclasses.replace(objective, kernels=NumpyKernels())
 
 
 def assert_batches_close(fast, slow, dtype):
@@ -74,8 +82,7 @@ def test_fast_batch_equals_reference_batch(loss, weighted, penalty, raw_dtype, d
     X, y, params = data(loss, raw_dtype, dtype)
     objective = objective_for(loss, penalty, weighted, X)
     fast = objective.batch(params, X, y)
-    with kernels.use_backend("numpy"):
-        slow = objective.batch(params, X, y)
+    slow = on_numpy(objective).batch(params, X, y)
     assert isinstance(fast, BatchResult)
     assert_batches_close(fast, slow, dtype)
 
@@ -86,10 +93,10 @@ def test_value_scores_and_accuracy_match_the_reference(loss):
     objective = objective_for(loss, "l2", False, X)
     value = objective.value(params, X, y)
     scores = objective.scores(params, X)
-    with kernels.use_backend("numpy"):
-        assert value == pytest.approx(objective.value(params, X, y), rel=2e-4)
-        np.testing.assert_allclose(scores, objective.scores(params, X), rtol=1e-4, atol=1e-4)
-        reference_value, _ = objective.value_and_grad(params, X, y)
+    reference = on_numpy(objective)
+    assert value == pytest.approx(reference.value(params, X, y), rel=2e-4)
+    np.testing.assert_allclose(scores, reference.scores(params, X), rtol=1e-4, atol=1e-4)
+    reference_value, _ = reference.value_and_grad(params, X, y)
     assert value == pytest.approx(objective.batch(params, X, y).value, rel=1e-6)
     assert value == pytest.approx(reference_value, rel=2e-4)
     assert scores.dtype == np.float32 and scores.shape == (40, 4)
@@ -139,6 +146,16 @@ def test_smoothness_and_regression_flags():
     assert not Objective("svm").smooth
     assert Objective("squared_error").is_regression and Objective("squared_error").smooth
     assert not Objective("squared_hinge").is_regression
+    assert Objective("softmax", penalty=None).penalty is Objective("softmax", penalty="none").penalty
+
+
+def test_the_objective_holds_its_kernels_and_the_environment_only_picks_the_default(monkeypatch):
+    assert isinstance(Objective(kernels=NumpyKernels()).kernels, NumpyKernels)
+    monkeypatch.setenv("LINCLASS_DISABLE_NUMBA", "1")
+    assert isinstance(Objective().kernels, NumpyKernels)
+    monkeypatch.setenv("LINCLASS_DISABLE_NUMBA", "")
+    assert isinstance(Objective().kernels, NumbaKernels)
+    assert isinstance(Objective().kernels, kernels.Kernels)
 
 
 def test_training_with_either_backend_reaches_the_same_weights():
@@ -147,8 +164,7 @@ def test_training_with_either_backend_reaches_the_same_weights():
     start = (np.zeros((13, 4), np.float32), np.zeros(4, np.float32))
     kwargs = dict(optimizer="sgd", learning_rate=0.1, momentum=0.9, batch_size=32, epochs=3, random_state=0)
     fast = fit(objective, start, X, y, **kwargs)
-    with kernels.use_backend("numpy"):
-        slow = fit(objective, start, X, y, **kwargs)
+    slow = fit(on_numpy(objective), start, X, y, **kwargs)
     for a, b in zip(fast.params, slow.params, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(fast.history["loss"], slow.history["loss"], rtol=1e-5)
@@ -161,24 +177,29 @@ def test_an_epoch_on_cifar10_sized_uint8_data_needs_little_extra_memory(backend)
     rng = np.random.default_rng(0)
     X = rng.integers(0, 256, size=(50_000, 3_072), dtype=np.uint8)  # 153.6 MB, like CIFAR-10's training set
     y = rng.integers(0, 10, size=50_000)
-    objective = Objective("svm", penalty="l2", alpha=1e-4, transform=fit_transform("scale", X))
+    objective = Objective(
+        "svm",
+        penalty="l2",
+        alpha=1e-4,
+        transform=fit_transform("scale", X),
+        kernels=kernels.get_kernels(backend),
+    )
     start = (np.zeros((3_072, 10), np.float32), np.zeros(10, np.float32))
-    with kernels.use_backend(backend):
-        objective.batch(start, X[:256], y[:256])  # imports and loads the compiled kernels outside the trace
-        tracemalloc.start()
-        try:
-            fit(
-                objective,
-                start,
-                X,
-                y,
-                optimizer="sgd",
-                learning_rate=1e-3,
-                batch_size=256,
-                epochs=1,
-                random_state=0,
-            )
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+    objective.batch(start, X[:256], y[:256])  # imports and loads the compiled kernels outside the trace
+    tracemalloc.start()
+    try:
+        fit(
+            objective,
+            start,
+            X,
+            y,
+            optimizer="sgd",
+            learning_rate=1e-3,
+            batch_size=256,
+            epochs=1,
+            random_state=0,
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
     assert peak < 0.25 * X.nbytes, f"peak {peak / 2**20:.1f} MiB"

@@ -5,7 +5,7 @@ import pytest
 
 from linclass import penalties
 from linclass.gradcheck import check_gradient
-from linclass.penalties import PENALTIES, elastic_net, elasticnet_mix, l1, l2, no_penalty
+from linclass.penalties import PENALTIES, Penalty, elastic_net, elasticnet_mix, get_penalty, l1, l2
 
 W = np.array([[1.0, -2.0, 0.0], [0.5, 3.0, -0.25]])
 
@@ -36,23 +36,30 @@ def test_elasticnet_mix_interpolates_l2_and_l1(l1_ratio):
     np.testing.assert_allclose(grad, l1_ratio * l1(W)[1] + (1 - l1_ratio) * l2(W)[1])
 
 
-def test_no_penalty_is_zero():
-    value, grad = no_penalty(W)
-    assert float(value) == 0.0
-    np.testing.assert_array_equal(grad, np.zeros_like(W))
+def test_mixing_and_lecture_elastic_net_are_one_penalty():
+    # alpha * mix(W, l1_ratio) == (alpha * l1_ratio) * elastic_net(W, beta=(1 - l1_ratio) / l1_ratio)
+    value, grad = elasticnet_mix(W, 0.25)
+    lecture_value, lecture_grad = elastic_net(W, beta=3.0)
+    assert float(value) == pytest.approx(0.25 * float(lecture_value))
+    np.testing.assert_allclose(grad, 0.25 * lecture_grad)
 
 
-def test_registry_maps_names_to_functions_of_w_and_l1_ratio():
+def test_registry_maps_names_to_penalty_specs():
     assert PENALTIES.names() == ["elasticnet", "l1", "l2", "none"]
-    for name, reference in [
-        ("l2", l2(W)),
-        ("l1", l1(W)),
-        ("elasticnet", elasticnet_mix(W, 0.4)),
-        ("none", no_penalty(W)),
-    ]:
-        value, grad = PENALTIES.get(name)(W, 0.4)
+    for name, reference in [("l2", l2(W)), ("l1", l1(W)), ("elasticnet", elasticnet_mix(W, 0.4))]:
+        value, grad = PENALTIES.get(name).fn(W, 0.4)
         assert float(value) == float(reference[0])
         np.testing.assert_array_equal(grad, reference[1])
+    assert {name: spec.smooth for name, spec in PENALTIES.items()} == {
+        "elasticnet": False,
+        "l1": False,
+        "l2": True,
+        "none": True,
+    }
+    assert PENALTIES.get("none").fn is None
+    assert get_penalty(None) is get_penalty("none") is PENALTIES.get("none")
+    assert get_penalty(PENALTIES.get("l1")) is PENALTIES.get("l1")
+    assert isinstance(get_penalty("l2"), Penalty)
     with pytest.raises(
         ValueError, match=r"penalty='l3' is not supported; expected one of \['elasticnet', 'l1'"
     ):
@@ -63,7 +70,11 @@ PENALTY_FUNCTIONS = [
     ("l2", l2),
     ("l1", l1),
     ("elastic_net", lambda w: elastic_net(w, beta=0.7)),
-    *[(f"registry-{name}", lambda w, name=name: PENALTIES.get(name)(w, 0.35)) for name in PENALTIES.names()],
+    *[
+        (f"registry-{name}", lambda w, name=name: PENALTIES.get(name).fn(w, 0.35))
+        for name in PENALTIES.names()
+        if PENALTIES.get(name).fn is not None
+    ],
 ]
 
 
@@ -93,6 +104,6 @@ def test_bad_arguments():
     with pytest.raises(TypeError, match="W must be a real numeric array, got dtype <U1"):
         penalties.l2([["a"]])
     with pytest.raises(ValueError, match=r"l1_ratio must be in \[0, 1\], got 1.5"):
-        PENALTIES.get("elasticnet")(W, 1.5)
+        PENALTIES.get("elasticnet").fn(W, 1.5)
     with pytest.raises(ValueError, match="beta must be a finite number >= 0, got -1.0"):
         elastic_net(W, beta=-1.0)

@@ -10,8 +10,9 @@ real dtype (uint8 images included) are converted a few rows at a time, never as 
 a preprocessing ``Affine`` transform is folded into ``W, b`` instead of being applied to the
 data (see ``linclass.preprocess``).
 
-The array work happens in :mod:`linclass.kernels`: fused Numba kernels when Numba is
-installed, the NumPy reference otherwise (both give the same values to float32 rounding).
+The array work is done by the :class:`linclass.kernels.Kernels` the objective holds (by
+default the fused Numba kernels when Numba is installed, the NumPy reference otherwise): they
+return the data term's sums, which the objective divides by ``N`` before adding the penalty.
 
     >>> X = np.array([[0.0, 1.0], [1.0, 0.0]], dtype=np.float32)
     >>> params = (np.zeros((2, 2), np.float32), np.zeros(2, np.float32))
@@ -22,14 +23,14 @@ installed, the NumPy reference otherwise (both give the same values to float32 r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 
-from linclass import kernels
-from linclass import losses as losses_module
-from linclass.penalties import PENALTIES
+from linclass.kernels import Kernels, default_kernels
+from linclass.losses import LossSpec, get_loss
+from linclass.penalties import Penalty, get_penalty
 from linclass.preprocess import Affine
 
 Params = tuple[np.ndarray, np.ndarray]
@@ -48,30 +49,42 @@ class Objective:
     """Regularized loss of a linear model.
 
     Args:
-        loss: a name in ``linclass.losses.LOSSES`` (classification) or ``"squared_error"``.
-        penalty: a name in ``linclass.penalties.PENALTIES`` or None.
+        loss: a :class:`linclass.losses.LossSpec` (or its name in ``linclass.losses.LOSSES``,
+            resolved once here).
+        penalty: a :class:`linclass.penalties.Penalty` (or its name in
+            ``linclass.penalties.PENALTIES``; None is ``"none"``).
         alpha: regularization strength (>= 0).
         l1_ratio: mixing for ``penalty="elasticnet"``.
         class_weight: per-class weights ``(C,)`` or None.
         transform: preprocessing folded into ``W, b``, or None.
+        kernels: the backend doing the array work (default: :func:`linclass.kernels.default_kernels`).
     """
 
-    loss: str = "softmax"
-    penalty: str | None = "l2"
+    loss: LossSpec = "softmax"  # type: ignore[assignment]  # a name is resolved in __post_init__
+    penalty: Penalty = "l2"  # type: ignore[assignment]
     alpha: float = 1e-4
     l1_ratio: float = 0.15
     class_weight: np.ndarray | None = None
     transform: Affine | None = None
+    kernels: Kernels = field(default_factory=default_kernels)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "loss", get_loss(self.loss))
+        object.__setattr__(self, "penalty", get_penalty(self.penalty))
 
     @property
     def is_regression(self) -> bool:
-        return self.loss == "squared_error"
+        return self.loss.is_regression
+
+    @property
+    def has_penalty(self) -> bool:
+        """True when ``alpha * R(W)`` is not identically 0."""
+        return self.penalty.fn is not None and self.alpha != 0
 
     @property
     def smooth(self) -> bool:
-        """True where L-BFGS applies: a smooth data loss and no L1 term."""
-        smooth_loss = self.is_regression or losses_module.LOSSES.get(self.loss).smooth
-        return smooth_loss and (self.penalty in (None, "none", "l2") or self.alpha == 0)
+        """True where L-BFGS applies: a smooth data loss and a smooth (or absent) penalty."""
+        return self.loss.smooth and (self.penalty.smooth or not self.has_penalty)
 
     def effective_params(self, params: Params) -> Params:
         """``(W, b)`` acting on raw inputs (the transform folded in)."""
@@ -81,29 +94,29 @@ class Objective:
     def scores(self, params: Params, X: np.ndarray) -> np.ndarray:
         """Scores ``(N, C)`` (or predictions for regression) for raw inputs ``X (N, D)``."""
         W, b = params
-        return kernels.linear_scores(X, W, b, transform=self.transform)
+        return self.kernels.linear_scores(X, W, b, transform=self.transform)
 
     def _penalty(self, W: np.ndarray) -> tuple[float, np.ndarray | None]:
         """``alpha * R(W)`` and its gradient (None without a penalty)."""
-        if self.penalty in (None, "none") or self.alpha == 0:
+        if not self.has_penalty:
             return 0.0, None
-        reg, dreg = PENALTIES.get(self.penalty)(W, self.l1_ratio)
+        reg, dreg = self.kernels.penalty(self.penalty, W, self.l1_ratio)
         return self.alpha * float(reg), dreg * self.alpha
 
     def batch(self, params: Params, X: np.ndarray, y: np.ndarray) -> BatchResult:
         """Value, gradients and correct-prediction count on ``X (N, D)``, ``y (N,)``."""
         W, b = params
-        n = X.shape[0]
-        result = kernels.linear_loss(
+        sums = self.kernels.linear_loss(
             X, y, W, b, loss=self.loss, class_weight=self.class_weight, transform=self.transform
         )
-        inverse_n = W.dtype.type(1.0 / n)
-        dW = np.multiply(result.dW, inverse_n, out=result.dW)
-        db = np.multiply(result.db, inverse_n, out=result.db)
+        dW, db = sums.grad_sums
+        inverse_n = 1.0 / sums.n
+        dW *= inverse_n
+        db *= inverse_n
         reg, dreg = self._penalty(W)
         if dreg is not None:
             dW += dreg
-        return BatchResult(result.total / n + reg, (dW, db), result.n_correct)
+        return BatchResult(sums.loss_sum / sums.n + reg, (dW, db), sums.n_correct)
 
     def value_and_grad(self, params: Params, X: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
         """Objective value and ``(dW, db)`` on ``X (N, D)``, ``y (N,)``."""
@@ -113,7 +126,7 @@ class Objective:
     def value(self, params: Params, X: np.ndarray, y: np.ndarray) -> float:
         """Objective value only (used by the gradient-free searches)."""
         W, b = params
-        result = kernels.linear_loss(
+        sums = self.kernels.linear_loss(
             X,
             y,
             W,
@@ -123,7 +136,7 @@ class Objective:
             transform=self.transform,
             with_grad=False,
         )
-        return result.total / X.shape[0] + self._penalty(W)[0]
+        return sums.loss_sum / sums.n + self._penalty(W)[0]
 
     def accuracy(self, params: Params, X: np.ndarray, y: np.ndarray) -> float:
         """Fraction of ``X`` whose highest score is the label ``y`` (classification)."""

@@ -34,7 +34,7 @@ import numpy as np
 
 from linclass._validation import check_int, check_positive, check_random_state
 from linclass.gradcheck import GradientCheckReport, numerical_gradient
-from linclass.losses import LOSSES
+from linclass.losses import LossSpec
 from linclass.objective import Objective, Params
 from linclass.preprocess import standardize
 
@@ -44,9 +44,9 @@ KINK_THRESHOLD = 1e-4
 FINITE_DIFFERENCE_NOISE = 1e-9
 
 
-def default_threshold(loss: str) -> float:
+def default_threshold(loss: LossSpec) -> float:
     """``1e-7`` for a smooth loss, ``1e-4`` for a hinge-type loss (one with kinks)."""
-    return SMOOTH_THRESHOLD if LOSSES.get(loss).smooth else KINK_THRESHOLD
+    return SMOOTH_THRESHOLD if loss.smooth else KINK_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,8 @@ class ObjectiveCheck:
             }
 
         return {
-            "loss": self.objective.loss,
-            "penalty": self.objective.penalty or "none",
+            "loss": self.objective.loss.name,
+            "penalty": self.objective.penalty.name,
             "alpha": self.objective.alpha,
             "value": self.value,
             "n_samples": self.n_samples,

@@ -28,7 +28,8 @@ it fails.
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from linclass.losses import LOSSES
+    from linclass.kernels import KERNELS
+    from linclass.losses import loss_names
     from linclass.penalties import PENALTIES
 
     parser = subparsers.add_parser(
@@ -44,7 +45,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--loss", default="softmax", choices=LOSSES.names(), help="loss (default: softmax)")
+    parser.add_argument(
+        "--loss", default="softmax", choices=loss_names("classification"), help="loss (default: softmax)"
+    )
     parser.add_argument(
         "--penalty", default="l2", choices=PENALTIES.names(), help="regularizer (default: l2)"
     )
@@ -67,7 +70,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--h", type=float, default=1e-5, help="finite-difference step (default: 1e-5)")
     parser.add_argument(
         "--backend",
-        choices=["numba", "numpy"],
+        choices=KERNELS.names(),
         help="kernels to check: the fused Numba ones training uses, or the NumPy reference (default: numba "
         "when installed)",
     )
@@ -78,12 +81,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from linclass import kernels
     from linclass._validation import check_int
     from linclass.datasets import load_source
-    from linclass.losses import LOSSES
+    from linclass.kernels import get_kernels
+    from linclass.losses import get_loss
     from linclass.objective import Objective
     from linclass.objective_check import check_objective_gradient, data_problem, random_problem
+    from linclass.penalties import get_penalty
 
     rng = np.random.default_rng(args.seed)
     transform = None
@@ -99,16 +103,16 @@ def run(args: argparse.Namespace) -> int:
         params, X, y = random_problem(args.samples, args.features, args.classes, rng)
         where = f"{args.samples} random examples ({args.features} features)"
     objective = Objective(
-        loss=args.loss,
-        penalty=None if args.penalty == "none" else args.penalty,
+        loss=get_loss(args.loss, "classification"),
+        penalty=get_penalty(args.penalty),
         alpha=args.alpha,
         l1_ratio=args.l1_ratio,
         transform=transform,
+        kernels=get_kernels(args.backend),
     )
-    backend = args.backend or kernels.backend()
-    with kernels.use_backend(backend):
-        check = check_objective_gradient(objective, params, X, y, k=args.sparse, h=args.h, random_state=rng)
-    kind = "smooth loss" if LOSSES.get(args.loss).smooth else "hinge-type loss, with kinks"
+    backend = objective.kernels.name
+    check = check_objective_gradient(objective, params, X, y, k=args.sparse, h=args.h, random_state=rng)
+    kind = "smooth loss" if objective.loss.smooth else "hinge-type loss, with kinks"
     verdict = (
         f"gradient check {'passed' if check.passed else 'FAILED'}: max relative error "
         f"{max(check.W.max_rel_error, check.b.max_rel_error):.2e} "
@@ -120,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.quiet:
         print(verdict)
     else:
-        penalty = "" if objective.penalty is None else f" + {args.alpha:g} * {args.penalty}"
+        penalty = "" if objective.penalty.fn is None else f" + {args.alpha:g} * {args.penalty}"
         print(
             f"objective: {args.loss}{penalty} on {where}, {len(params[1])} classes, float64, "
             f"{backend} kernels"

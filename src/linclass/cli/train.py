@@ -29,7 +29,7 @@ DEFAULT_OUT = "model.npz"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from linclass.losses import LOSSES
+    from linclass.losses import loss_names
     from linclass.optim import OPTIMIZERS
     from linclass.optim.schedules import SCHEDULES
     from linclass.penalties import PENALTIES
@@ -45,7 +45,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     d = _DEFAULTS
     parser.add_argument("--data", default=d.data, help="data source (default: digits); see docs/data.md")
-    parser.add_argument("--loss", default=d.loss, choices=LOSSES.names(), help="loss (default: softmax)")
+    parser.add_argument(
+        "--loss", default=d.loss, choices=loss_names("classification"), help="loss (default: softmax)"
+    )
     parser.add_argument(
         "--penalty", default=d.penalty, choices=PENALTIES.names(), help="regularizer (default: l2)"
     )
@@ -125,7 +127,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         data=args.data,
         loss=args.loss,
-        penalty=None if args.penalty == "none" else args.penalty,
+        penalty=args.penalty,
         alpha=args.alpha,
         l1_ratio=args.l1_ratio,
         optimizer=args.optimizer,

@@ -25,7 +25,7 @@ _DEFAULTS = TrainConfig()
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     from linclass.config import DEFAULT_ALPHAS, DEFAULT_LEARNING_RATES, SEARCHES
-    from linclass.losses import LOSSES
+    from linclass.losses import loss_names
     from linclass.optim import OPTIMIZERS
     from linclass.penalties import PENALTIES
     from linclass.preprocess import PREPROCESSORS
@@ -46,7 +46,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     d = _DEFAULTS
     parser.add_argument("--data", default=d.data, metavar="SPEC", help="data source (default: digits)")
-    parser.add_argument("--loss", default=d.loss, choices=LOSSES.names(), help="loss (default: softmax)")
+    parser.add_argument(
+        "--loss", default=d.loss, choices=loss_names("classification"), help="loss (default: softmax)"
+    )
     parser.add_argument("--penalty", default=d.penalty, choices=PENALTIES.names(), help="(default: l2)")
     parser.add_argument(
         "--l1-ratio", type=float, default=d.l1_ratio, help="elastic-net mixing (default: 0.15)"
@@ -156,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(
         data=args.data,
         loss=args.loss,
-        penalty=None if args.penalty == "none" else args.penalty,
+        penalty=args.penalty,
         l1_ratio=args.l1_ratio,
         optimizer=args.optimizer,
         epochs=args.epochs,

@@ -6,10 +6,12 @@ import numpy as np
 
 from linclass import _validation as v
 from linclass.estimator._checks import check_is_fitted, validate_X
+from linclass.kernels import KERNELS, Kernels, get_kernels
+from linclass.losses import LossSpec
 from linclass.objective import Objective
 from linclass.optim import OPTIMIZERS
 from linclass.optim.schedules import SCHEDULES
-from linclass.penalties import PENALTIES
+from linclass.penalties import get_penalty
 from linclass.preprocess import PREPROCESSORS, Affine, fit_transform
 from linclass.train import fit as train_loop
 
@@ -21,8 +23,11 @@ class LinearModelMixin:
     """Hyperparameter validation, preprocessing and training shared by the linear estimators."""
 
     def _check_hyperparameters(self) -> None:
-        penalty = "none" if self.penalty is None else self.penalty
-        PENALTIES.get(penalty)
+        get_penalty(self.penalty)
+        if isinstance(self.backend, str):
+            KERNELS.get(self.backend)
+        elif self.backend is not None and not isinstance(self.backend, Kernels):
+            get_kernels(self.backend)  # raises the TypeError naming what a backend may be
         OPTIMIZERS.get(self.optimizer)
         SCHEDULES.get(self.schedule)
         PREPROCESSORS.get(self.preprocess)
@@ -44,15 +49,16 @@ class LinearModelMixin:
             return _DTYPES[np.dtype(self.dtype).name]
         return np.float64 if X.dtype == np.float64 else np.float32
 
-    def _make_objective(self, X: np.ndarray, loss: str, class_weight: np.ndarray | None) -> Objective:
+    def _make_objective(self, X: np.ndarray, loss: LossSpec, class_weight: np.ndarray | None) -> Objective:
         transform: Affine = fit_transform(self.preprocess, X)
         return Objective(
             loss=loss,
-            penalty=None if self.penalty in (None, "none") else self.penalty,
+            penalty=get_penalty(self.penalty),
             alpha=float(self.alpha),
             l1_ratio=float(self.l1_ratio),
             class_weight=class_weight,
             transform=transform,
+            kernels=get_kernels(self.backend),
         )
 
     def _run_loop(self, objective, params, X, y, X_val, y_val, rng, resume=None, epochs=None, **options):

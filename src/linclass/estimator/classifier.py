@@ -16,7 +16,7 @@ from linclass.estimator._checks import (
     validate_X,
 )
 from linclass.estimator._compat import BaseEstimator, ClassifierMixin
-from linclass.losses import LOSSES, softmax
+from linclass.losses import get_loss, softmax
 from linclass.train import DivergenceError
 
 # Below this many samples a held-out split would leave classes unseen, so Platt scaling is
@@ -34,7 +34,7 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
     images are never copied to float), and ``coef_`` / ``intercept_`` act on raw inputs.
 
     Args:
-        loss: a name in ``linclass.losses.LOSSES``.
+        loss: a classification loss of ``linclass.losses.LOSSES`` (a name or its ``LossSpec``).
         penalty: ``"l2"`` (sum W²), ``"l1"``, ``"elasticnet"`` or None.
         alpha: regularization strength.
         l1_ratio: elastic-net mixing, ``R = l1_ratio * |W|_1 + (1 - l1_ratio) * |W|²``.
@@ -54,6 +54,8 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         random_state: seed or ``numpy.random.Generator``; same seed, same bits.
         dtype: computation dtype, None (float64 for float64 input, else float32), "float32" or "float64".
         verbose: show a progress bar on a terminal.
+        backend: the kernels doing the array work: None (Numba when installed, else NumPy), a
+            name in ``linclass.kernels.KERNELS`` or an object implementing ``linclass.kernels.Kernels``.
 
     Attributes:
         classes_: the labels, sorted; ``coef_ (C, D)``, ``intercept_ (C,)`` on raw inputs;
@@ -90,6 +92,7 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         random_state: int | np.random.Generator | None = None,
         dtype: str | None = None,
         verbose: bool = False,
+        backend=None,
     ) -> None:
         self.loss = loss
         self.penalty = penalty
@@ -110,6 +113,7 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.dtype = dtype
         self.verbose = verbose
+        self.backend = backend
 
     # -- fitting -------------------------------------------------------------------------------
 
@@ -137,7 +141,7 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         self.n_features_in_ = X.shape[1]
         rng = v.check_random_state(self.random_state)
-        spec = LOSSES.get(self.loss)
+        spec = get_loss(self.loss, "classification")
         rows = None
         if validation_data is not None:
             X_val = validate_X(validation_data[0], name="X_val", n_features=X.shape[1])
@@ -149,7 +153,7 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
 
         # Preprocessing statistics use every row (they ignore labels); training rows are indexed,
         # never copied, so a held-out split costs no copy of X.
-        self.objective_ = self._make_objective(X, self.loss, self._class_weights(y_idx, len(classes)))
+        self.objective_ = self._make_objective(X, spec, self._class_weights(y_idx, len(classes)))
         dtype = self._compute_dtype(X)
         params = (np.zeros((X.shape[1], len(classes)), dtype), np.zeros(len(classes), dtype))
         try:
@@ -197,7 +201,8 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         if first_call:
             self.classes_ = all_classes
             self.n_features_in_ = X.shape[1]
-            self.objective_ = self._make_objective(X, self.loss, self._class_weights(y_idx, len(all_classes)))
+            spec = get_loss(self.loss, "classification")
+            self.objective_ = self._make_objective(X, spec, self._class_weights(y_idx, len(all_classes)))
             dtype = self._compute_dtype(X)
             self.params_ = (
                 np.zeros((X.shape[1], len(all_classes)), dtype),
@@ -221,7 +226,7 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
             self._set_fitted(result.params, history, self.n_iter_ + result.n_iter)
         else:  # a resumed run's history and epoch count already include the earlier calls
             self._set_fitted(result.params, result.history, result.n_iter)
-        if not LOSSES.get(self.loss).probabilistic:
+        if not self.objective_.loss.probabilistic:
             self.probability_slope_ = fit_platt(self.objective_.scores(self.params_, X), y_idx)
         return self
 
@@ -290,7 +295,7 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities ``(N, C)``: softmax of the scores, or Platt scaling for margin losses."""
         scores = self._raw_output(X)
-        if LOSSES.get(self.loss).probabilistic:
+        if self.objective_.loss.probabilistic:
             return softmax(scores.astype(np.float64))
         return platt_probabilities(scores, self.probability_slope_)
 

@@ -15,7 +15,9 @@ import numpy as np
 
 from linclass.estimator._checks import check_is_fitted
 from linclass.io import ModelFileError, read_bundle, write_bundle
+from linclass.losses import LOSSES, get_loss
 from linclass.objective import Objective
+from linclass.penalties import get_penalty
 from linclass.preprocess import Affine
 
 
@@ -27,7 +29,8 @@ def save(estimator, path: str | os.PathLike) -> None:
     arrays = {"W": W, "b": b, **objective.transform.arrays()}
     if objective.class_weight is not None:
         arrays["class_weight"] = objective.class_weight
-    params = {k: val for k, val in estimator.get_params().items() if k != "random_state"}
+    # where the arithmetic ran is no part of the model: a loaded model uses the default kernels
+    params = {k: val for k, val in estimator.get_params().items() if k not in ("random_state", "backend")}
     if isinstance(params.get("class_weight"), dict):
         params["class_weight"] = None  # the resolved weights are stored as an array
     metadata = {
@@ -64,6 +67,9 @@ def load(path: str | os.PathLike):
         W, b = arrays["W"], arrays["b"]
         transform = Affine.from_arrays(meta["preprocess"], arrays)
         n_features = int(meta["n_features_in"])
+        task = "regression" if factory is LinearRegressor else "classification"
+        loss = LOSSES["squared_error"] if task == "regression" else get_loss(estimator.loss, task)
+        penalty = get_penalty(estimator.penalty)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{name}: the model file lacks or garbles an entry ({exc})") from exc
     if (
@@ -75,10 +81,9 @@ def load(path: str | os.PathLike):
         raise ModelFileError(
             f"{name}: array shapes disagree (W {W.shape}, b {b.shape}, {n_features} features)"
         )
-    loss = "squared_error" if factory is LinearRegressor else estimator.loss
     estimator.objective_ = Objective(
         loss=loss,
-        penalty=None if estimator.penalty in (None, "none") else estimator.penalty,
+        penalty=penalty,
         alpha=float(estimator.alpha),
         l1_ratio=float(estimator.l1_ratio),
         class_weight=arrays.get("class_weight"),

@@ -9,6 +9,7 @@ from linclass import _validation as v
 from linclass.estimator._base import LinearModelMixin
 from linclass.estimator._checks import check_consistent_length, column_or_1d, validate_X
 from linclass.estimator._compat import BaseEstimator, RegressorMixin
+from linclass.losses import LOSSES
 
 
 class LinearRegressor(LinearModelMixin, RegressorMixin, BaseEstimator):
@@ -45,6 +46,7 @@ class LinearRegressor(LinearModelMixin, RegressorMixin, BaseEstimator):
         random_state: int | np.random.Generator | None = None,
         dtype: str | None = None,
         verbose: bool = False,
+        backend=None,
     ) -> None:
         self.penalty = penalty
         self.alpha = alpha
@@ -63,6 +65,7 @@ class LinearRegressor(LinearModelMixin, RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.dtype = dtype
         self.verbose = verbose
+        self.backend = backend
 
     def fit(self, X: ArrayLike, y: ArrayLike) -> LinearRegressor:
         """Fit on ``X (N, D)`` and real targets ``y (N,)`` or ``(N, K)``; returns ``self``."""
@@ -88,7 +91,7 @@ class LinearRegressor(LinearModelMixin, RegressorMixin, BaseEstimator):
         self._single_output = y.ndim == 1
         targets = y.reshape(len(y), -1)
         n_outputs = targets.shape[1]
-        self.objective_ = self._make_objective(X, "squared_error", None)
+        self.objective_ = self._make_objective(X, LOSSES["squared_error"], None)
         params = (np.zeros((X.shape[1], n_outputs), dtype), np.zeros(n_outputs, dtype))
         result = self._run_loop(self.objective_, params, X, targets, None, None, rng)
         self.params_ = result.params

@@ -1,6 +1,6 @@
 """Fused Numba kernels: scores, loss, dscores and gradients in one pass over the rows.
 
-The same computation as :func:`linclass.kernels.reference.linear_loss`, but each block of
+The same computation as :class:`linclass.kernels.NumpyKernels`, but each block of
 ``BLOCK_ROWS`` rows is converted to float in a buffer that stays in L1 cache, multiplied by
 ``W``, turned into per-sample losses and dscores, and multiplied back into ``dW`` before the
 next block is read. So ``X`` is read once, never converted as a whole (uint8 stays uint8) and
@@ -23,23 +23,21 @@ import numba
 import numpy as np
 
 from linclass.kernels.blocks import FASTMATH, block_backward, block_scores
-from linclass.kernels.reference import LinearLossResult
+from linclass.kernels.protocol import ChunkSums
 from linclass.kernels.threads import map_parts, num_threads
+from linclass.losses import LOSSES, LossSpec
 from linclass.preprocess import Affine
 
 # Rows that share each load of W in the forward pass and each load/store of dW in the
 # backward pass; 4 is the most that keeps the accumulators in registers for every C.
 BLOCK_ROWS = 4
 
-# Loss codes of the kernels; names as in linclass.losses.LOSSES plus "squared_error".
-LOSS_CODES = {
-    "softmax": 0,
-    "svm": 1,
-    "squared_hinge": 2,
-    "multi_margin": 3,
-    "crammer_singer": 4,
-    "squared_error": 5,
-}
+# The kernel's branches, by the fused codes of the loss registry's entries.
+_SOFTMAX = LOSSES["softmax"].fused_code
+_SVM = LOSSES["svm"].fused_code
+_SQUARED_HINGE = LOSSES["squared_hinge"].fused_code
+_MULTI_MARGIN = LOSSES["multi_margin"].fused_code
+_SQUARED_ERROR = LOSSES["squared_error"].fused_code
 
 _FASTMATH = FASTMATH
 
@@ -120,21 +118,21 @@ def _row_loss(code, s, r, labels, targets, weight, row):
     for c in range(n_classes):
         if not math.isfinite(s[r, c]):
             return 0.0, 1
-    if code == 5:
+    if code == _SQUARED_ERROR:
         return _squared_error_row(s, r, targets, row), 0
     label = labels[row]
     if label < 0 or label >= n_classes:
         return 0.0, 1
     w = weight[label]
-    if code == 0:
+    if code == _SOFTMAX:
         return _softmax_row(s, r, label, w), 0
-    if code == 1:
+    if code == _SVM:
         return _hinge_row(s, r, label, w, 1), 0
-    if code == 2:
+    if code == _SQUARED_HINGE:
         return _hinge_row(s, r, label, w, 2), 0
-    if code == 3:
+    if code == _MULTI_MARGIN:
         return _hinge_row(s, r, label, w / n_classes, 1), 0
-    return _crammer_singer_row(s, r, label, w), 0
+    return _crammer_singer_row(s, r, label, w), 0  # the registry's crammer_singer code
 
 
 @numba.njit(cache=True)
@@ -171,7 +169,7 @@ def _loss_rows(X, labels, targets, Wt, b, weight, code, with_grad, start_row, st
             if r >= stop - start:
                 s[r, :] = 0
                 continue
-            if code != 5 and _argmax_is(s, r, labels[start + r]):
+            if code != _SQUARED_ERROR and _argmax_is(s, r, labels[start + r]):
                 correct += 1
             loss, bad = _row_loss(code, s, r, labels, targets, weight, start + r)
             total += loss
@@ -285,13 +283,13 @@ def linear_loss(
     W: np.ndarray,
     b: np.ndarray,
     *,
-    loss: str,
+    loss: LossSpec,
     class_weight: np.ndarray | None = None,
     transform: Affine | None = None,
     with_grad: bool = True,
     n_parts: int | None = None,
-) -> LinearLossResult | None:
-    """Fused equivalent of :func:`linclass.kernels.reference.linear_loss` (same arguments and result).
+) -> ChunkSums | None:
+    """Fused equivalent of :meth:`linclass.kernels.NumpyKernels.linear_loss` (same arguments and result).
 
     ``X`` must be C-contiguous and ``W``, ``b`` share a float dtype. The transform is folded
     into the transposed weights the kernel builds anyway, and its chain rule applied while the
@@ -301,8 +299,8 @@ def linear_loss(
     """
     n, n_features = X.shape
     n_classes = W.shape[1]
-    code = LOSS_CODES[loss]
-    if code == LOSS_CODES["squared_error"]:
+    code = loss.fused_code
+    if loss.is_regression:
         labels = _NO_LABELS
         targets = np.ascontiguousarray(y.reshape(n, n_classes), dtype=W.dtype)
     else:
@@ -345,9 +343,7 @@ def linear_loss(
         dW = _unfold_grad(dWt_parts.sum(axis=0), db, scale, shift)
     if status:
         return None
-    if not with_grad:
-        return LinearLossResult(float(total), None, None, int(n_correct))
-    return LinearLossResult(float(total), dW, db, int(n_correct))
+    return ChunkSums(float(total), (dW, db) if with_grad else None, n, int(n_correct))
 
 
 def linear_scores(
@@ -358,7 +354,7 @@ def linear_scores(
     transform: Affine | None = None,
     n_parts: int | None = None,
 ) -> np.ndarray:
-    """Fused equivalent of :func:`linclass.kernels.reference.linear_scores` (``X`` C-contiguous)."""
+    """Fused equivalent of :meth:`linclass.kernels.NumpyKernels.linear_scores` (``X`` C-contiguous)."""
     n, n_features = X.shape
     scale, shift_scaled, _ = _transform_vectors(transform, W.dtype)
     Wt, b_raw = _fold(W, b, scale, shift_scaled)

@@ -5,9 +5,11 @@ to its first argument. With ``reduction="none"`` the loss is per sample ``(N,)``
 ``dscores`` is the gradient of their sum, so row ``i`` is the gradient of sample ``i``'s loss.
 float32 input gives float32 output; float64 gives float64.
 
-``LOSSES`` maps the estimator's loss names to :class:`LossSpec` entries; adding a loss is one
-function plus one ``LOSSES.register`` line. The loop references used to check the vectorized
-code live in :mod:`linclass.losses.naive`.
+``LOSSES`` maps the loss names (classification and regression) to :class:`LossSpec`
+entries, which carry the task, the smoothness and the fused-kernel code; adding a loss is one
+function plus one ``LOSSES.register`` line. Names become specs once, at the estimator or
+command-line boundary (:func:`get_loss`); below it nothing dispatches on a loss name. The loop
+references used to check the vectorized code live in :mod:`linclass.losses.naive`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 from numpy.typing import ArrayLike
 
 from linclass.losses import naive
@@ -27,10 +30,13 @@ from linclass.registry import Registry
 
 __all__ = [
     "LOSSES",
+    "TASKS",
     "LossSpec",
     "crammer_singer_hinge",
+    "get_loss",
     "log_softmax",
     "logistic",
+    "loss_names",
     "multiclass_hinge",
     "naive",
     "negative_logistic",
@@ -42,25 +48,58 @@ __all__ = [
 ]
 
 
+TASKS = ("classification", "regression")
+
+
 @dataclass(frozen=True)
 class LossSpec:
-    """A classification loss as the estimator sees it.
+    """A loss as the estimators and the kernels see it.
 
     Attributes:
         name: the registry key (the estimator's ``loss=`` value).
-        fn: ``fn(scores, y, *, weight=None, reduction="mean") -> (loss, dscores)`` taking class
-            indices ``y (N,)`` and optional per-class weights ``(C,)``.
+        fn: ``fn(scores, y, *, weight=None, reduction="mean") -> (loss, dscores)``. For
+            classification ``y`` holds class indices ``(N,)`` and ``weight`` optional per-class
+            weights ``(C,)``; for regression ``y`` holds real targets of ``N * C`` values
+            (``(N,)`` or ``(N, C)``) and ``weight`` must be None.
+        task: ``"classification"`` or ``"regression"``.
         smooth: differentiable everywhere with a continuous gradient, so L-BFGS applies.
         probabilistic: ``softmax(scores)`` gives calibrated class probabilities.
+        fused_code: the branch of the fused Numba kernel computing this loss
+            (:mod:`linclass.kernels.fused`), or None when only the NumPy reference has it.
     """
 
     name: str
     fn: Callable[..., LossResult]
+    task: str
     smooth: bool
     probabilistic: bool
+    fused_code: int | None = None
+
+    @property
+    def is_regression(self) -> bool:
+        return self.task == "regression"
 
 
 LOSSES: Registry[LossSpec] = Registry("loss")
+
+
+def loss_names(task: str) -> list[str]:
+    """Sorted names of the registered losses of ``task`` (``"classification"`` or ``"regression"``)."""
+    if task not in TASKS:
+        raise ValueError(f"task={task!r} is not supported; expected one of {list(TASKS)}")
+    return [name for name, spec in LOSSES.items() if spec.task == task]
+
+
+def get_loss(loss: str | LossSpec, task: str | None = None) -> LossSpec:
+    """The :class:`LossSpec` named ``loss`` (a spec passes through), of ``task`` when given.
+
+    An unknown name, or one of another task, raises the ValueError listing the names allowed.
+    """
+    spec = loss if isinstance(loss, LossSpec) else LOSSES.get(loss)
+    if task is not None and spec.task != task:
+        shown = loss if isinstance(loss, str) else spec.name
+        raise ValueError(f"loss={shown!r} is not supported; expected one of {loss_names(task)}")
+    return spec
 
 
 def _svm(
@@ -81,10 +120,30 @@ def _multi_margin(
     return multiclass_hinge(scores, y, weight=weight, normalize=True, reduction=reduction)
 
 
-LOSSES.register("softmax", LossSpec("softmax", softmax_cross_entropy, smooth=True, probabilistic=True))
-LOSSES.register("svm", LossSpec("svm", _svm, smooth=False, probabilistic=False))
-LOSSES.register("squared_hinge", LossSpec("squared_hinge", _squared_hinge, smooth=True, probabilistic=False))
-LOSSES.register(
-    "crammer_singer", LossSpec("crammer_singer", crammer_singer_hinge, smooth=False, probabilistic=False)
+def _squared_error(
+    scores: np.ndarray, y: ArrayLike, *, weight: ArrayLike | None = None, reduction: str = "mean"
+) -> LossResult:
+    """:func:`squared_error` of predictions ``scores (N, K)`` and targets of ``N * K`` values."""
+    if weight is not None:
+        raise ValueError("class_weight applies to classification losses; loss='squared_error' takes None")
+    target = np.asarray(y).reshape(scores.shape).astype(scores.dtype, copy=False)
+    return squared_error(scores, target, reduction=reduction)
+
+
+def _entry(name: str, fn: Callable[..., LossResult], **flags) -> None:
+    LOSSES.register(name, LossSpec(name, fn, **flags))
+
+
+_entry("softmax", softmax_cross_entropy, task="classification", smooth=True, probabilistic=True, fused_code=0)
+_entry("svm", _svm, task="classification", smooth=False, probabilistic=False, fused_code=1)
+_entry("squared_hinge", _squared_hinge, task="classification", smooth=True, probabilistic=False, fused_code=2)
+_entry("multi_margin", _multi_margin, task="classification", smooth=False, probabilistic=False, fused_code=3)
+_entry(
+    "crammer_singer",
+    crammer_singer_hinge,
+    task="classification",
+    smooth=False,
+    probabilistic=False,
+    fused_code=4,
 )
-LOSSES.register("multi_margin", LossSpec("multi_margin", _multi_margin, smooth=False, probabilistic=False))
+_entry("squared_error", _squared_error, task="regression", smooth=True, probabilistic=False, fused_code=5)

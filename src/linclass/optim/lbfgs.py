@@ -37,12 +37,10 @@ def check_smooth(objective) -> None:
     """Raise ValueError unless ``objective`` (a :class:`linclass.objective.Objective`) is smooth."""
     if objective.smooth:
         return
-    from linclass.losses import LOSSES
-
-    if not (objective.is_regression or LOSSES.get(objective.loss).smooth):
-        reason = f"loss={objective.loss!r} is not differentiable everywhere"
+    if not objective.loss.smooth:
+        reason = f"loss={objective.loss.name!r} is not differentiable everywhere"
     else:
-        reason = f"penalty={objective.penalty!r} is not differentiable at 0"
+        reason = f"penalty={objective.penalty.name!r} is not differentiable at 0"
     raise ValueError(f"optimizer='lbfgs' needs a smooth objective; {reason} — use 'sgd'")
 
 

@@ -143,7 +143,7 @@ def test_second_load_comes_from_the_cache(tmp_path, private_cache, monkeypatch):
     first = load_image_folder(tmp_path / "data")
     cached = sorted(p.name for p in (private_cache / "image-folder").iterdir())
     assert len(cached) == 1 and cached[0].endswith(".npz")
-    monkeypatch.setattr(folder_module, "_decode", lambda *a: pytest.fail("decoded again"))
+    monkeypatch.setattr(folder_module, "decode_image", lambda *a: pytest.fail("decoded again"))
     again = load_image_folder(tmp_path / "data")
     np.testing.assert_array_equal(again.X_train, first.X_train)
     np.testing.assert_array_equal(again.y_test, first.y_test)

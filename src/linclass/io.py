@@ -29,31 +29,30 @@ stored uncompressed with a declared size that fits the file (a guard against zip
 verified. Any
 problem raises :class:`ModelFileError` with one line naming the file.
 
-Writes are atomic (see :func:`atomic_writer`): a crash or ``SIGKILL`` at any moment leaves
-either the previous file or the new one at ``path``, never a partial file.
+Writes are atomic (see :func:`linclass.atomic.atomic_writer`): a crash or ``SIGKILL`` at any
+moment leaves either the previous file or the new one at ``path``, never a partial file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
 import numbers
 import os
 import re
-import secrets
 import struct
 import tokenize
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import IO, Any
 
 import numpy as np
 from numpy.lib import format as npy_format
 
-from linclass import __version__
+from linclass import __version__, limits
+from linclass.atomic import atomic_writer
 
 FORMAT_NAME = "linclass"
 FORMAT_VERSION = 1
@@ -78,79 +77,6 @@ _PARSE_ERRORS = (
 
 class ModelFileError(ValueError):
     """A model or checkpoint file that is not a valid linclass bundle of the expected kind."""
-
-
-# --------------------------------------------------------------------------- atomic writes
-
-
-@contextlib.contextmanager
-def atomic_writer(path: str | os.PathLike, mode: str = "wb", encoding: str = "utf-8") -> Iterator[IO]:
-    """Open a temporary file beside ``path``; on success it atomically replaces ``path``.
-
-    The temporary file lives in the same directory (so ``os.replace`` is a rename on one file
-    system) and is created with mode ``0o666`` minus the umask, like ``open``. On leaving the
-    block the data is flushed and ``fsync``-ed, the file is renamed onto ``path`` and the
-    directory is ``fsync``-ed (best effort). If the block raises, the temporary file is removed
-    and an existing file at ``path`` is untouched.
-
-    Args:
-        path: the final file name.
-        mode: ``"wb"`` for bytes or ``"w"`` for text.
-        encoding: the text encoding for ``mode="w"``.
-
-    Example:
-        >>> with atomic_writer("report.json", "w") as f:  # doctest: +SKIP
-        ...     f.write("{}")
-    """
-    if mode not in ("wb", "w"):
-        raise ValueError(f"mode={mode!r} is not supported; expected one of ['w', 'wb']")
-    final = os.path.abspath(os.fspath(path))
-    directory, name = os.path.split(final)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        temp_name = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
-        try:
-            fd = os.open(temp_name, flags, 0o666)
-            break
-        except FileExistsError:
-            continue
-    try:
-        with os.fdopen(fd, mode, encoding=encoding if mode == "w" else None) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, final)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_name)
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: str) -> None:
-    # Makes the rename itself durable; some platforms cannot open or sync a directory.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (see :func:`atomic_writer`)."""
-    with atomic_writer(path, "wb") as handle:
-        handle.write(data)
-
-
-def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> None:
-    """Write ``text`` to ``path`` atomically (see :func:`atomic_writer`)."""
-    with atomic_writer(path, "w", encoding=encoding) as handle:
-        handle.write(text)
 
 
 # --------------------------------------------------------------------------- writing
@@ -274,12 +200,16 @@ def _check_kind(kind: str) -> None:
 # --------------------------------------------------------------------------- reading
 
 
-def read_bundle(path: str | os.PathLike, *, kind: str) -> tuple[dict[str, np.ndarray], dict]:
+def read_bundle(
+    path: str | os.PathLike, *, kind: str, max_bytes: int | None = None
+) -> tuple[dict[str, np.ndarray], dict]:
     """Read and validate a bundle written by :func:`write_bundle`.
 
     Args:
-        path: the file to read.
+        path: the file to read (a regular file: FIFOs and devices are refused unopened).
         kind: ``"model"`` or ``"checkpoint"``: the kind the file must be.
+        max_bytes: the size limit for the file (see :mod:`linclass.limits`); every array is
+            checked against the entry holding it, so the file's size bounds the memory used.
 
     Returns:
         ``(arrays, metadata)``: the arrays by name and the user metadata as written (after
@@ -295,9 +225,8 @@ def read_bundle(path: str | os.PathLike, *, kind: str) -> tuple[dict[str, np.nda
     """
     _check_kind(kind)
     name = os.fspath(path)
-    with open(name, "rb") as handle:
-        data = handle.read()
     what = f"linclass {kind} file"
+    data = limits.read_regular(name, f"a {what}", ModelFileError, limits.max_bytes(max_bytes))
     try:
         return _parse_bundle(data, name, kind, what)
     except ModelFileError:
@@ -366,18 +295,10 @@ def _read_member(
 
 def _check_npy_header(stream: IO[bytes], entry_size: int, member: str, refusal: str) -> None:
     """Check an entry's dtype and shape against its size, so that no read allocates past the file."""
-    version = npy_format.read_magic(stream)
-    if version == (1, 0):
-        shape, _, dtype = npy_format.read_array_header_1_0(stream)
-    elif version == (2, 0):
-        shape, _, dtype = npy_format.read_array_header_2_0(stream)
-    else:
-        raise ModelFileError(f"{refusal}: entry {member!r} has npy format version {version}")
-    if dtype.kind not in _ARRAY_KINDS or dtype.hasobject:
-        raise ModelFileError(f"{refusal}: array {member!r} has unsupported dtype {dtype}")
+    shape, _, dtype, nbytes = limits.read_npy_header(stream, f"{refusal}: array {member!r}", ModelFileError)
     if member == METADATA_KEY and (dtype != np.uint8 or len(shape) != 1):
         raise ModelFileError(f"{refusal}: {METADATA_KEY} is not a 1-D uint8 array")
-    expected = stream.tell() + int(np.prod(shape, dtype=object)) * dtype.itemsize
+    expected = stream.tell() + nbytes
     if expected != entry_size:
         raise ModelFileError(
             f"{refusal}: array {member!r} of shape {shape} and dtype {dtype} needs {expected} bytes "

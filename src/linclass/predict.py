@@ -22,16 +22,17 @@ from __future__ import annotations
 import math
 import os
 import re
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from linclass import limits
 from linclass._validation import check_int
-from linclass.datasets import load_source
+from linclass.datasets import DataFormatError, load_source
 from linclass.datasets.folder import IMAGE_EXTENSIONS
+from linclass.datasets.images import decode_image
 
 SPLITS = ("train", "test")
 _SPLIT_SPEC = re.compile(
@@ -202,8 +203,6 @@ def load_image(
         >>> load_image("seven.png", (8, 8), pixel_max=16, invert=True).max()   # doctest: +SKIP
         16
     """
-    from PIL import Image
-
     shape = tuple(int(s) for s in image_shape)
     if len(shape) not in (2, 3) or (len(shape) == 3 and shape[2] not in (1, 3)):
         raise ValueError(f"image_shape must be (H, W) or (H, W, 1 or 3), got {shape}")
@@ -211,14 +210,7 @@ def load_image(
     if pixel_max > 255:
         raise ValueError(f"pixel_max must be an integer in 1..255, got {pixel_max}")
     mode = "RGB" if len(shape) == 3 and shape[2] == 3 else "L"
-    try:
-        with Image.open(path) as image:
-            converted = image.convert(mode)
-            if converted.size != (shape[1], shape[0]):
-                converted = converted.resize((shape[1], shape[0]), Image.Resampling.BILINEAR)
-            pixels = np.asarray(converted, dtype=np.uint8)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise ValueError(f"{os.fspath(path)}: cannot decode image ({exc})") from None
+    pixels = decode_image(path, mode, shape[:2], os.fspath(path), limits.max_bytes())
     if invert:
         pixels = 255 - pixels
     if pixel_max != 255:
@@ -229,20 +221,17 @@ def load_image(
 def read_array(path: str | os.PathLike, model) -> np.ndarray:
     """Read examples for ``model`` from a ``.npy`` or ``.npz`` file (never unpickling) as ``(N, D)``."""
     name = os.fspath(path)
-    try:
-        if name.lower().endswith(".npz"):
-            with np.load(name, allow_pickle=False) as archive:
-                keys = list(archive.files)
-                if len(keys) != 1 and "X" not in keys:
-                    raise ValueError(
-                        f"{name} holds arrays {keys}; expected a single array or one named 'X' "
-                        f"(for a data set file, write {name}:test)"
-                    )
-                array = archive[keys[0] if len(keys) == 1 else "X"]
-        else:
-            array = np.load(name, allow_pickle=False)
-    except (zipfile.BadZipFile, EOFError) as exc:
-        raise ValueError(f"{name}: not a readable NumPy file ({exc})") from None
+    if name.lower().endswith(".npz"):
+        arrays = limits.read_npz(name, DataFormatError, limits.max_bytes())
+        keys = list(arrays)
+        if len(keys) != 1 and "X" not in keys:
+            raise ValueError(
+                f"{name} holds arrays {keys}; expected a single array or one named 'X' "
+                f"(for a data set file, write {name}:test)"
+            )
+        array = arrays[keys[0] if len(keys) == 1 else "X"]
+    else:
+        array = limits.read_npy(name, DataFormatError, limits.max_bytes())
     if array.dtype.kind not in "biuf":
         raise ValueError(f"{name} holds a {array.dtype} array; expected numbers")
     image_shape = tuple(getattr(model, "image_shape_", None) or ())

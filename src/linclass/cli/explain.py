@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from linclass import limits
 from linclass.cli import CommandError, common_options
 from linclass.explain import LECTURE_LABELS, LECTURE_SCORES, explain_scores, format_table
 
@@ -187,8 +188,9 @@ def _load_array(path: Path, option: str, ndim: int) -> np.ndarray:
     suffix = path.suffix.lower()
     try:
         if suffix == ".npy":
-            array = np.load(path, allow_pickle=False)
+            array = limits.read_npy(path, CommandError, limits.max_bytes())
         elif suffix in (".csv", ".txt"):
+            limits.require_regular(path, "a .csv file", CommandError)
             array = np.loadtxt(path, delimiter=",", ndmin=ndim)
         else:
             raise CommandError(f"{option} must be a .npy or .csv file, got {str(path)!r}")

@@ -6,6 +6,14 @@ The CIFAR-10 batches only need NumPy arrays, so this unpickler admits exactly th
 even those never reach NumPy while the pickle runs: they build inert placeholder records that
 are checked and turned into arrays only after loading has finished. Object dtypes (whose data
 would be more pickled objects) and anything but plain numeric dtypes are refused.
+
+Before it runs, the pickle's opcodes are walked and its stack simulated: tuples (and frozen
+sets) nested deeper than ``MAX_NESTING`` or standing for more than ``MAX_TUPLE_NODES`` values
+once their shared references are expanded are refused, because hashing one (as a dict key)
+recurses without limit in C. After loading, a nested list is measured, shared references
+counted as often as they are used, before it becomes an array: a small pickle whose memo
+references multiply into billions of elements ("billion laughs") is refused by the size limit
+and by ``MAX_LIST_VALUES`` (2**25, room for a whole batch as lists).
 """
 
 from __future__ import annotations
@@ -14,9 +22,12 @@ import io
 import pickle
 import pickletools
 import re
+import reprlib
 import warnings
 
 import numpy as np
+
+from linclass import limits
 
 from .base import DataFormatError, UnsafeDataError
 
@@ -39,6 +50,13 @@ _ALLOWED_TEXT = (
 )
 _NUMERIC_TYPESTR = re.compile(r"[iuf][1248]|b1")
 _MAX_NDIM = 32
+MAX_NESTING = 64
+MAX_TUPLE_NODES = 100_000
+MAX_LIST_VALUES = 1 << 25  # a batch of 10,000 rows x 3,072 pixels as lists, with room
+_MARK = object()
+_TUPLE_OPS = {"TUPLE1": 1, "TUPLE2": 2, "TUPLE3": 3}
+_PUT_OPS = ("PUT", "BINPUT", "LONG_BINPUT")
+_GET_OPS = ("GET", "BINGET", "LONG_BINGET")
 _REFUSED_OPCODES = ("NEXT_BUFFER", "READONLY_BUFFER", "PERSID", "BINPERSID")
 
 
@@ -158,23 +176,108 @@ def restricted_loads(data: bytes, source: str) -> object:
 
 def _prescan(data: bytes, source: str) -> None:
     """Walk the opcodes without executing them: every length must fit in the data (so nothing is
-    allocated for a size the file does not hold) and out-of-band buffers are refused."""
-    for opcode, _, _ in pickletools.genops(io.BytesIO(data)):
-        if opcode.name in _REFUSED_OPCODES:
-            raise UnsafeDataError(
-                f"{source}: refusing pickle opcode {opcode.name}; CIFAR-10 batches do not use it"
+    allocated for a size the file does not hold), out-of-band buffers are refused, and the stack
+    is simulated with ``(depth, nodes)`` of every tuple so deep or exploding tuples are refused."""
+    stack: list = []
+    memo: dict = {}
+    for opcode, arg, _ in pickletools.genops(io.BytesIO(data)):
+        name = opcode.name
+        if name in _REFUSED_OPCODES:
+            raise UnsafeDataError(f"{source}: refusing pickle opcode {name}; CIFAR-10 batches do not use it")
+        if name in _PUT_OPS or name == "MEMOIZE":
+            memo[len(memo) if name == "MEMOIZE" else arg] = stack[-1] if stack else (0, 1)
+            continue
+        if name in _GET_OPS:
+            stack.append(memo.get(arg, (0, 1)))
+            continue
+        if name == "DUP":
+            stack.append(stack[-1] if stack else (0, 1))
+            continue
+        items = _pop_operands(stack, opcode)
+        if name in ("TUPLE", "EMPTY_TUPLE", "FROZENSET") or name in _TUPLE_OPS:
+            depth = 1 + max((item[0] for item in items), default=0)
+            nodes = 1 + sum(item[1] for item in items)
+            if depth > MAX_NESTING or nodes > MAX_TUPLE_NODES:
+                raise DataFormatError(
+                    f"{source}: the pickle builds a tuple nested {depth} deep standing for {nodes:,} values; "
+                    f"a CIFAR-10 batch needs at most {MAX_NESTING} levels and {MAX_TUPLE_NODES:,} values"
+                )
+            stack.append((depth, nodes))
+            continue
+        stack.extend(_MARK if item is pickletools.markobject else (0, 1) for item in opcode.stack_after)
+
+
+def _pop_operands(stack: list, opcode: pickletools.OpcodeInfo) -> list:
+    """Pop what ``opcode`` consumes from the simulated stack (everything down to a mark, then
+    the fixed operands below it); a malformed pickle that underflows is left to the unpickler."""
+    before = opcode.stack_before
+    if opcode.name in _TUPLE_OPS:
+        count = _TUPLE_OPS[opcode.name]
+        items, stack[-count:] = stack[-count:], []
+        return [item for item in items if item is not _MARK]
+    items = []
+    if pickletools.stackslice in before:
+        while stack and stack[-1] is not _MARK:
+            items.append(stack.pop())
+        if stack:
+            stack.pop()
+        fixed = len(before) - 2
+    else:
+        fixed = len(before) - (1 if pickletools.markobject in before else 0)
+    for _ in range(min(fixed, len(stack))):
+        stack.pop()
+    return items
+
+
+def _check_list(value: list | tuple, source: str, key: str, limit: int) -> None:
+    """Refuse a nested list deeper than ``_MAX_NDIM``, holding itself, or of more elements than
+    ``limit`` allows as 8-byte values; shared sublists count as often as they appear."""
+    counts: dict[int, int] = {}
+    depths: dict[int, int] = {}
+    active: set[int] = set()
+    stack = [(value, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in counts:
+            continue
+        if not done:
+            active.add(id(node))
+            stack.append((node, True))
+            for child in node:
+                if isinstance(child, (list, tuple)):
+                    if id(child) in active:
+                        raise DataFormatError(f"{source}: {key} is a list that contains itself")
+                    if id(child) not in counts:
+                        stack.append((child, False))
+            continue
+        active.discard(id(node))
+        children = [child for child in node if isinstance(child, (list, tuple))]
+        counts[id(node)] = sum(counts[id(c)] for c in children) + len(node) - len(children)
+        depths[id(node)] = 1 + max((depths[id(c)] for c in children), default=0)
+        if depths[id(node)] > _MAX_NDIM:
+            raise DataFormatError(f"{source}: {key} is a list nested more than {_MAX_NDIM} deep")
+        count = counts[id(node)]
+        if count > MAX_LIST_VALUES:
+            raise DataFormatError(
+                f"{source}: {key} is a nested list of {count:,} values; a CIFAR-10 batch holds at most "
+                f"{MAX_LIST_VALUES:,} as lists"
             )
+        limits.check_size(
+            8 * count, limit, f"{source}: {key}, a nested list of {count:,} values,", DataFormatError
+        )
 
 
-def as_array(value: object, source: str, key: str) -> np.ndarray:
+def as_array(value: object, source: str, key: str, max_bytes: int | None = None) -> np.ndarray:
     """Turn a loaded value (array record or nested list of numbers) into a NumPy array.
 
     The record's byte count must match its declared shape and dtype exactly; object and other
-    non-numeric dtypes are refused.
+    non-numeric dtypes are refused. A list is measured first (see :func:`_check_list`) against
+    the size limit ``max_bytes`` (see :mod:`linclass.limits`).
     """
     if isinstance(value, _ArrayRecord):
         return _record_to_array(value, source, key)
     if isinstance(value, (list, tuple)):
+        _check_list(value, source, key, limits.max_bytes(max_bytes))
         try:
             arr = np.asarray(value)
         except (ValueError, TypeError, OverflowError) as exc:
@@ -201,10 +304,12 @@ def _record_to_array(record: _ArrayRecord, source: str, key: str) -> np.ndarray:
     dtype = _record_to_dtype(dtype_record, source, key)
     if not (isinstance(shape, tuple) and len(shape) <= _MAX_NDIM):
         raise DataFormatError(
-            f"{source}: {key} has shape {shape!r}; expected a tuple of at most {_MAX_NDIM} sizes"
+            f"{source}: {key} has shape {reprlib.repr(shape)}; expected a tuple of at most {_MAX_NDIM} sizes"
         )
     if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape):
-        raise DataFormatError(f"{source}: {key} has shape {shape!r}; expected non-negative integers")
+        raise DataFormatError(
+            f"{source}: {key} has shape {reprlib.repr(shape)}; expected non-negative integers"
+        )
     if isinstance(payload, list):
         raise UnsafeDataError(f"{source}: {key} carries a list of pickled objects; expected raw array bytes")
     if not isinstance(payload, (bytes, bytearray)):
@@ -231,7 +336,9 @@ def _record_to_dtype(record: object, source: str, key: str) -> np.dtype:
         raise DataFormatError(f"{source}: {key} has no dtype; expected numpy.dtype(...)")
     typestr = _text(record.typestr)
     if typestr is None:
-        raise DataFormatError(f"{source}: {key} has dtype {record.typestr!r}; expected a type string")
+        raise DataFormatError(
+            f"{source}: {key} has dtype {reprlib.repr(record.typestr)}; expected a type string"
+        )
     if typestr.startswith("O"):
         raise UnsafeDataError(
             f"{source}: {key} has dtype {typestr!r} (object); refusing object arrays, which carry "
@@ -249,7 +356,7 @@ def _record_to_dtype(record: object, source: str, key: str) -> np.dtype:
         byteorder = _text(state[1]) or ""
         if byteorder not in ("<", ">", "|", "="):
             raise DataFormatError(
-                f"{source}: {key} has byte order {state[1]!r}; expected '<', '>', '|' or '='"
+                f"{source}: {key} has byte order {reprlib.repr(state[1])}; expected '<', '>', '|' or '='"
             )
     return np.dtype(("" if byteorder == "|" else byteorder) + typestr)
 

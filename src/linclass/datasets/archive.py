@@ -3,18 +3,22 @@
 Nothing is ever extracted to disk. Still, an archive whose members would escape their folder
 when extracted (absolute paths, ``..`` components), or that holds links or device files, is
 not a data archive linclass should trust: it is refused as a whole with ``UnsafeDataError``.
+The members' declared sizes are checked as they come against the size limit and the
+compression ratio (see :mod:`linclass.limits`), so a tar bomb is refused before it is read.
 """
 
 from __future__ import annotations
 
+import os
 import tarfile
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from linclass import limits
+
 from .base import DataFormatError, UnsafeDataError
 
-MAX_MEMBER_BYTES = 1 << 31
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -55,7 +59,7 @@ def check_member(member: tarfile.TarInfo, source: str) -> None:
 
 
 def iter_tar_files(
-    path: str | Path, select: Callable[[str], bool] | None = None
+    path: str | Path, select: Callable[[str], bool] | None = None, *, max_bytes: int | None = None
 ) -> Iterator[tuple[str, bytes]]:
     """Yield ``(member name, content)`` for the regular files of a tar archive, in archive order.
 
@@ -64,19 +68,27 @@ def iter_tar_files(
     Args:
         path: a ``.tar``, ``.tar.gz``/``.tgz``, ``.tar.bz2`` or ``.tar.xz`` file.
         select: reads only files whose member name it accepts; ``None`` reads all.
+        max_bytes: the size limit for the files read, together (see :mod:`linclass.limits`).
     """
     source = str(path)
+    limit = limits.max_bytes(max_bytes)
+    declared = kept = 0
     try:
-        with tarfile.open(path, mode="r|*") as tar:
+        with (
+            limits.open_regular(path, "a tar archive", DataFormatError) as raw,
+            tarfile.open(fileobj=raw, mode="r|*") as tar,
+        ):
+            compressed = os.fstat(raw.fileno()).st_size
             for member in tar:
                 check_member(member, source)
+                declared += member.size
+                limits.check_expansion(declared, compressed, f"{source}: its members", DataFormatError)
                 if not member.isfile() or (select is not None and not select(member.name)):
                     continue
-                if member.size > MAX_MEMBER_BYTES:
-                    raise DataFormatError(
-                        f"{source}: member {member.name!r} declares {member.size:,} bytes, more than the "
-                        f"{MAX_MEMBER_BYTES:,} a data file may hold"
-                    )
+                kept += member.size
+                limits.check_size(
+                    kept, limit, f"{source}: the files read up to member {member.name!r}", DataFormatError
+                )
                 handle = tar.extractfile(member)
                 content = handle.read() if handle is not None else b""
                 if len(content) != member.size:

@@ -11,10 +11,14 @@ The "binary version" (``cifar-10-binary.tar.gz``) holds ``data_batch_1.bin..5.bi
 
 from __future__ import annotations
 
+import functools
 import re
+import reprlib
 from pathlib import Path
 
 import numpy as np
+
+from linclass import limits
 
 from ._unpickle import as_array, restricted_loads
 from .archive import is_tar_archive, iter_tar_files
@@ -35,10 +39,12 @@ def rows_to_images(rows: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rows.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
 
 
-def parse_python_batch(data: bytes, source: str, n_classes: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def parse_python_batch(
+    data: bytes, source: str, n_classes: int = 10, *, max_bytes: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Decode one pickled batch into ``(images (N, 32, 32, 3) uint8, labels (N,) int64)``."""
     batch = restricted_loads(data, source)
-    rows = as_array(_entry(batch, "data", source), source, "data")
+    rows = as_array(_entry(batch, "data", source), source, "data", max_bytes)
     if rows.ndim != 2 or rows.shape[1] != PIXELS:
         raise DataFormatError(
             f"{source}: data has shape {rows.shape}; expected (N, 3072) rows of 1024 red, 1024 green and "
@@ -48,7 +54,7 @@ def parse_python_batch(data: bytes, source: str, n_classes: int = 10) -> tuple[n
         if rows.dtype.kind not in "biu" or (rows.size and (rows.min() < 0 or rows.max() > 255)):
             raise DataFormatError(f"{source}: data holds values outside 0..255; expected uint8 pixels")
         rows = rows.astype(np.uint8)
-    labels = as_array(_entry(batch, "labels", source), source, "labels")
+    labels = as_array(_entry(batch, "labels", source), source, "labels", max_bytes)
     if labels.ndim != 1 or labels.shape[0] != rows.shape[0]:
         raise DataFormatError(
             f"{source}: labels has shape {labels.shape} but data has {rows.shape[0]} rows; "
@@ -84,13 +90,14 @@ def parse_binary_meta(data: bytes, source: str) -> tuple[str, ...]:
     return names
 
 
-def load_cifar10(root: str | Path) -> Dataset:
+def load_cifar10(root: str | Path, *, max_bytes: int | None = None) -> Dataset:
     """Load CIFAR-10 from either official format as ``(N, 32, 32, 3)`` uint8 images.
 
     Args:
         root: a folder holding the batches (directly or in ``cifar-10-batches-py``/``-bin``),
             the downloaded ``cifar-10-python.tar.gz``/``cifar-10-binary.tar.gz`` (read in memory),
             or a single batch file (which becomes the train split; the test split is empty).
+        max_bytes: the size limit (see :mod:`linclass.limits`) for each file and what it holds.
 
     Returns:
         Dataset with 50,000 train and 10,000 test images for the official files; ``classes``
@@ -102,27 +109,28 @@ def load_cifar10(root: str | Path) -> Dataset:
         ((50000, 32, 32, 3), ('airplane', 'automobile'))
     """
     path = Path(root)
+    limit = limits.max_bytes(max_bytes)
     if not path.exists():
         raise DataNotFoundError(
             f"{path}: no such file or folder; expected a CIFAR-10 folder, batch file or "
             "cifar-10-python.tar.gz (get it with linclass.datasets.fetch('cifar10'))"
         )
     if path.is_dir():
-        files = _read_folder(path)
+        files = _read_folder(path, limit)
     elif is_tar_archive(path):
-        files = _read_archive(path)
+        files = _read_archive(path, limit)
     else:
-        return _load_single_batch(path)
-    return _assemble(files, str(path))
+        return _load_single_batch(path, limit)
+    return _assemble(files, str(path), limit)
 
 
-def _read_folder(path: Path) -> dict[str, tuple[str, bytes]]:
+def _read_folder(path: Path, limit: int) -> dict[str, tuple[str, bytes]]:
     for folder in (path, *(path / name for name in _FOLDERS)):
-        if (folder / "data_batch_1").is_file() or (folder / "data_batch_1.bin").is_file():
+        if (folder / "data_batch_1").exists() or (folder / "data_batch_1.bin").exists():
             return {
-                f.name: (str(f), f.read_bytes())
+                f.name: (str(f), limits.read_regular(f, "a CIFAR-10 batch file", DataFormatError, limit))
                 for f in sorted(folder.iterdir())
-                if _BATCH.fullmatch(f.name) and f.is_file()
+                if _BATCH.fullmatch(f.name) and not f.is_dir()
             }
     raise DataNotFoundError(
         f"{path}: holds no data_batch_1 or data_batch_1.bin (also looked in {' and '.join(_FOLDERS)}); "
@@ -130,10 +138,10 @@ def _read_folder(path: Path) -> dict[str, tuple[str, bytes]]:
     )
 
 
-def _read_archive(path: Path) -> dict[str, tuple[str, bytes]]:
+def _read_archive(path: Path, limit: int) -> dict[str, tuple[str, bytes]]:
     files: dict[str, tuple[str, bytes]] = {}
     for member, content in iter_tar_files(
-        path, select=lambda m: _BATCH.fullmatch(m.rsplit("/", 1)[-1]) is not None
+        path, select=lambda m: _BATCH.fullmatch(m.rsplit("/", 1)[-1]) is not None, max_bytes=limit
     ):
         base = member.rsplit("/", 1)[-1]
         if base in files:
@@ -144,10 +152,10 @@ def _read_archive(path: Path) -> dict[str, tuple[str, bytes]]:
     return files
 
 
-def _assemble(files: dict[str, tuple[str, bytes]], source: str) -> Dataset:
+def _assemble(files: dict[str, tuple[str, bytes]], source: str, limit: int) -> Dataset:
     binary = "data_batch_1" not in files and "data_batch_1.bin" in files
     suffix = ".bin" if binary else ""
-    parse = parse_binary_batch if binary else parse_python_batch
+    parse = parse_binary_batch if binary else functools.partial(parse_python_batch, max_bytes=limit)
     numbers = sorted(
         int(m.group(2))
         for m in map(_BATCH.fullmatch, files)
@@ -178,14 +186,16 @@ def _assemble(files: dict[str, tuple[str, bytes]], source: str) -> Dataset:
     return Dataset(X_train, y_train, X_test, y_test, classes, IMAGE_SHAPE, name=f"cifar10:{source}")
 
 
-def _load_single_batch(path: Path) -> Dataset:
+def _load_single_batch(path: Path, limit: int) -> Dataset:
     binary = path.suffix == ".bin"
     meta = path.with_name("batches.meta.txt" if binary else "batches.meta")
     classes = CIFAR10_CLASSES
-    if meta.is_file():
-        classes = (parse_binary_meta if binary else parse_python_meta)(meta.read_bytes(), str(meta))
-    parse = parse_binary_batch if binary else parse_python_batch
-    X, y = parse(path.read_bytes(), str(path), len(classes))
+    if meta.exists():
+        content = limits.read_regular(meta, "a CIFAR-10 meta file", DataFormatError, limit)
+        classes = (parse_binary_meta if binary else parse_python_meta)(content, str(meta))
+    parse = parse_binary_batch if binary else functools.partial(parse_python_batch, max_bytes=limit)
+    data = limits.read_regular(path, "a CIFAR-10 batch file or archive", DataFormatError, limit)
+    X, y = parse(data, str(path), len(classes))
     return Dataset(
         X, y, empty_like_rows(X), np.empty(0, dtype=np.int64), classes, IMAGE_SHAPE, name=f"cifar10:{path}"
     )
@@ -197,7 +207,8 @@ def _entry(batch: object, key: str, source: str) -> object:
     for candidate in (key.encode(), key):
         if candidate in batch:
             return batch[candidate]
-    raise DataFormatError(f"{source}: has no b'{key}' entry; found keys {sorted(map(repr, batch))[:8]}")
+    found = sorted(repr(k) if isinstance(k, (bytes, str)) else type(k).__name__ for k in batch)
+    raise DataFormatError(f"{source}: has no b'{key}' entry; found keys {reprlib.repr(found)}")
 
 
 def _check_labels(labels: np.ndarray, n_classes: int, source: str) -> np.ndarray:

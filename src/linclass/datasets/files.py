@@ -2,24 +2,28 @@
 
 Labels of any kind (integers, whole floats, strings) are mapped to indices ``0..C-1`` over
 the sorted distinct values, which become ``Dataset.classes``. Text formats give ``float32``
-features by default. NumPy files are read with ``allow_pickle=False``.
+features by default. NumPy files are read without ever unpickling.
+
+Every loader takes ``max_bytes`` (see :mod:`linclass.limits`): what the file would expand to
+(the arrays a ``.npz``/``.npy`` header declares, the dense table a LIBSVM file implies, the
+text itself) is checked against it before anything is allocated. Only regular files are read.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from linclass import limits
+
 from .base import DataFormatError, DataNotFoundError, Dataset, empty_like_rows, encode_labels
 
-MAX_DENSE_BYTES = 1 << 33
 
-
-def load_npz(path: str | Path) -> Dataset:
+def load_npz(path: str | Path, *, max_bytes: int | None = None) -> Dataset:
     """Load a ``.npz`` with ``X_train``, ``y_train`` (and optionally ``X_test``, ``y_test``), or ``X``, ``y``.
 
     An optional ``classes`` array of names makes ``y`` indices into it; otherwise labels are
@@ -27,18 +31,7 @@ def load_npz(path: str | Path) -> Dataset:
     shape as ``image_shape``.
     """
     path = _existing(path, "a .npz file")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise DataFormatError(f"{path}: holds a single array (.npy content); expected a .npz archive")
-        with loaded as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        if isinstance(exc, DataFormatError):
-            raise
-        raise DataFormatError(
-            f"{path}: not a readable .npz file ({exc}); object arrays are refused"
-        ) from None
+    arrays = limits.read_npz(path, DataFormatError, limits.max_bytes(max_bytes), kinds="biufUS")
     if {"X_train", "y_train"} <= arrays.keys():
         X_train, y_train = arrays["X_train"], arrays["y_train"]
         X_test, y_test = arrays.get("X_test"), arrays.get("y_test")
@@ -54,20 +47,10 @@ def load_npz(path: str | Path) -> Dataset:
     return _dataset(path, X_train, y_train, X_test, y_test, arrays.get("classes"))
 
 
-def load_npy(path: str | Path, *, label: int = -1) -> Dataset:
+def load_npy(path: str | Path, *, label: int = -1, max_bytes: int | None = None) -> Dataset:
     """Load a 2-D ``.npy`` array whose column ``label`` (default: the last) holds the labels."""
     path = _existing(path, "a .npy file")
-    try:
-        table = np.load(path, allow_pickle=False)
-        if not isinstance(table, np.ndarray):
-            table.close()
-            raise DataFormatError(f"{path}: holds a .npz archive; expected a single .npy array")
-    except (OSError, ValueError, EOFError) as exc:
-        if isinstance(exc, DataFormatError):
-            raise
-        raise DataFormatError(
-            f"{path}: not a readable .npy file ({exc}); object arrays are refused"
-        ) from None
+    table = limits.read_npy(path, DataFormatError, limits.max_bytes(max_bytes), kinds="biufUS")
     if table.ndim != 2 or table.dtype.kind not in "biuf":
         raise DataFormatError(
             f"{path}: holds a {table.ndim}-D {table.dtype} array; "
@@ -85,38 +68,59 @@ def load_csv(
     header: bool | None = None,
     delimiter: str = ",",
     dtype: type | np.dtype = np.float32,
+    max_bytes: int | None = None,
 ) -> Dataset:
     """Load a CSV table: one row per sample, one column of labels, the rest numeric features.
 
+    The file is UTF-8 text; a leading byte-order mark is skipped.
+
     Args:
         label: the label column, by index (negative counts from the end) or by header name.
-        header: whether the first row names the columns; ``None`` detects it (a first row with
-            any cell that is not a number is a header).
+        header: whether the first row names the columns. ``None`` decides by this rule: the
+            first row is a header when ``label`` is a column name, or when one of its feature
+            cells holds text that is not a number. Empty cells and ``nan``/``inf`` spellings are
+            values, never names, so they never make a row a header (such a row is data, and
+            an empty cell is then an error naming it).
         delimiter: the field separator.
-        dtype: the features' dtype.
+        dtype: the features' dtype; a value it cannot hold (``1e39`` as float32, ``300`` or
+            ``1.5`` as int8) is an error naming its row and column.
+        max_bytes: the size limit (see :mod:`linclass.limits`) for the file and the table.
 
     Labels may be numbers or names. A feature cell that is not a number is an error naming
     its row (1-based, as in a spreadsheet) and column.
     """
     path = _existing(path, "a CSV file")
+    limit = limits.max_bytes(max_bytes)
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "biuf":
+        raise TypeError(f"dtype must be a bool, integer or floating NumPy dtype, got {dtype}")
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = [(n, row) for n, row in enumerate(csv.reader(f, delimiter=delimiter), start=1) if row]
+        text = limits.read_regular(path, "a CSV file", DataFormatError, limit).decode("utf-8-sig")
+        rows = [
+            (n, row)
+            for n, row in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1)
+            if row
+        ]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DataFormatError(f"{path}: not a readable CSV text file ({exc})") from None
     if not rows:
         raise DataFormatError(f"{path}: is empty; expected rows of numeric features and a label column")
     first = rows[0][1]
     width = len(first)
-    by_name = isinstance(label, str) and not label.lstrip("-").isdigit()
     if header is None:
-        header = by_name or not all(
-            _is_number(cell) for j, cell in enumerate(first) if j != _column_index(label, width, None, path)
+        header = (isinstance(label, str) and not label.lstrip("-").isdigit()) or any(
+            _is_text(cell) for j, cell in enumerate(first) if j != _column_index(label, width, None, path)
         )
     names = [cell.strip() for cell in first] if header else None
     body = rows[1:] if header else rows
     column = _column_index(label, width, names, path)
-    features = np.empty((len(body), width - 1), dtype=dtype)
+    limits.check_size(
+        len(body) * (width - 1) * 8,
+        limit,
+        f"{path}: {len(body)} rows x {width - 1} features",
+        DataFormatError,
+    )
+    values = np.empty((len(body), width - 1), dtype=np.float64)
     labels = []
     for i, (line, row) in enumerate(body):
         if len(row) != width:
@@ -126,15 +130,43 @@ def load_csv(
         labels.append(row[column].strip())
         for j, cell in enumerate(row[:column] + row[column + 1 :]):
             try:
-                features[i, j] = float(cell)
+                values[i, j] = float(cell)
             except ValueError:
-                col = j + (j >= column) + 1
-                col_name = f" ({names[col - 1]!r})" if names else ""
                 raise DataFormatError(
-                    f"{path}: row {line}, column {col}{col_name} holds {cell!r}; expected a number"
+                    f"{path}: row {line}, {_column_name(j, column, names)} holds {cell!r}; expected a number"
                 ) from None
+    features = _convert(values, dtype, path, [line for line, _ in body], column, names)
     label_values = np.array([float(v) for v in labels]) if all(map(_is_number, labels)) else np.array(labels)
     return _dataset(path, features, label_values, None, None, None)
+
+
+def _column_name(j: int, label_column: int, names: list[str] | None) -> str:
+    col = j + (j >= label_column) + 1
+    return f"column {col}" + (f" ({names[col - 1]!r})" if names else "")
+
+
+def _convert(
+    values: np.ndarray, dtype: np.dtype, path: Path, lines: list[int], column: int, names: list[str] | None
+) -> np.ndarray:
+    """``values`` as ``dtype``, or a DataFormatError naming the first cell ``dtype`` cannot hold."""
+    finite = np.isfinite(values)
+    if dtype.kind == "f":
+        with np.errstate(over="ignore"):
+            converted = values.astype(dtype)
+        bad = finite & ~np.isfinite(converted)
+        problem = f"overflows {dtype} (largest {np.finfo(dtype).max:.6g})"
+    else:
+        bounds = (0, 1) if dtype.kind == "b" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
+        bad = ~finite | (values != np.round(values)) | (values < bounds[0]) | (values > bounds[1])
+        problem = f"is not a whole number in {bounds[0]}..{bounds[1]}, so {dtype} cannot hold it"
+        converted = None
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise DataFormatError(
+            f"{path}: row {lines[i]}, {_column_name(int(j), column, names)} holds {values[i, j]!r}, "
+            f"which {problem}"
+        )
+    return converted if converted is not None else values.astype(dtype)
 
 
 def load_svmlight(
@@ -143,6 +175,7 @@ def load_svmlight(
     n_features: int | None = None,
     zero_based: bool | str = "auto",
     dtype: type | np.dtype = np.float32,
+    max_bytes: int | None = None,
 ) -> Dataset:
     """Load a LIBSVM/SVMlight text file as dense features.
 
@@ -155,14 +188,16 @@ def load_svmlight(
             default) counts from 0 when any index is 0 (as files written by scikit-learn's
             ``dump_svmlight_file`` do), from 1 otherwise.
         dtype: the features' dtype.
+        max_bytes: the size limit (see :mod:`linclass.limits`) for the file and the dense table.
     """
     path = _existing(path, "a LIBSVM file")
     if zero_based not in (True, False, "auto"):
         raise ValueError(f"zero_based must be True, False or 'auto', got {zero_based!r}")
     offset = 0 if zero_based is True else 1
+    limit = limits.max_bytes(max_bytes)
     labels, rows, cols, values = [], [], [], []
     try:
-        text = path.read_text(encoding="utf-8")
+        text = limits.read_regular(path, "a LIBSVM file", DataFormatError, limit).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DataFormatError(f"{path}: not a text file ({exc}); expected LIBSVM lines") from None
     for line_number, line in enumerate(text.splitlines(), start=1):
@@ -199,11 +234,12 @@ def load_svmlight(
     if cols.size and cols.max() >= width:
         raise DataFormatError(f"{path}: uses feature index {cols.max() + offset} but n_features={width}")
     nbytes = len(labels) * width * np.dtype(dtype).itemsize
-    if nbytes > MAX_DENSE_BYTES:
-        raise DataFormatError(
-            f"{path}: {len(labels)} samples x {width} features would take {nbytes:,} bytes as a dense array, "
-            f"more than {MAX_DENSE_BYTES:,}; pass a smaller n_features or use a sparse reader"
-        )
+    limits.check_size(
+        nbytes,
+        limit,
+        f"{path}: {len(labels)} samples x {width} features as a dense {np.dtype(dtype)} array",
+        DataFormatError,
+    )
     X = np.zeros((len(labels), width), dtype=dtype)
     X[rows, cols] = values
     return _dataset(path, X, np.array(labels), None, None, None)
@@ -238,8 +274,10 @@ def _dataset(path: Path, X_train, y_train, X_test, y_test, classes) -> Dataset:
 
 def _existing(path: str | Path, what: str) -> Path:
     path = Path(path)
-    if not path.is_file():
-        raise DataNotFoundError(f"{path}: no such file; expected {what}")
+    try:
+        limits.require_regular(path, what, DataFormatError)
+    except (FileNotFoundError, NotADirectoryError):
+        raise DataNotFoundError(f"{path}: no such file; expected {what}") from None
     return path
 
 
@@ -255,6 +293,15 @@ def _column_index(label: int | str, width: int, names: list[str] | None, path: P
     if width < 2:
         raise DataFormatError(f"{path}: has {width} column; expected features and a label column")
     return index % width
+
+
+def _is_text(cell: str) -> bool:
+    """Whether a cell holds text other than a number's spelling (empty cells are not text)."""
+    try:
+        float(cell)
+    except ValueError:
+        return bool(cell.strip())
+    return False
 
 
 def _is_number(text: str) -> bool:

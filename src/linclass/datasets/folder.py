@@ -4,7 +4,10 @@ Layout (as torchvision's ``ImageFolder``): ``train/<class>/*.jpg`` and ``test/<c
 a root with class folders directly (no split folders) gives a train split only. One enclosing
 top-level folder (as archives often have) is skipped. Label index = position of the class
 folder name in sorted order; within a class, images follow file name order. Files whose name
-or folder starts with ``.`` and files without an image extension are ignored.
+or folder starts with ``.`` and files without an image extension are ignored. Images are
+decoded by :func:`linclass.datasets.images.decode_image` (allowed formats only, EXIF
+orientation applied, 16-bit and float images scaled, size limit checked from the header);
+an entry that is not a regular file (a FIFO named ``x.png``) is refused without being opened.
 
 Decoding 60,000 small JPEGs takes a few seconds, so the decoded arrays are cached as an
 ``.npz`` (read with ``allow_pickle=False``) under ``$LINCLASS_CACHE_DIR`` (default
@@ -16,7 +19,6 @@ and modification time of every image file. Cache files are written atomically.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import tempfile
@@ -27,13 +29,15 @@ from pathlib import Path
 
 import numpy as np
 
+from linclass import limits
+
 from ._dirs import cache_dir
 from .archive import iter_tar_files
 from .base import DataFormatError, DataNotFoundError, Dataset, empty_like_rows
+from .images import check_pixels, decode_image
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".ppm", ".pgm", ".pbm", ".tif", ".tiff", ".webp")
 SPLITS = ("train", "test")
-_GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 _CACHE_FORMAT = 1
 
 
@@ -43,6 +47,7 @@ def load_image_folder(
     grayscale: bool | None = None,
     size: tuple[int, int] | None = None,
     cache: bool = True,
+    max_bytes: int | None = None,
 ) -> Dataset:
     """Load a folder (or ``.tar``/``.tar.gz`` archive) of images sorted into class folders.
 
@@ -54,6 +59,8 @@ def load_image_folder(
         size: ``(H, W)`` to resize every image to (bilinear); ``None`` requires all images to
             share one size.
         cache: read and write the decoded arrays in the cache directory.
+        max_bytes: the size limit (see :mod:`linclass.limits`) for each image, the resize
+            target and all decoded images together.
 
     Returns:
         Dataset of uint8 images ``(N, H, W)`` or ``(N, H, W, 3)``; ``classes`` are the sorted
@@ -75,6 +82,9 @@ def load_image_folder(
         ):
             raise ValueError(f"size must be None or (H, W) with positive integers, got {size!r}")
         size = (int(size[0]), int(size[1]))
+    limit = limits.max_bytes(max_bytes)
+    if size is not None:
+        check_pixels(size[0], size[1], limit, "size: the resize target")
     if not path.exists():
         raise DataNotFoundError(f"{path}: no such folder or archive; expected <split>/<class>/<image> files")
     cache_file = _cache_file(path, grayscale, size) if cache else None
@@ -82,18 +92,18 @@ def load_image_folder(
         cached = _read_cache(cache_file, path)
         if cached is not None:
             return cached
-    dataset = _decode_all(path, grayscale, size)
+    dataset = _decode_all(path, grayscale, size, limit)
     if cache_file is not None:
         _write_cache(cache_file, dataset)
     return dataset
 
 
-def _decode_all(path: Path, grayscale: bool | None, size: tuple[int, int] | None) -> Dataset:
+def _decode_all(path: Path, grayscale: bool | None, size: tuple[int, int] | None, limit: int) -> Dataset:
     try:
         import PIL.Image  # noqa: F401 - Pillow is optional: fail here with the install hint
     except ImportError:
         raise ImportError("load_image_folder needs Pillow: pip install 'linclass[images]'") from None
-    files = _archive_files(path) if path.is_file() else _folder_files(path)
+    files = _archive_files(path, limit) if path.is_file() else _folder_files(path)
     if not files:
         raise DataNotFoundError(
             f"{path}: holds no image files ({', '.join(IMAGE_EXTENSIONS)}); expected <split>/<class>/<image>"
@@ -104,10 +114,15 @@ def _decode_all(path: Path, grayscale: bool | None, size: tuple[int, int] | None
     arrays: dict[str, np.ndarray] = {}
     labels: dict[str, np.ndarray] = {}
     shape: tuple[int, ...] | None = None
+    total = 0
     for split, members in splits.items():
         images = []
         for rel in members:
-            image = _decode(files[rel], mode, size, f"{path}:{'/'.join(rel)}")
+            image = decode_image(files[rel], mode, size, f"{path}:{'/'.join(rel)}", limit)
+            total += image.nbytes * (3 if mode is None and image.ndim == 2 else 1)
+            limits.check_size(
+                total, limit, f"{path}: the images decoded up to {'/'.join(rel)}", DataFormatError
+            )
             if shape is None:
                 shape = image.shape
             elif image.shape[:2] != shape[:2]:
@@ -134,23 +149,6 @@ def _decode_all(path: Path, grayscale: bool | None, size: tuple[int, int] | None
     )
 
 
-def _decode(content: bytes | Path, mode: str | None, size: tuple[int, int] | None, source: str) -> np.ndarray:
-    """Decode one image to ``(H, W)`` (mode ``"L"``) or ``(H, W, 3)`` uint8; ``mode=None`` keeps grey grey."""
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(content) if isinstance(content, bytes) else content) as image:
-            target = mode or ("L" if image.mode in _GREY_MODES else "RGB")
-            converted = image if image.mode == target else image.convert(target)
-            if size is not None and converted.size != (size[1], size[0]):
-                converted = converted.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-            width, height = converted.size
-            pixels = np.frombuffer(converted.tobytes(), dtype=np.uint8)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise DataFormatError(f"{source}: cannot decode image ({exc})") from None
-    return pixels.reshape((height, width) if target == "L" else (height, width, 3))
-
-
 def _is_image(parts: tuple[str, ...]) -> bool:
     return (
         bool(parts)
@@ -163,8 +161,8 @@ def _member_parts(name: str) -> tuple[str, ...]:
     return tuple(part for part in name.split("/") if part not in ("", "."))
 
 
-def _archive_files(path: Path) -> dict[tuple[str, ...], bytes]:
-    files = iter_tar_files(path, select=lambda name: _is_image(_member_parts(name)))
+def _archive_files(path: Path, limit: int) -> dict[tuple[str, ...], bytes]:
+    files = iter_tar_files(path, select=lambda name: _is_image(_member_parts(name)), max_bytes=limit)
     return {_member_parts(member): content for member, content in files}
 
 

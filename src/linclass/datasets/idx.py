@@ -3,8 +3,9 @@
 An IDX file is a 4-byte magic number ``0x00 0x00 TYPE NDIM``, ``NDIM`` big-endian uint32
 sizes, then the values in C order, big-endian. ``TYPE`` is 0x08 uint8, 0x09 int8, 0x0B int16,
 0x0C int32, 0x0D float32 or 0x0E float64. Files may be gzipped (detected by their first bytes,
-not by name). Sizes are checked against the data actually present before anything is
-allocated, so a corrupt header is an error message, not a ``MemoryError``.
+not by name). Sizes are checked against the data actually present, against the size limit
+and, for gzip, against the compressed size (see :mod:`linclass.limits`) before anything is
+allocated, so a corrupt header or a gzip bomb is an error message, not a ``MemoryError``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+
+from linclass import limits
 
 from ._dirs import data_home
 from .archive import GZIP_MAGIC
@@ -37,23 +40,25 @@ MNIST_FILES = {
 _CHUNK = 1 << 20
 
 
-def parse_idx(data: bytes, source: str, noun: str = "items") -> np.ndarray:
+def parse_idx(data: bytes, source: str, noun: str = "items", *, max_bytes: int | None = None) -> np.ndarray:
     """Decode the bytes of an IDX file (gzipped or not) into a native-endian array.
 
     Args:
         data: the file content.
         source: the file name used in error messages.
         noun: what the first dimension counts (``"images"``, ``"labels"``) for error messages.
+        max_bytes: the size limit (see :mod:`linclass.limits`).
     """
-    return _read_idx(io.BytesIO(data), len(data), source, noun)
+    return _read_idx(io.BytesIO(data), len(data), source, noun, limits.max_bytes(max_bytes))
 
 
-def load_idx(path: str | Path, *, noun: str = "items") -> np.ndarray:
+def load_idx(path: str | Path, *, noun: str = "items", max_bytes: int | None = None) -> np.ndarray:
     """Read an IDX file, gzipped or not, into a NumPy array of its declared shape.
 
     Args:
         path: the file (``*-ubyte`` or ``*-ubyte.gz``; gzip is detected from the content).
         noun: what the first dimension counts, used in error messages.
+        max_bytes: the size limit (see :mod:`linclass.limits`).
 
     Returns:
         Array of shape ``(d0, d1, ...)`` with the file's dtype in native byte order (uint8 for
@@ -65,13 +70,16 @@ def load_idx(path: str | Path, *, noun: str = "items") -> np.ndarray:
         ((60000, 28, 28), dtype('uint8'))
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataNotFoundError(f"{path}: no such file; expected an IDX file")
-    with open(path, "rb") as raw:
-        return _read_idx(raw, path.stat().st_size, str(path), noun)
+    limit = limits.max_bytes(max_bytes)
+    try:
+        raw = limits.open_regular(path, "an IDX file", DataFormatError)
+    except (FileNotFoundError, NotADirectoryError):
+        raise DataNotFoundError(f"{path}: no such file; expected an IDX file") from None
+    with raw:
+        return _read_idx(raw, path.stat().st_size, str(path), noun, limit)
 
 
-def _read_idx(raw: BinaryIO, size: int, source: str, noun: str) -> np.ndarray:
+def _read_idx(raw: BinaryIO, size: int, source: str, noun: str, limit: int) -> np.ndarray:
     compressed = raw.read(2) == GZIP_MAGIC
     raw.seek(0)
     stream = gzip.GzipFile(fileobj=raw) if compressed else raw
@@ -80,6 +88,13 @@ def _read_idx(raw: BinaryIO, size: int, source: str, noun: str) -> np.ndarray:
         dims = _parse_dims(_read_exactly(stream, 4 * ndim, source, f"{ndim} dimension sizes"), ndim, source)
         expected = int(np.prod(dims, dtype=object)) * dtype.itemsize
         if compressed:
+            limits.check_size(
+                expected,
+                limit,
+                f"{source}: header's {'x'.join(map(str, dims))} {dtype.name} values",
+                DataFormatError,
+            )
+            limits.check_expansion(expected, size, f"{source}: the gzip stream", DataFormatError)
             payload = _read_at_most(stream, expected + 1)
             _check_payload(dims, dtype, len(payload), source, noun)
         else:

@@ -19,7 +19,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the plot
         "linclass.viz needs matplotlib; install it with: pip install 'linclass[plot]'"
     ) from exc
 
-from linclass.io import atomic_write_bytes
+from linclass.atomic import atomic_write_bytes
 
 STYLE = {
     "axes.spines.top": False,

@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from benchmarks import data
+from benchmarks.competitors import built_optimizer
 from benchmarks.runner import run_worker
 
 # (label, task, numpy_reference) per loss; each run in a fresh process (in this one with --quick).
@@ -82,14 +83,14 @@ def _fit_optimizer(name: str, settings: dict, arrays, preprocess: str) -> dict:
     from linclass.train import fit
 
     X_train, y_train, X_test, y_test = arrays
-    settings = dict(settings)
-    epochs = settings.pop("epochs")
+    optimizer, batch, epochs = built_optimizer(name, settings, len(y_train))
     objective = Objective("softmax", penalty="l2", alpha=1e-4, transform=fit_transform(preprocess, X_train))
     n_classes = int(y_train.max()) + 1
     start = (np.zeros((X_train.shape[1], n_classes), np.float32), np.zeros(n_classes, np.float32))
     clock = time.perf_counter()
     result = fit(
-        objective, start, X_train, y_train, optimizer=name, epochs=epochs, random_state=0, **settings
+        objective, start, X_train, y_train, optimizer=optimizer, epochs=epochs, batch_size=batch or 200,
+        random_state=0,
     )
     elapsed = time.perf_counter() - clock
     return {

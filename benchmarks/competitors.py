@@ -69,6 +69,21 @@ def fit_linclass(data, settings: dict[str, Any]) -> dict[str, float]:
     return {"time": elapsed, "accuracy": float(clf.score(X_test, y_test))}
 
 
+def built_optimizer(name: str, settings: dict, n_train: int):
+    """``(optimizer, batch_size, epochs)`` from shared hyperparameters and factory options."""
+    from linclass.optim import OPTIMIZERS
+
+    spec = OPTIMIZERS[name]
+    settings = dict(settings)
+    epochs = settings.pop("epochs")
+    batch = settings.pop("batch_size", None)
+    shared = {key: settings.pop(key) for key in ("learning_rate", "schedule", "momentum") if key in settings}
+    if settings:  # the factory's own options (n_candidates, population_size, ...)
+        return spec.factory(**{spec.step_size: shared["learning_rate"]}, **settings), batch, epochs
+    steps = math.ceil(n_train / min(batch, n_train)) if batch and spec.data == "minibatch" else 1
+    return spec.build(**shared, steps_per_epoch=steps, max_iter=epochs), batch, epochs
+
+
 def loop_fitter(data, settings: dict[str, Any]):
     """A function that times ``linclass.train.fit`` alone: the kernels and the loop, no estimator.
 
@@ -87,23 +102,18 @@ def loop_fitter(data, settings: dict[str, Any]):
     )
     n_classes = int(y_train.max()) + 1
     start = (np.zeros((X_train.shape[1], n_classes), np.float32), np.zeros(n_classes, np.float32))
-    options = {
-        key: settings[key]
-        for key in (
-            "optimizer",
-            "learning_rate",
-            "schedule",
-            "momentum",
-            "batch_size",
-            "epochs",
-            "random_state",
-        )
-    }
-    fit(objective, start, X_train[:512], y_train[:512], **dict(options, epochs=1))
+    shared = {key: settings[key] for key in ("learning_rate", "schedule", "momentum", "batch_size", "epochs")}
+
+    def options(n_train: int) -> dict:
+        optimizer, batch, epochs = built_optimizer(settings["optimizer"], shared, n_train)
+        seed = settings["random_state"]
+        return dict(optimizer=optimizer, batch_size=batch, epochs=epochs, random_state=seed)
+
+    fit(objective, start, X_train[:512], y_train[:512], **dict(options(512), epochs=1))
 
     def run() -> dict[str, float]:
         clock = time.perf_counter()
-        result = fit(objective, start, X_train, y_train, **options)
+        result = fit(objective, start, X_train, y_train, **options(len(y_train)))
         elapsed = time.perf_counter() - clock
         return {"time": elapsed, "accuracy": objective.accuracy(result.params, X_test, y_test)}
 

@@ -34,6 +34,7 @@ def _objective(X: np.ndarray, loss: str = "softmax", backend: str | None = None)
 
 
 def _epoch(objective, X: np.ndarray, y: np.ndarray) -> None:
+    from linclass.optim import sgd
     from linclass.train import fit
 
     start = (np.zeros((X.shape[1], N_CLASSES), np.float32), np.zeros(N_CLASSES, np.float32))
@@ -42,9 +43,7 @@ def _epoch(objective, X: np.ndarray, y: np.ndarray) -> None:
         start,
         X,
         y,
-        optimizer="sgd",
-        learning_rate=0.1,
-        momentum=0.9,
+        optimizer=sgd(0.1, momentum=0.9),
         batch_size=256,
         epochs=1,
         random_state=0,

@@ -10,6 +10,7 @@ from linclass import kernels
 from linclass.gradcheck import check_gradient
 from linclass.kernels import NumbaKernels, NumpyKernels
 from linclass.objective import BatchResult, Objective
+from linclass.optim import sgd
 from linclass.preprocess import fit_transform
 from linclass.train import fit
 
@@ -162,7 +163,7 @@ def test_training_with_either_backend_reaches_the_same_weights():
     X, y, _ = data("softmax", np.uint8, np.float32, n=120)
     objective = objective_for("softmax", "l2", True, X)
     start = (np.zeros((13, 4), np.float32), np.zeros(4, np.float32))
-    kwargs = dict(optimizer="sgd", learning_rate=0.1, momentum=0.9, batch_size=32, epochs=3, random_state=0)
+    kwargs = dict(optimizer=sgd(0.1, momentum=0.9), batch_size=32, epochs=3, random_state=0)
     fast = fit(objective, start, X, y, **kwargs)
     slow = fit(on_numpy(objective), start, X, y, **kwargs)
     for a, b in zip(fast.params, slow.params, strict=True):
@@ -193,8 +194,7 @@ def test_an_epoch_on_cifar10_sized_uint8_data_needs_little_extra_memory(backend)
             start,
             X,
             y,
-            optimizer="sgd",
-            learning_rate=1e-3,
+            optimizer=sgd(1e-3),
             batch_size=256,
             epochs=1,
             random_state=0,

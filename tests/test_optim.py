@@ -222,7 +222,7 @@ def test_lbfgs_softmax_matches_sklearn_logistic_regression():
     reference = linear_model.LogisticRegression(C=C, solver="lbfgs", tol=1e-12, max_iter=10_000).fit(X, y)
     objective = Objective(loss="softmax", penalty="l2", alpha=alpha)
     params = (np.zeros((n_features, 3)), np.zeros(3))
-    result = fit(objective, params, X, y, optimizer="lbfgs", epochs=1000, tol=1e-12)
+    result = fit(objective, params, X, y, optimizer=lbfgs(max_iter=1000, tol=1e-12), epochs=1000)
     W, b = result.params
     np.testing.assert_allclose(W, reference.coef_.T, rtol=1e-4, atol=1e-7)
     intercept = reference.intercept_ - reference.intercept_.mean()

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from linclass.objective import Objective
+from linclass.optim import OPTIMIZERS, adam, sgd
 from linclass.optim.schedules import SCHEDULES, constant, cosine, exponential, inverse_time, step
 from linclass.train import fit
 
@@ -73,20 +74,22 @@ def _problem():
 def test_fit_counts_named_schedule_options_in_epochs():
     objective, params, X, y = _problem()
     steps_per_epoch = 3  # 60 samples in batches of 20
-    named = fit(objective, params, X, y, optimizer="sgd", learning_rate=0.5, batch_size=20, epochs=4,
-                schedule="step", schedule_options={"step_size": 1, "gamma": 0.5}, random_state=0)
-    by_count = fit(objective, params, X, y, optimizer="sgd", batch_size=20, epochs=4, random_state=0,
-                   schedule=lambda count: 0.5 * 0.5 ** (count // steps_per_epoch))
+    named = OPTIMIZERS["sgd"].build(learning_rate=0.5, schedule="step", schedule_options={"step_size": 1, "gamma": 0.5},
+                                    steps_per_epoch=steps_per_epoch)
+    named = fit(objective, params, X, y, optimizer=named, batch_size=20, epochs=4, random_state=0)
+    by_count = fit(objective, params, X, y, batch_size=20, epochs=4, random_state=0,
+                   optimizer=sgd(lambda count: 0.5 * 0.5 ** (count // steps_per_epoch)))
     for a, b in zip(named.params, by_count.params, strict=True):
         np.testing.assert_array_equal(a, b)
 
 
 def test_fit_cosine_options_count_epochs():
     objective, params, X, y = _problem()
-    default = fit(objective, params, X, y, optimizer="adam", learning_rate=0.5, batch_size=20, epochs=5,
-                  schedule="cosine", schedule_options={"decay_steps": 4}, random_state=0)
-    explicit = fit(objective, params, X, y, optimizer="adam", batch_size=20, epochs=5, random_state=0,
-                   schedule=lambda count: cosine(0.5, decay_steps=12)(count))
+    default = OPTIMIZERS["adam"].build(learning_rate=0.5, schedule="cosine", schedule_options={"decay_steps": 4},
+                                       steps_per_epoch=3)
+    default = fit(objective, params, X, y, optimizer=default, batch_size=20, epochs=5, random_state=0)
+    explicit = fit(objective, params, X, y, batch_size=20, epochs=5, random_state=0,
+                   optimizer=adam(lambda count: cosine(0.5, decay_steps=12)(count)))
     for a, b in zip(default.params, explicit.params, strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -95,4 +98,4 @@ def test_fit_refuses_a_schedule_for_an_optimizer_without_learning_rate():
     objective, params, X, y = _problem()
     with pytest.raises(ValueError, match=r"schedule='cosine' needs an optimizer with a learning rate; "
                                          r"optimizer='genetic' has none"):
-        fit(objective, params, X, y, optimizer="genetic", schedule="cosine")
+        OPTIMIZERS["genetic"].build(schedule="cosine")

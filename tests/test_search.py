@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from linclass.objective import Objective
-from linclass.optim import genetic, random_local_search, random_search
+from linclass.optim import OPTIMIZERS, genetic, random_local_search, random_search, sgd
 from linclass.train import fit
 
 SEARCHES = {
@@ -162,8 +162,8 @@ def test_equal_budget_comparison_on_digits():
     params = (np.zeros((64, 10), np.float32), np.zeros(10, np.float32))
     budget = 200
     runs = {
-        "gd": dict(optimizer="gd", learning_rate=0.5, epochs=budget),
-        "sgd": dict(optimizer="sgd", learning_rate=0.1, batch_size=64, epochs=budget, max_iter=budget),
+        "gd": dict(optimizer=OPTIMIZERS["gd"].build(learning_rate=0.5), epochs=budget),
+        "sgd": dict(optimizer=sgd(0.1), batch_size=64, epochs=budget, max_iter=budget),
         "random_local_search": dict(optimizer="random_local_search", epochs=budget // 10),
         "genetic": dict(optimizer="genetic", epochs=1 + (budget - 20) // 18),
         "random_search": dict(optimizer="random_search", epochs=budget // 10),

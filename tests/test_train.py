@@ -7,17 +7,23 @@ import numpy as np
 import pytest
 
 from linclass.objective import Objective
-from linclass.optim import OPTIMIZERS, sgd
+from linclass.optim import OPTIMIZERS, BuiltOptimizer, genetic, lbfgs, random_search, sgd
 from linclass.train import DivergenceError, StopTraining, TrainState, fit
 
+
+def built(name, **hyperparameters):
+    """The optimizer ``name`` built from shared hyperparameters, as the estimators build it."""
+    return OPTIMIZERS[name].build(**hyperparameters)
+
+
 SETTINGS = {
-    "gd": dict(learning_rate=0.5, epochs=20),
-    "sgd": dict(learning_rate=0.1, momentum=0.9, epochs=5, batch_size=16),
-    "adam": dict(learning_rate=0.05, epochs=5, batch_size=16),
-    "lbfgs": dict(epochs=20),
-    "random_search": dict(learning_rate=0.5, epochs=10),
-    "random_local_search": dict(learning_rate=0.1, epochs=10),
-    "genetic": dict(learning_rate=0.1, epochs=10),
+    "gd": dict(optimizer=built("gd", learning_rate=0.5), epochs=20),
+    "sgd": dict(optimizer=built("sgd", learning_rate=0.1, momentum=0.9), epochs=5, batch_size=16),
+    "adam": dict(optimizer=built("adam", learning_rate=0.05), epochs=5, batch_size=16),
+    "lbfgs": dict(optimizer="lbfgs", epochs=20),
+    "random_search": dict(optimizer=built("random_search", learning_rate=0.5), epochs=10),
+    "random_local_search": dict(optimizer=built("random_local_search", learning_rate=0.1), epochs=10),
+    "genetic": dict(optimizer=built("genetic", learning_rate=0.1), epochs=10),
 }
 
 
@@ -52,7 +58,7 @@ def test_every_optimizer_decreases_a_convex_objective(optimizer):
     X, y = blobs()
     objective = Objective(loss="softmax", penalty="l2", alpha=1e-3)
     start = zeros()
-    result = fit(objective, start, X, y, optimizer=optimizer, random_state=0, **SETTINGS[optimizer])
+    result = fit(objective, start, X, y, random_state=0, **SETTINGS[optimizer])
     assert objective.value(result.params, X, y) < 0.8 * objective.value(start, X, y)
     assert result.n_iter == len(result.history["loss"]) > 0
     assert result.history["train_accuracy"][-1] > 0.6
@@ -61,7 +67,7 @@ def test_every_optimizer_decreases_a_convex_objective(optimizer):
 def test_history_records_every_epoch_and_counts_evaluations():
     X, y = blobs()
     X_val, y_val = blobs(seed=1)
-    result = fit(Objective(), zeros(), X, y, optimizer="sgd", learning_rate=0.1, batch_size=40, epochs=3,
+    result = fit(Objective(), zeros(), X, y, optimizer=sgd(0.1), batch_size=40, epochs=3,
                  X_val=X_val, y_val=y_val, random_state=0)
     history = result.history
     assert sorted(history) == ["loss", "n_evaluations", "time", "train_accuracy", "val_accuracy", "val_loss"]
@@ -74,9 +80,9 @@ def test_history_records_every_epoch_and_counts_evaluations():
 
 def test_searches_count_candidates_per_epoch():
     X, y = blobs()
-    result = fit(Objective(), zeros(), X, y, optimizer="genetic", population_size=10, n_elite=1, epochs=3)
+    result = fit(Objective(), zeros(), X, y, optimizer=genetic(population_size=10, n_elite=1), epochs=3)
     assert result.history["n_evaluations"] == [10, 19, 28]
-    result = fit(Objective(), zeros(), X, y, optimizer="random_search", n_candidates=4, epochs=3)
+    result = fit(Objective(), zeros(), X, y, optimizer=random_search(n_candidates=4), epochs=3)
     assert result.history["n_evaluations"] == [4, 8, 12]
 
 
@@ -84,8 +90,8 @@ def test_regression_history_has_no_accuracy():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, 3))
     y = X @ np.array([1.0, -2.0, 0.5]) + 3.0
-    result = fit(Objective(loss="squared_error", penalty=None), zeros(3, 1), X, y, optimizer="lbfgs",
-                 epochs=50, tol=1e-10, X_val=X, y_val=y)
+    result = fit(Objective(loss="squared_error", penalty=None), zeros(3, 1), X, y, optimizer=lbfgs(tol=1e-10),
+                 epochs=50, X_val=X, y_val=y)
     assert sorted(result.history) == ["loss", "n_evaluations", "time", "val_loss"]
     np.testing.assert_allclose(result.params[0][:, 0], [1.0, -2.0, 0.5], atol=1e-6)
     np.testing.assert_allclose(result.params[1], [3.0], atol=1e-6)
@@ -94,7 +100,7 @@ def test_regression_history_has_no_accuracy():
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "genetic", "random_local_search"])
 def test_same_seed_gives_the_same_bits_and_another_seed_different_weights(optimizer):
     X, y = blobs()
-    settings = dict(optimizer=optimizer, X_val=X[:20], y_val=y[:20], **SETTINGS[optimizer])
+    settings = dict(X_val=X[:20], y_val=y[:20], **SETTINGS[optimizer])
     first = fit(Objective(), zeros(), X, y, random_state=7, **settings)
     again = fit(Objective(), zeros(), X, y, random_state=7, **settings)
     other = fit(Objective(), zeros(), X, y, random_state=8, **settings)
@@ -107,7 +113,7 @@ def test_uint8_inputs_train_like_their_float32_values():
     rng = np.random.default_rng(0)
     X = rng.integers(0, 256, size=(60, 8), dtype=np.uint8)
     y = rng.integers(0, 3, size=60)
-    settings = dict(optimizer="sgd", learning_rate=1e-4, batch_size=16, epochs=2, random_state=0)
+    settings = dict(optimizer=sgd(1e-4), batch_size=16, epochs=2, random_state=0)
     as_uint8 = fit(Objective(), zeros(8, 3, np.float32), X, y, **settings)
     as_float = fit(Objective(), zeros(8, 3, np.float32), X.astype(np.float32), y, **settings)
     assert_params_equal(as_uint8.params, as_float.params)
@@ -132,7 +138,7 @@ def overfitting_problem():
 def test_early_stopping_restores_the_best_epochs_weights():
     X, y, X_val, y_val, start = overfitting_problem()
     recorded = {}
-    result = fit(Objective(loss="softmax", penalty=None), start, X, y, optimizer="sgd", learning_rate=0.05,
+    result = fit(Objective(loss="softmax", penalty=None), start, X, y, optimizer=sgd(0.05),
                  batch_size=20, epochs=40, X_val=X_val, y_val=y_val, early_stopping=True, patience=3, tol=0.0,
                  random_state=0, callbacks=[lambda event: recorded.update({event.epoch: event.params})])
     val_accuracy = result.history["val_accuracy"]
@@ -184,7 +190,7 @@ def test_divergence_names_epoch_and_step_and_keeps_finite_weights():
     X, y = blobs(dtype=np.float32)
     objective = Objective(loss="softmax", penalty="l2", alpha=1e-2)
     with pytest.raises(DivergenceError) as err:
-        fit(objective, zeros(dtype=np.float32), X, y, optimizer="sgd", learning_rate=1e6, batch_size=10,
+        fit(objective, zeros(dtype=np.float32), X, y, optimizer=built("sgd", learning_rate=1e6), batch_size=10,
             epochs=5, random_state=0)
     message = str(err.value)
     assert message == (
@@ -206,11 +212,11 @@ def through_file(state, tmp_path):
 
 
 RESUMABLE = {
-    "sgd": dict(optimizer="sgd", learning_rate=0.05, momentum=0.9, nesterov=True, batch_size=16),
-    "adam": dict(optimizer="adam", learning_rate=0.05, batch_size=16),
-    "genetic": dict(optimizer="genetic", learning_rate=0.1, population_size=8),
-    "random_search": dict(optimizer="random_search", learning_rate=0.5),
-    "gd": dict(optimizer="gd", learning_rate=0.5, schedule="cosine", schedule_options={"decay_steps": 5}),
+    "sgd": dict(optimizer=built("sgd", learning_rate=0.05, momentum=0.9, nesterov=True), batch_size=16),
+    "adam": dict(optimizer=built("adam", learning_rate=0.05), batch_size=16),
+    "genetic": dict(optimizer=genetic(sigma=0.1, population_size=8)),
+    "random_search": dict(optimizer=built("random_search", learning_rate=0.5)),
+    "gd": dict(optimizer=built("gd", learning_rate=0.5, schedule="cosine", schedule_options={"decay_steps": 5})),
 }
 
 
@@ -250,7 +256,7 @@ class InterruptAfter:
 
 def test_interrupt_inside_an_epoch_checkpoints_and_resumes_bit_identically(tmp_path):
     X, y = blobs()
-    settings = dict(optimizer="sgd", learning_rate=0.05, momentum=0.9, batch_size=16, random_state=3)
+    settings = dict(optimizer=sgd(0.05, momentum=0.9), batch_size=16, random_state=3)
     straight = fit(Objective(), zeros(), X, y, epochs=4, **settings)
     saved = []
     with pytest.raises(KeyboardInterrupt):
@@ -308,23 +314,34 @@ def test_invalid_arguments_name_the_argument():
         fit(objective, zeros(3, 3), X, y)
     with pytest.raises(ValueError, match=r"optimizer='newton' is not supported; expected one of"):
         fit(objective, zeros(), X, y, optimizer="newton")
-    with pytest.raises(ValueError, match=r"optimizer='adam' does not take \['population_size'\]; "
-                                         r"its own options are \['b1', 'b2', 'eps'\]"):
-        fit(objective, zeros(), X, y, optimizer="adam", population_size=3)
+    with pytest.raises(TypeError, match=r"optimizer must be a name in linclass.optim.OPTIMIZERS, a BuiltOptimizer"):
+        fit(objective, zeros(), X, y, optimizer=0.1)
+    with pytest.raises(ValueError, match=r"schedule='cosine' needs an optimizer with a learning rate; "
+                                         r"optimizer='genetic' has none"):
+        built("genetic", schedule="cosine")
     with pytest.raises(ValueError, match=r"epochs must be an integer >= 1, got 0"):
         fit(objective, zeros(), X, y, epochs=0)
     with pytest.raises(ValueError, match=r"y has 89 entries but X has 90 rows"):
         fit(objective, zeros(), X, y[:-1])
-    with pytest.raises(ValueError, match=r"\['learning_rate'\] apply to an optimizer given by name"):
-        fit(objective, zeros(), X, y, optimizer=sgd(0.1), learning_rate=0.1)
 
 
 def test_an_optimizer_object_trains_like_its_name():
     X, y = blobs()
-    by_name = fit(Objective(), zeros(), X, y, optimizer="sgd", learning_rate=0.1, momentum=0.5,
+    by_name = fit(Objective(), zeros(), X, y, optimizer=built("sgd", learning_rate=0.1, momentum=0.5),
                   random_state=1)
     by_object = fit(Objective(), zeros(), X, y, optimizer=sgd(0.1, momentum=0.5), random_state=1)
     assert_params_equal(by_name.params, by_object.params)
+    assert by_name.state.optimizer == "sgd" and by_object.state.optimizer is None
+
+
+def test_every_registered_optimizer_has_one_shape():
+    for name, spec in OPTIMIZERS.items():
+        assert spec.name == name and spec.data in ("minibatch", "full_batch", "population")
+        result = spec.build(learning_rate=0.1, momentum=0.5, tol=1e-3, max_iter=7)
+        assert isinstance(result, BuiltOptimizer) and result.name == name and result.data == spec.data
+    assert [name for name, spec in OPTIMIZERS.items() if spec.scheduled] == ["adam", "gd", "sgd"]
+    assert OPTIMIZERS["lbfgs"].build(tol=1e-3, max_iter=7, momentum=0.5).optimizer == lbfgs(max_iter=7, tol=1e-3)
+    assert OPTIMIZERS["genetic"].build(learning_rate=0.3).optimizer is not None
 
 
 class FakeTerminal(stdio.StringIO):

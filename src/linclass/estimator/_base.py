@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from linclass import _validation as v
@@ -16,7 +18,6 @@ from linclass.preprocess import PREPROCESSORS, Affine, fit_transform
 from linclass.train import fit as train_loop
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
-_STEP_SIZE_OPTIMIZERS = ("gd", "sgd", "adam")
 
 
 class LinearModelMixin:
@@ -62,21 +63,31 @@ class LinearModelMixin:
         )
 
     def _run_loop(self, objective, params, X, y, X_val, y_val, rng, resume=None, epochs=None, **options):
-        # The schedule steers a step size: only gd, sgd and adam have one (as scikit-learn's
-        # solver-specific options, it is ignored by the others). Cosine decays over the whole run.
-        schedule = self.schedule if self.optimizer in _STEP_SIZE_OPTIMIZERS else "constant"
+        epochs = int(self.epochs if epochs is None else epochs)
+        rows = options.get("rows")
+        n_train = X.shape[0] if rows is None else len(rows)
+        batch = min(int(self.batch_size), n_train)
+        spec = OPTIMIZERS.get(self.optimizer)
+        # The schedule steers a learning rate (as scikit-learn's solver-specific options, the
+        # optimizers without one ignore it); named schedules count epochs, cosine decays over the run.
+        schedule = self.schedule if spec.scheduled else "constant"
+        built = spec.build(
+            learning_rate=float(self.learning_rate),
+            schedule=schedule,
+            schedule_options={"decay_steps": int(self.epochs)} if schedule == "cosine" else None,
+            steps_per_epoch=math.ceil(n_train / batch) if spec.data == "minibatch" else 1,
+            momentum=float(self.momentum),
+            max_iter=epochs,
+            tol=float(self.tol),
+        )
         return train_loop(
             objective,
             params,
             X,
             y,
-            optimizer=self.optimizer,
-            learning_rate=float(self.learning_rate),
-            schedule=schedule,
-            schedule_options={"decay_steps": int(self.epochs)} if schedule == "cosine" else None,
-            momentum=float(self.momentum),
-            epochs=int(self.epochs if epochs is None else epochs),
-            batch_size=int(self.batch_size),
+            optimizer=built,
+            epochs=epochs,
+            batch_size=batch,
             X_val=X_val,
             y_val=y_val,
             early_stopping=bool(self.early_stopping) and X_val is not None,

@@ -8,8 +8,13 @@ Three kinds, as in the lecture:
   built by ``chain``-ing small ``init``/``update`` pairs in the optax style;
 - full-batch quasi-Newton (:mod:`~linclass.optim.lbfgs`): ``lbfgs`` through scipy.
 
-``OPTIMIZERS`` maps each name to a factory taking its hyperparameters; ``linclass.train.fit``
-looks names up there. Schedules for the learning rate live in ``SCHEDULES``.
+Every optimizer has the same shape in the registry: ``OPTIMIZERS`` maps each name to an
+:class:`OptimizerSpec` — its factory, how it consumes data (``"minibatch"``, ``"full_batch"``
+or ``"population"``), the name of its step-size argument and the shared hyperparameters it
+takes. Adding an optimizer is one factory plus one ``OPTIMIZERS.register`` line.
+``linclass.train.fit`` takes a built optimizer (``sgd(0.1, momentum=0.9)``), a
+:class:`BuiltOptimizer` from :meth:`OptimizerSpec.build`, or a registered name (built with
+its defaults). Schedules for the learning rate live in ``SCHEDULES``.
 
 Example:
     >>> sorted(OPTIMIZERS)
@@ -17,7 +22,7 @@ Example:
 """
 
 from linclass.optim.lbfgs import LBFGS, LBFGSResult, check_smooth, lbfgs
-from linclass.optim.schedules import SCHEDULES, Schedule
+from linclass.optim.schedules import SCHEDULES, Schedule, per_step
 from linclass.optim.search import (
     GeneticState,
     Search,
@@ -26,6 +31,7 @@ from linclass.optim.search import (
     random_local_search,
     random_search,
 )
+from linclass.optim.spec import DATA_MODES, BuiltOptimizer, OptimizerSpec
 from linclass.optim.transforms import (
     EmptyState,
     GradientTransformation,
@@ -45,19 +51,24 @@ from linclass.optim.transforms import (
 )
 from linclass.registry import Registry
 
-OPTIMIZERS: Registry = Registry("optimizer")
-OPTIMIZERS.register("random_search", random_search)
-OPTIMIZERS.register("random_local_search", random_local_search)
-OPTIMIZERS.register("genetic", genetic)
-OPTIMIZERS.register("gd", gd)
-OPTIMIZERS.register("sgd", sgd)
-OPTIMIZERS.register("adam", adam)
-OPTIMIZERS.register("lbfgs", lbfgs)
+OPTIMIZERS: Registry[OptimizerSpec] = Registry("optimizer")
+OPTIMIZERS.register("random_search", OptimizerSpec("random_search", random_search, "population", "sigma"))
+OPTIMIZERS.register(
+    "random_local_search", OptimizerSpec("random_local_search", random_local_search, "population", "sigma")
+)
+OPTIMIZERS.register("genetic", OptimizerSpec("genetic", genetic, "population", "sigma"))
+OPTIMIZERS.register("gd", OptimizerSpec("gd", gd, "full_batch", "learning_rate", ("momentum", "nesterov")))
+OPTIMIZERS.register("sgd", OptimizerSpec("sgd", sgd, "minibatch", "learning_rate", ("momentum", "nesterov")))
+OPTIMIZERS.register("adam", OptimizerSpec("adam", adam, "minibatch", "learning_rate"))
+OPTIMIZERS.register("lbfgs", OptimizerSpec("lbfgs", lbfgs, "full_batch", None, ("max_iter", "tol")))
 
 __all__ = [
+    "DATA_MODES",
     "LBFGS",
     "OPTIMIZERS",
     "SCHEDULES",
+    "BuiltOptimizer",
+    "OptimizerSpec",
     "EmptyState",
     "GeneticState",
     "GradientTransformation",
@@ -75,6 +86,7 @@ __all__ = [
     "gd",
     "genetic",
     "lbfgs",
+    "per_step",
     "random_local_search",
     "random_search",
     "scale",

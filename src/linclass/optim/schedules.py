@@ -123,3 +123,33 @@ def cosine(value: float, decay_steps: float = 100.0, alpha: float = 0.0) -> Sche
         return value * ((1.0 - alpha) * 0.5 * (1.0 + math.cos(math.pi * progress)) + alpha)
 
     return schedule
+
+
+def per_step(
+    schedule: str | Schedule, value: float | None, options: dict | None, steps_per_epoch: int
+) -> float | Schedule | None:
+    """The learning rate as a function of the optimizer step.
+
+    ``value`` itself for ``"constant"`` without options; a callable ``schedule`` (of the step
+    count) as it is; a named schedule, whose options count epochs, evaluated at the fractional
+    epoch ``count / steps_per_epoch``.
+
+    Example:
+        >>> rate = per_step("step", 1.0, {"step_size": 2, "gamma": 0.5}, steps_per_epoch=10)
+        >>> [rate(0), rate(19), rate(20)]
+        [1.0, 1.0, 0.5]
+    """
+    if callable(schedule):
+        if value is not None or options:
+            raise ValueError(
+                "a callable schedule gives the learning rate itself; "
+                "pass learning_rate=None and no schedule_options"
+            )
+        return schedule
+    options = dict(options or {})
+    if schedule == "constant" and not options:
+        return value
+    if value is None:
+        raise ValueError(f"schedule={schedule!r} needs a learning_rate to start from, got None")
+    by_epoch = SCHEDULES.get(schedule)(value, **options)
+    return lambda count: by_epoch(count / steps_per_epoch)

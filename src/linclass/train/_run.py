@@ -1,9 +1,11 @@
-"""How each optimizer kind advances a run, one step at a time (used by ``linclass.train.fit``).
+"""How a run advances, one step at a time (used by ``linclass.train.fit``).
 
-``_Loop.run`` drives minibatch gradient steps, full-batch steps, gradient-free search steps or
-L-BFGS iterations, and does the per-epoch work (history, validation, early stopping, callbacks,
-checkpoints, the progress bar). ``self.state`` is a ``TrainState`` rebuilt whenever control
-leaves a step loop, so an interruption always leaves the last completed step to checkpoint.
+``_Loop.run`` hands the run to the :class:`Driver` of the optimizer's shape (``DRIVERS``):
+gradient steps on minibatches or the full batch, gradient-free search steps, or L-BFGS
+iterations; every driver ends each epoch with the same per-epoch work (history, validation,
+early stopping, callbacks, checkpoints, the progress bar). ``self.state`` is a ``TrainState``
+rebuilt whenever control leaves a step loop, so an interruption always leaves the last
+completed step to checkpoint.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import dataclasses
 import functools
 import math
 import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from linclass.optim import LBFGS, Search, apply_updates
+from linclass.optim import LBFGS, GradientTransformation, Search, apply_updates, check_smooth
 from linclass.progress import ProgressBar
 from linclass.train import interrupts
-from linclass.train._setup import current_learning_rate
 from linclass.train.events import DivergenceError, EpochEnd, StopTraining
 from linclass.train.state import TrainState
 
@@ -36,6 +39,7 @@ class _Loop:
     ) -> None:
         self.objective, self.X, self.y, self.X_val, self.y_val = objective, X, y, X_val, y_val
         self.optimizer, self.rate = built.optimizer, built.learning_rate
+        self.driver = driver_for(built.optimizer)
         self.rng = rng
         self.state = state
         self.epochs, self.max_iter, self.batch = epochs, max_iter, batch
@@ -60,39 +64,37 @@ class _Loop:
     def run(self, bar: ProgressBar) -> TrainState:
         self.bar = bar
         try:
-            if isinstance(self.optimizer, LBFGS):
-                self.run_lbfgs()
-            else:
-                self.run_epochs()
+            self.driver.run(self)
         except KeyboardInterrupt:
             if self.checkpoint is not None:
                 self.checkpoint(self.state)
             raise
         return self.state
 
-    def run_epochs(self) -> None:
+    def run_epochs(self, advance: Callable[[], bool]) -> None:
+        """Epochs of ``advance()`` (True when ``max_iter`` cut the epoch short) and the per-epoch work."""
         while self.state.epoch < self.epochs:
             if self.state.step == 0 and self.budget_spent():
                 return
-            cut = False
-            if isinstance(self.optimizer, Search):
-                if self.state.step == 0:
-                    self.search_step()
-            else:
-                cut = self.gradient_steps()
+            cut = advance()
             if self.end_epoch() or cut:
                 return
             interrupts.check()
 
+    def run_gradient_steps(self) -> None:
+        self.run_epochs(self.gradient_steps)
+
+    def run_search(self) -> None:
+        self.run_epochs(self.search_epoch)
+
+    def search_epoch(self) -> bool:
+        if self.state.step == 0:
+            self.search_step()
+        return False
+
     def diverged(self, step: int, what: str, params: tuple) -> DivergenceError:
         epoch = self.state.epoch + 1
-        if isinstance(self.optimizer, Search):
-            hint = "lower the search scale sigma (learning_rate)"
-        elif isinstance(self.optimizer, LBFGS):
-            hint = "check the data for very large or non-finite values"
-        else:
-            rate = current_learning_rate(self.rate, self.state.n_steps)
-            hint = "lower the learning rate" + ("" if rate is None else f" (now {rate!r})")
+        hint = self.driver.hint(self.rate, self.state.n_steps)
         message = f"training diverged at epoch {epoch}, step {step}: {what} — {hint}"
         return DivergenceError(message, params=params, epoch=epoch, step=step)
 
@@ -259,3 +261,46 @@ class _Loop:
         if self.checkpoint_every is not None and epoch % self.checkpoint_every == 0 and self.checkpoint:
             self.checkpoint(state)
         return stop or (self.early_stopping and state.bad_epochs >= self.patience)
+
+
+def _rate_hint(rate: Any, n_steps: int) -> str:
+    now = rate(n_steps) if callable(rate) else rate
+    return "lower the learning rate" + ("" if now is None else f" (now {now!r})")
+
+
+class Driver(NamedTuple):
+    """How the loop drives optimizers of one shape.
+
+    Attributes:
+        init: ``init(optimizer, params, rng) -> state`` of a new run.
+        run: ``run(loop)``: the whole run, epoch by epoch.
+        hint: ``hint(learning_rate, n_steps)``: what to change after a divergence.
+        check: ``check(objective)`` raising ValueError when the optimizer cannot minimize it.
+    """
+
+    init: Callable[[Any, tuple, np.random.Generator], Any]
+    run: Callable[[_Loop], None]
+    hint: Callable[[Any, int], str]
+    check: Callable[[Any], None]
+
+
+def _no_check(objective: Any) -> None:
+    return None
+
+
+DRIVERS: tuple[tuple[type, Driver], ...] = (
+    (GradientTransformation, Driver(lambda opt, params, rng: opt.init(params), _Loop.run_gradient_steps,
+                                    _rate_hint, _no_check)),
+    (Search, Driver(lambda opt, params, rng: opt.init(params, rng), _Loop.run_search,
+                    lambda rate, n: "lower the search scale sigma (learning_rate)", _no_check)),
+    (LBFGS, Driver(lambda opt, params, rng: (), _Loop.run_lbfgs,
+                   lambda rate, n: "check the data for very large or non-finite values", check_smooth)),
+)
+
+
+def driver_for(optimizer: Any) -> Driver:
+    """The :class:`Driver` of ``optimizer``'s shape."""
+    for kind, driver in DRIVERS:
+        if isinstance(optimizer, kind):
+            return driver
+    raise TypeError(f"no training driver for optimizer {optimizer!r}")

@@ -1,107 +1,35 @@
-"""Argument checks for ``fit`` and the translation of its hyperparameters into an optimizer."""
+"""Argument checks for ``fit``, and the optimizer it is given as a :class:`BuiltOptimizer`."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from linclass.optim import LBFGS, OPTIMIZERS, GradientTransformation, Search
-from linclass.optim.schedules import SCHEDULES, Schedule
+from linclass.optim import LBFGS, OPTIMIZERS, BuiltOptimizer, GradientTransformation, Search
 
 Optimizer = GradientTransformation | Search | LBFGS
 
 
-class BuiltOptimizer(NamedTuple):
-    optimizer: Optimizer
-    name: str | None
-    learning_rate: float | Schedule | None  # for the divergence hint; None when unknown
+def resolve_optimizer(optimizer: str | BuiltOptimizer | Optimizer) -> BuiltOptimizer:
+    """A :class:`BuiltOptimizer` for a registered name (built with its defaults), a built
+    optimizer, or an optimizer object (``sgd(0.1, momentum=0.9)``, ``genetic(...)``, ``lbfgs()``)."""
+    if isinstance(optimizer, str):
+        return OPTIMIZERS.get(optimizer).build()
+    if isinstance(optimizer, BuiltOptimizer):
+        return optimizer
+    for kind, data in _DATA_OF:
+        if isinstance(optimizer, kind):
+            return BuiltOptimizer(optimizer, None, data)
+    raise TypeError(
+        "optimizer must be a name in linclass.optim.OPTIMIZERS, a BuiltOptimizer, a GradientTransformation, "
+        f"a Search or an LBFGS, got {optimizer!r}"
+    )
 
 
-def build_optimizer(
-    optimizer: str | Optimizer,
-    *,
-    learning_rate: float | None,
-    schedule: str | Schedule,
-    schedule_options: dict | None,
-    momentum: float,
-    nesterov: bool,
-    epochs: int,
-    tol: float,
-    steps_per_epoch: int,
-    options: dict[str, Any],
-) -> BuiltOptimizer:
-    """Look ``optimizer`` up in ``OPTIMIZERS`` and pass it the hyperparameters its factory takes.
-
-    ``learning_rate`` goes to a factory's ``learning_rate`` (through the schedule) or, for the
-    searches, to ``sigma``; ``momentum``/``nesterov`` go where accepted; L-BFGS gets ``max_iter =
-    epochs`` and ``tol``. Named schedules count epochs (fractional within an epoch).
-    """
-    if not isinstance(optimizer, str):
-        if not isinstance(optimizer, (GradientTransformation, Search, LBFGS)):
-            raise TypeError(
-                "optimizer must be a name in linclass.optim.OPTIMIZERS, a GradientTransformation, a Search "
-                f"or an LBFGS, got {optimizer!r}"
-            )
-        given = {"learning_rate": learning_rate is not None, "schedule": schedule != "constant",
-                 "schedule_options": bool(schedule_options), "momentum": momentum != 0, "nesterov": nesterov,
-                 **{key: True for key in options}}
-        if any(given.values()):
-            names = [key for key, value in given.items() if value]
-            raise ValueError(f"{names} apply to an optimizer given by name; "
-                             f"build them into the {type(optimizer).__name__} instead")
-        return BuiltOptimizer(optimizer, None, None)
-
-    factory = OPTIMIZERS.get(optimizer)
-    accepted = inspect.signature(factory).parameters
-    if learning_rate is not None and "sigma" in options:
-        raise ValueError(f"learning_rate={learning_rate!r} and sigma={options['sigma']!r} both set "
-                         "the search scale; pass one of them")
-    reserved = {"learning_rate", "momentum", "nesterov", "max_iter", "tol"}
-    unknown = sorted(set(options) - (set(accepted) - reserved))
-    if unknown:
-        allowed = sorted(set(accepted) - reserved)
-        raise ValueError(f"optimizer={optimizer!r} does not take {unknown}; its own options are {allowed}")
-    kwargs = dict(options)
-    rate: float | Schedule | None = None
-    if "learning_rate" in accepted:
-        value = accepted["learning_rate"].default if learning_rate is None else learning_rate
-        rate = _learning_rate(value, learning_rate, schedule, schedule_options, steps_per_epoch)
-        kwargs["learning_rate"] = rate
-    elif schedule != "constant" or schedule_options:
-        raise ValueError(f"schedule={schedule!r} needs an optimizer with a learning rate; "
-                         f"optimizer={optimizer!r} has none (use 'gd', 'sgd' or 'adam')")
-    elif "sigma" in accepted and learning_rate is not None:
-        kwargs["sigma"] = learning_rate
-    for key, value in (("momentum", momentum), ("nesterov", nesterov), ("max_iter", epochs), ("tol", tol)):
-        if key in accepted:
-            kwargs[key] = value
-    return BuiltOptimizer(factory(**kwargs), optimizer, rate)
-
-
-def _learning_rate(
-    value: float,
-    given: float | None,
-    schedule: str | Schedule,
-    schedule_options: dict | None,
-    steps_per_epoch: int,
-) -> float | Schedule:
-    if callable(schedule):
-        if given is not None or schedule_options:
-            raise ValueError("a callable schedule gives the learning rate itself; "
-                             "pass learning_rate=None and no schedule_options")
-        return schedule
-    options = dict(schedule_options or {})
-    if schedule == "constant" and not options:
-        return value
-    by_epoch = SCHEDULES.get(schedule)(value, **options)
-    return lambda count: by_epoch(count / steps_per_epoch)
-
-
-def current_learning_rate(rate: float | Schedule | None, n_steps: int) -> float | None:
-    return rate(n_steps) if callable(rate) else rate
+# How an optimizer object built outside the registry consumes data.
+_DATA_OF = ((GradientTransformation, "minibatch"), (Search, "population"), (LBFGS, "full_batch"))
 
 
 def check_params(params: Any, n_features: int) -> tuple[np.ndarray, np.ndarray]:

@@ -16,21 +16,14 @@ searches                   ``search.step``: a fixed number of candidates     1
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 import numpy as np
 
 from linclass._validation import check_int, check_positive, check_random_state
-from linclass.optim import LBFGS, Search, check_smooth
 from linclass.progress import ProgressBar
-from linclass.train._run import _Loop
-from linclass.train._setup import (
-    build_optimizer,
-    check_callables,
-    check_data,
-    check_params,
-)
+from linclass.train._run import _Loop, driver_for
+from linclass.train._setup import check_callables, check_data, check_params, resolve_optimizer
 from linclass.train.events import TrainResult
 from linclass.train.state import TrainState, generator_from_state, restore_tree, tree_leaves
 
@@ -42,11 +35,6 @@ def fit(
     y: np.ndarray,
     *,
     optimizer: Any = "sgd",
-    learning_rate: float | None = None,
-    schedule: Any = "constant",
-    schedule_options: dict | None = None,
-    momentum: float = 0.0,
-    nesterov: bool = False,
     epochs: int = 10,
     max_iter: int | None = None,
     batch_size: int | None = 200,
@@ -62,7 +50,6 @@ def fit(
     checkpoint_every: int | None = None,
     resume: TrainState | None = None,
     rows: np.ndarray | None = None,
-    **optimizer_options: Any,
 ) -> TrainResult:
     """Minimize ``objective`` over ``params = (W, b)`` on ``X (N, D)``, ``y (N,)``.
 
@@ -74,14 +61,10 @@ def fit(
         objective: a :class:`linclass.objective.Objective`.
         params: initial ``(W (D, C), b (C,))``, never modified; ignored when ``resume`` is given.
         X, y: training inputs ``(N, D)`` and targets ``(N,)``.
-        optimizer: a name in ``linclass.optim.OPTIMIZERS`` or an optimizer object
-            (GradientTransformation, Search, LBFGS) built with its own hyperparameters.
-        learning_rate: step size of ``gd``/``sgd``/``adam`` (None: the factory's default), or the
-            search scale ``sigma`` of the searches; unused by ``lbfgs``.
-        schedule: a name in ``linclass.optim.SCHEDULES`` whose options (``schedule_options``,
-            e.g. ``{"decay_steps": 50}`` for ``"cosine"``) count epochs, or a callable of the
-            optimizer step count returning the learning rate.
-        momentum, nesterov: for ``sgd`` and ``gd``; the other optimizers do not use them.
+        optimizer: an optimizer built with its hyperparameters, the optax way
+            (``sgd(0.1, momentum=0.9)``, ``genetic(population_size=10)``, ``lbfgs(tol=1e-8)``), a
+            :class:`linclass.optim.BuiltOptimizer` (``OPTIMIZERS["sgd"].build(learning_rate=0.1,
+            schedule="cosine", ...)``), or a name in ``linclass.optim.OPTIMIZERS`` (its defaults).
         epochs: total epochs, resumed ones included (L-BFGS: iterations).
         max_iter: stop after this many steps in total; an epoch cut short is recorded as one.
         batch_size: samples per minibatch step (None: the full batch); ``gd``, ``lbfgs`` and
@@ -90,7 +73,7 @@ def fit(
         early_stopping: stop after ``patience`` epochs without the validation score (accuracy;
             minus the loss for regression) improving by more than ``tol``, and return the best
             epoch's weights. Needs ``X_val``.
-        tol: early-stopping improvement threshold; ``lbfgs``'s gradient tolerance.
+        tol: early-stopping improvement threshold.
         callbacks: callables ``callback(EpochEnd)`` run after each epoch; returning False or
             raising :class:`StopTraining` ends training after that epoch.
         verbose: show a tqdm bar (only when stderr is a terminal and tqdm is installed).
@@ -102,7 +85,6 @@ def fit(
         rows: indices of the training samples within ``X`` and ``y`` (None: all). Minibatches
             gather ``X[rows[idx]]``, so training on part of a data set (the rest held out) never
             copies ``X``; full-batch optimizers gather their rows once.
-        **optimizer_options: further factory arguments (``b1``, ``population_size``, ...).
 
     Returns:
         :class:`TrainResult` ``(params, history, n_iter, best_epoch, state)``. ``history`` holds
@@ -121,7 +103,8 @@ def fit(
         >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 2.0], [2.0, 0.0]])
         >>> y = np.array([0, 1, 0, 1])
         >>> params = (np.zeros((2, 2)), np.zeros(2))
-        >>> result = fit(Objective("softmax"), params, X, y, optimizer="gd", learning_rate=1.0, epochs=20)
+        >>> from linclass.optim import gd
+        >>> result = fit(Objective("softmax"), params, X, y, optimizer=gd(1.0), epochs=20)
         >>> result.history["train_accuracy"][-1]
         1.0
     """
@@ -148,22 +131,14 @@ def fit(
         raise ValueError("early_stopping=True needs validation data: pass X_val and y_val")
     n_samples = y.shape[0]
     batch = None if batch_size is None else min(check_int(batch_size, "batch_size"), n_samples)
-    if isinstance(optimizer, str) and optimizer in ("gd", "lbfgs"):
-        batch = None
-    built = build_optimizer(
-        optimizer, learning_rate=learning_rate, schedule=schedule, schedule_options=schedule_options,
-        momentum=momentum, nesterov=nesterov, epochs=epochs, tol=tol,
-        steps_per_epoch=1 if batch is None else math.ceil(n_samples / batch), options=optimizer_options,
-    )
-    if isinstance(built.optimizer, LBFGS):
-        check_smooth(objective)
-    if isinstance(built.optimizer, (Search, LBFGS)):
+    built = resolve_optimizer(optimizer)
+    driver = driver_for(built.optimizer)
+    driver.check(objective)
+    if built.data != "minibatch":
         batch = None
 
     def init_opt_state(start: tuple, rng: np.random.Generator) -> Any:
-        if isinstance(built.optimizer, Search):
-            return built.optimizer.init(start, rng)
-        return () if isinstance(built.optimizer, LBFGS) else built.optimizer.init(start)
+        return driver.init(built.optimizer, start, rng)
 
     keys = ["loss"] + ([] if objective.is_regression else ["train_accuracy"])
     if X_val is not None:

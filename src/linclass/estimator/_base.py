@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from linclass import _validation as v
-from linclass.estimator._checks import check_is_fitted, validate_X
+from linclass.estimator._checks import check_feature_names, check_is_fitted, validate_X
 from linclass.kernels import KERNELS, Kernels, get_kernels
 from linclass.losses import LossSpec
 from linclass.objective import Objective
@@ -106,6 +106,7 @@ class LinearModelMixin:
 
     def _validated_input(self, X) -> np.ndarray:
         check_is_fitted(self)
+        check_feature_names(self, X, reset=False)
         return validate_X(X, n_features=self.n_features_in_, estimator_name=type(self).__name__)
 
     def _raw_output(self, X) -> np.ndarray:

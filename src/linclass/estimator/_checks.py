@@ -29,12 +29,21 @@ def check_is_fitted(estimator, attribute: str = "coef_") -> None:
         )
 
 
-def validate_X(X, *, name: str = "X", n_features: int | None = None, estimator_name: str = "") -> np.ndarray:
-    """Return ``X`` as a 2-D real array without copying numeric arrays.
+def validate_X(
+    X,
+    *,
+    name: str = "X",
+    n_features: int | None = None,
+    estimator_name: str = "",
+    c_order: bool = False,
+) -> np.ndarray:
+    """Return ``X`` as a 2-D real array without copying C-ordered numeric arrays.
 
-    float32/float64/integer/uint8/bool arrays pass through untouched (memmaps, Fortran order and
-    strided views included); object arrays of numbers become float64; complex, string and sparse
-    input are refused.
+    float32/float64/integer/uint8/bool arrays pass through untouched (memmaps included);
+    object arrays of numbers become float64; complex, string and sparse input are refused. With
+    ``c_order`` a Fortran-order or strided array is copied once, in its own dtype, to C order:
+    sums over rows then run in the same order for every layout, so training gives bit-identical
+    weights whatever the layout.
     """
     if X is None:
         raise ValueError(f"Expected array-like (array or non-string sequence), got None for {name}")
@@ -77,6 +86,8 @@ def validate_X(X, *, name: str = "X", n_features: int | None = None, estimator_n
         _check_finite(arr, name)
     elif arr.dtype.kind == "b":
         arr = arr.view(np.uint8)
+    if c_order and not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(arr)
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(
             f"X has {arr.shape[1]} features, but {estimator_name} is expecting {n_features} features "
@@ -150,3 +161,73 @@ def classification_labels(y: np.ndarray) -> np.ndarray:
     elif y.dtype.kind not in "iubUS":
         raise ValueError(f"Unknown label type: y has dtype {y.dtype}.")
     return y
+
+
+def feature_names(X) -> np.ndarray | None:
+    """The column names of a DataFrame-like ``X`` as an object array, or None when it has none.
+
+    As in scikit-learn, names count only when every column name is a string; a mix of string and
+    other names is an error, and non-string names (``0, 1, ...``) mean "no names".
+    """
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
+        return None
+    names = list(columns)
+    is_str = [isinstance(name, str) for name in names]
+    if names and all(is_str):
+        return np.asarray(names, dtype=object)
+    if any(is_str):
+        kinds = sorted({type(name).__name__ for name in names})
+        raise TypeError(
+            "Feature names are only supported if all input features have string names, but your input "
+            f"has {kinds} as feature name / column name types. Convert all column names to strings, "
+            "for example with X.columns = X.columns.astype(str)."
+        )
+    return None
+
+
+def check_feature_names(estimator, X, *, reset: bool) -> None:
+    """Record ``feature_names_in_`` (``reset``) or check ``X``'s names against it, as scikit-learn does.
+
+    Reordered, renamed or missing columns raise ``ValueError``; names on one side only warn.
+    """
+    names = feature_names(X)
+    if reset:
+        if names is not None:
+            estimator.feature_names_in_ = names
+        elif hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+        return
+    fitted = getattr(estimator, "feature_names_in_", None)
+    estimator_name = type(estimator).__name__
+    if fitted is None and names is None:
+        return
+    if names is None:
+        warnings.warn(
+            f"X does not have valid feature names, but {estimator_name} was fitted with feature names",
+            UserWarning,
+            stacklevel=3,
+        )
+        return
+    if fitted is None:
+        warnings.warn(
+            f"X has feature names, but {estimator_name} was fitted without feature names",
+            UserWarning,
+            stacklevel=3,
+        )
+        return
+    if len(fitted) == len(names) and (fitted == names).all():
+        return
+    unseen = sorted(set(names) - set(fitted))
+    missing = sorted(set(fitted) - set(names))
+    message = "The feature names should match those that were passed during fit.\n"
+    for title, listed in (
+        ("Feature names unseen at fit time:", unseen),
+        ("Feature names seen at fit time, yet now missing:", missing),
+    ):
+        if listed:
+            shown = [f"- {name}" for name in listed[:5]] + (["- ..."] if len(listed) > 5 else [])
+            message += title + "\n" + "\n".join(shown) + "\n"
+    if not unseen and not missing:
+        message += "Feature names must be in the same order as they were in fit.\n"
+    raise ValueError(message)

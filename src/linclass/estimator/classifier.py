@@ -11,6 +11,7 @@ from linclass.datasets.splits import split_indices
 from linclass.estimator._base import LinearModelMixin
 from linclass.estimator._checks import (
     check_consistent_length,
+    check_feature_names,
     classification_labels,
     column_or_1d,
     validate_X,
@@ -59,7 +60,8 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
 
     Attributes:
         classes_: the labels, sorted; ``coef_ (C, D)``, ``intercept_ (C,)`` on raw inputs;
-        ``n_features_in_``; ``history_`` (per-epoch loss and accuracies); ``n_iter_``;
+        ``n_features_in_``; ``feature_names_in_`` (the column names of a DataFrame ``X``, when
+        they are all strings); ``history_`` (per-epoch loss and accuracies); ``n_iter_``;
         ``probability_slope_`` (Platt scaling, for losses without probabilities).
 
     Example:
@@ -137,6 +139,7 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
                 (``resume`` is a ``TrainState`` of an interrupted run on the same data).
         """
         self._check_hyperparameters()
+        check_feature_names(self, X, reset=True)
         X, y_idx, classes = self._validate_training_data(X, y, classes=None)
         self.classes_ = classes
         self.n_features_in_ = X.shape[1]
@@ -144,7 +147,7 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         spec = get_loss(self.loss, "classification")
         rows = None
         if validation_data is not None:
-            X_val = validate_X(validation_data[0], name="X_val", n_features=X.shape[1])
+            X_val = validate_X(validation_data[0], name="X_val", n_features=X.shape[1], c_order=True)
             y_val = self._encode(column_or_1d(validation_data[1], "y_val"))
         elif self.early_stopping or not spec.probabilistic:
             rows, X_val, y_val = _holdout(X, y_idx, self.validation_fraction, rng)
@@ -191,6 +194,7 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         if first_call and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
         self._check_hyperparameters()
+        check_feature_names(self, X, reset=first_call)
         known = None if first_call else self.classes_
         X, y_idx, all_classes = self._validate_training_data(
             X, y, classes=known if classes is None else classes
@@ -231,7 +235,7 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def _validate_training_data(self, X, y, classes):
-        X = validate_X(X)
+        X = validate_X(X, c_order=True)
         y = classification_labels(column_or_1d(y))
         check_consistent_length(X, y)
         if classes is None:

@@ -33,6 +33,7 @@ def save(estimator, path: str | os.PathLike) -> None:
     params = {k: val for k, val in estimator.get_params().items() if k not in ("random_state", "backend")}
     if isinstance(params.get("class_weight"), dict):
         params["class_weight"] = None  # the resolved weights are stored as an array
+    names = getattr(estimator, "feature_names_in_", None)
     metadata = {
         "estimator": type(estimator).__name__,
         "hyperparameters": params,
@@ -42,6 +43,7 @@ def save(estimator, path: str | os.PathLike) -> None:
         "n_iter": int(estimator.n_iter_),
         "image_shape": list(getattr(estimator, "image_shape_", None) or []) or None,
         "class_names": list(getattr(estimator, "class_names_", None) or []) or None,
+        "feature_names": None if names is None else [str(name) for name in names],
     }
     if hasattr(estimator, "classes_"):
         classes = estimator.classes_
@@ -97,6 +99,12 @@ def load(path: str | os.PathLike):
         estimator.image_shape_ = tuple(int(d) for d in meta["image_shape"])
     if meta.get("class_names"):
         estimator.class_names_ = tuple(str(name) for name in meta["class_names"])
+    names = meta.get("feature_names")
+    if names is not None:
+        strings = isinstance(names, list) and all(isinstance(n, str) for n in names)
+        if not (strings and len(names) == n_features):
+            raise ModelFileError(f"{name}: feature_names must be {n_features} strings, one per feature")
+        estimator.feature_names_in_ = np.asarray(names, dtype=object)
     W_raw, b_raw = estimator.objective_.effective_params(estimator.params_)
     if factory is LinearClassifier:
         dtype = meta.get("classes_dtype", "object")

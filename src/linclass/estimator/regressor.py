@@ -6,8 +6,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from linclass import _validation as v
+from linclass.datasets.splits import split_indices
 from linclass.estimator._base import LinearModelMixin
-from linclass.estimator._checks import check_consistent_length, column_or_1d, validate_X
+from linclass.estimator._checks import check_consistent_length, check_feature_names, column_or_1d, validate_X
 from linclass.estimator._compat import BaseEstimator, RegressorMixin
 from linclass.losses import LOSSES
 
@@ -16,7 +17,12 @@ class LinearRegressor(LinearModelMixin, RegressorMixin, BaseEstimator):
     """Least-squares linear regression ``pred = X @ W + b`` trained by the same optimizers.
 
     Minimizes ``(1/N) sum_i |y_i - (x_i @ W + b)|^2 + alpha * R(W)``. ``y`` may be ``(N,)`` or
-    ``(N, K)``; hyperparameters mean what they mean for ``LinearClassifier``.
+    ``(N, K)``; hyperparameters mean what they mean for ``LinearClassifier``: with
+    ``early_stopping`` a seeded ``validation_fraction`` of the rows is held out, training stops
+    when its loss (mean squared error) has not fallen by ``tol`` for ``n_iter_no_change`` epochs,
+    and the best epoch's weights are kept; without it ``validation_fraction`` is not used.
+    Learned attributes: ``coef_``, ``intercept_``, ``n_features_in_``, ``feature_names_in_`` (for
+    a DataFrame with string column names), ``history_``, ``n_iter_``.
 
     Example:
         >>> import numpy as np
@@ -70,7 +76,8 @@ class LinearRegressor(LinearModelMixin, RegressorMixin, BaseEstimator):
     def fit(self, X: ArrayLike, y: ArrayLike) -> LinearRegressor:
         """Fit on ``X (N, D)`` and real targets ``y (N,)`` or ``(N, K)``; returns ``self``."""
         self._check_hyperparameters()
-        X = validate_X(X)
+        check_feature_names(self, X, reset=True)
+        X = validate_X(X, c_order=True)
         # Several outputs are (N, K); a single column is flattened with scikit-learn's warning.
         y = None if y is None else np.asarray(y)
         y = y if y is not None and y.ndim == 2 and y.shape[1] > 1 else column_or_1d(y)
@@ -93,7 +100,11 @@ class LinearRegressor(LinearModelMixin, RegressorMixin, BaseEstimator):
         n_outputs = targets.shape[1]
         self.objective_ = self._make_objective(X, LOSSES["squared_error"], None)
         params = (np.zeros((X.shape[1], n_outputs), dtype), np.zeros(n_outputs, dtype))
-        result = self._run_loop(self.objective_, params, X, targets, None, None, rng)
+        rows, X_val, y_val = None, None, None
+        if self.early_stopping:
+            rows, val_rows = _holdout_rows(len(targets), self.validation_fraction, rng)
+            X_val, y_val = X[val_rows], targets[val_rows]
+        result = self._run_loop(self.objective_, params, X, targets, X_val, y_val, rng, rows=rows)
         self.params_ = result.params
         self.history_ = result.history
         self.n_iter_ = int(result.n_iter)
@@ -106,3 +117,15 @@ class LinearRegressor(LinearModelMixin, RegressorMixin, BaseEstimator):
         """Predictions ``(N,)`` (or ``(N, K)`` for 2-D targets)."""
         pred = self._raw_output(X)
         return pred[:, 0] if self._single_output else pred
+
+
+def _holdout_rows(n_samples: int, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded ``(train_rows, val_rows)`` with ``round(fraction * n_samples)`` validation rows."""
+    n_val = int(round(fraction * n_samples))
+    if n_val < 1 or n_val >= n_samples:
+        raise ValueError(
+            f"early_stopping needs validation rows, but validation_fraction={fraction!r} of {n_samples} "
+            "samples gives none (or leaves no training rows); raise validation_fraction or pass more samples"
+        )
+    train_rows, val_rows = split_indices(np.zeros(n_samples), fraction, random_state=rng)
+    return train_rows, val_rows

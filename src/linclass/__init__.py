@@ -3,9 +3,15 @@
 The score function is ``scores = X @ W + b`` with ``X (N, D)``, ``W (D, C)`` and ``b (C,)``.
 
     >>> import linclass
-    >>> clf = linclass.LinearClassifier(loss="svm")        # doctest: +SKIP
-    >>> clf.fit(X, y).save("model.npz")                    # doctest: +SKIP
-    >>> linclass.load("model.npz").predict(X)              # doctest: +SKIP
+    >>> from linclass.datasets import load_digits
+    >>> digits = load_digits().flatten()
+    >>> X, y = digits.X_train, digits.y_train                # (1438, 64) uint8, (1438,)
+    >>> clf = linclass.LinearClassifier(loss="svm", optimizer="sgd", random_state=0)
+    >>> clf.fit(X, y).save("model.npz")
+    >>> linclass.load("model.npz").predict(digits.X_test[:5])
+    array([9, 9, 2, 4, 6])
+    >>> digits.y_test[:5]
+    array([5, 9, 2, 4, 6])
 """
 
 __version__ = "0.1.0"

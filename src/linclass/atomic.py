@@ -44,8 +44,9 @@ def atomic_writer(path: str | os.PathLike, mode: str = "wb", encoding: str = "ut
         encoding: the text encoding for ``mode="w"``.
 
     Example:
-        >>> with atomic_writer("report.json", "w") as f:  # doctest: +SKIP
+        >>> with atomic_writer("report.json", "w") as f:
         ...     f.write("{}")
+        2
     """
     if mode not in ("wb", "w"):
         raise ValueError(f"mode={mode!r} is not supported; expected one of ['w', 'wb']")

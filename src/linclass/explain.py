@@ -209,9 +209,13 @@ def explain_example(model, x: ArrayLike, label: int, *, margin: float = 1.0) -> 
         an :class:`Explanation` of one example with the model's class names.
 
     Example:
-        >>> model = linclass.load("model.npz")                           # doctest: +SKIP
-        >>> explain_example(model, images[0], 3).svm_losses               # doctest: +SKIP
-        array([4.12])
+        >>> from linclass import LinearClassifier
+        >>> from linclass.datasets import load_digits
+        >>> digits = load_digits()
+        >>> model = LinearClassifier(loss="svm", optimizer="sgd", random_state=0)
+        >>> model = model.fit(digits.X_train.reshape(-1, 64), digits.y_train)
+        >>> explain_example(model, digits.X_test[0], digits.y_test[0]).svm_losses.round(2)
+        array([7.58])
     """
     from linclass.predict import model_class_names
 

@@ -101,8 +101,9 @@ def write_bundle(
         ValueError: a bad ``kind`` or array name.
 
     Example:
+        >>> W, b = np.zeros((4, 2)), np.zeros(2)
         >>> write_bundle("model.npz", {"W": W, "b": b}, {"classes": ["cat", "dog"]},
-        ...              kind="model")  # doctest: +SKIP
+        ...              kind="model")
     """
     _check_kind(kind)
     prepared = _prepare_arrays(arrays)
@@ -221,7 +222,10 @@ def read_bundle(
         OSError: the file cannot be opened (for example it does not exist).
 
     Example:
-        >>> arrays, metadata = read_bundle("model.npz", kind="model")  # doctest: +SKIP
+        >>> write_bundle("model.npz", {"W": np.eye(2)}, {"classes": ["cat", "dog"]}, kind="model")
+        >>> arrays, metadata = read_bundle("model.npz", kind="model")
+        >>> arrays["W"].shape, metadata["classes"]
+        ((2, 2), ['cat', 'dog'])
     """
     _check_kind(kind)
     name = os.fspath(path)

@@ -328,9 +328,13 @@ def evaluate_model(
             model has them, else ``str`` of ``model.classes_``.
 
     Example:
-        >>> evaluation = evaluate_model(model, X_test, y_test)   # doctest: +SKIP
-        >>> evaluation.accuracy, evaluation.confusion.shape      # doctest: +SKIP
-        (0.95, (10, 10))
+        >>> from linclass import LinearClassifier
+        >>> from linclass.datasets import load_digits
+        >>> digits = load_digits().flatten()
+        >>> model = LinearClassifier(optimizer="sgd", random_state=0).fit(digits.X_train, digits.y_train)
+        >>> evaluation = evaluate_model(model, digits.X_test, digits.y_test)
+        >>> round(evaluation.accuracy, 2), evaluation.confusion.shape
+        (0.92, (10, 10))
     """
     model_classes = np.asarray(model.classes_)
     if classes is None:

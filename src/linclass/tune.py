@@ -12,10 +12,10 @@ the results are the same whether the trials run one after another or side by sid
 ``n_jobs`` worker processes, which is how a search uses several cores.
 
     >>> from linclass.experiment import TrainConfig
-    >>> result = tune(TrainConfig(data="digits", epochs=5), learning_rates=[1e-2, 1e-1],
-    ...               alphas=[1e-4, 1e-3])                                   # doctest: +SKIP
-    >>> result.results[0]["val_accuracy"], result.config.learning_rate       # doctest: +SKIP
-    (0.9652777777777778, 0.1)
+    >>> result = tune(TrainConfig(data="digits", optimizer="sgd", epochs=5), learning_rates=[1e-2, 1e-1],
+    ...               alphas=[1e-4, 1e-3])
+    >>> round(result.results[0]["val_accuracy"], 2), result.config.learning_rate
+    (0.94, 0.1)
 """
 
 from __future__ import annotations

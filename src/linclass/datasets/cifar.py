@@ -103,10 +103,10 @@ def load_cifar10(root: str | Path, *, max_bytes: int | None = None) -> Dataset:
         Dataset with 50,000 train and 10,000 test images for the official files; ``classes``
         from ``batches.meta`` (or the CIFAR-10 names when it is absent).
 
-    Example:
-        >>> ds = load_cifar10("cifar-10-python.tar.gz")      # doctest: +SKIP
-        >>> ds.X_train.shape, ds.classes[:2]                  # doctest: +SKIP
-        ((50000, 32, 32, 3), ('airplane', 'automobile'))
+    Example (with the downloaded archive)::
+
+        ds = load_cifar10("cifar-10-python.tar.gz")
+        ds.X_train.shape, ds.classes[:2]    # ((50000, 32, 32, 3), ('airplane', 'automobile'))
     """
     path = Path(root)
     limit = limits.max_bytes(max_bytes)

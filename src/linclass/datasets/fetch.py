@@ -104,8 +104,9 @@ def fetch(
         The path a loader takes: the archive for CIFAR-10 (``load_cifar10`` reads it as is),
         the folder for MNIST and Fashion-MNIST.
 
-    Example:
-        >>> ds = load_cifar10(fetch("cifar10"))      # doctest: +SKIP
+    Example (where a network exists)::
+
+        ds = load_cifar10(fetch("cifar10"))
     """
     if name not in REMOTES:
         raise ValueError(f"name={name!r} is not supported; expected one of {sorted(REMOTES)}")

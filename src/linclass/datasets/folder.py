@@ -66,10 +66,10 @@ def load_image_folder(
         Dataset of uint8 images ``(N, H, W)`` or ``(N, H, W, 3)``; ``classes`` are the sorted
         class folder names.
 
-    Example:
-        >>> ds = load_image_folder("cifar10-jpeg.tar.gz")      # doctest: +SKIP
-        >>> ds.X_train.shape, ds.classes[0]                     # doctest: +SKIP
-        ((50000, 32, 32, 3), 'airplane')
+    Example (with the CIFAR-10 JPEG archive)::
+
+        ds = load_image_folder("cifar10-jpeg.tar.gz")
+        ds.X_train.shape, ds.classes[0]      # ((50000, 32, 32, 3), 'airplane')
     """
     path = Path(root)
     if grayscale not in (None, True, False):

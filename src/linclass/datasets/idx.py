@@ -64,10 +64,10 @@ def load_idx(path: str | Path, *, noun: str = "items", max_bytes: int | None = N
         Array of shape ``(d0, d1, ...)`` with the file's dtype in native byte order (uint8 for
         MNIST images and labels); writable.
 
-    Example:
-        >>> images = load_idx("train-images-idx3-ubyte.gz")   # doctest: +SKIP
-        >>> images.shape, images.dtype                           # doctest: +SKIP
-        ((60000, 28, 28), dtype('uint8'))
+    Example (with MNIST's training images)::
+
+        images = load_idx("train-images-idx3-ubyte.gz")
+        images.shape, images.dtype      # ((60000, 28, 28), dtype('uint8'))
     """
     path = Path(path)
     limit = limits.max_bytes(max_bytes)

@@ -66,7 +66,9 @@ def load_source(spec: str) -> Dataset:
     Example:
         >>> load_source("digits").X_train.shape
         (1438, 8, 8)
-        >>> load_source("table.csv#label=species")   # doctest: +SKIP
+        >>> _ = open("table.csv", "w").write("species,width\\nsetosa,1.5\\nvirginica,4.0\\n")
+        >>> load_source("table.csv#label=species").classes
+        ('setosa', 'virginica')
     """
     if not isinstance(spec, str) or not spec:
         raise ValueError(f"data={spec!r} is not a data spec; expected one of {accepted_forms()}")

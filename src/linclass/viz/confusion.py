@@ -42,7 +42,8 @@ def plot_confusion_matrix(
         ``path`` as a ``pathlib.Path``.
 
     Example:
-        >>> plot_confusion_matrix([[5, 1], [2, 7]], ["cat", "dog"], "cm.png")  # doctest: +SKIP
+        >>> plot_confusion_matrix([[5, 1], [2, 7]], ["cat", "dog"], "cm.png")
+        PosixPath('cm.png')
     """
     counts = np.asarray(cm)
     if counts.dtype.kind not in "biuf":

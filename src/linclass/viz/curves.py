@@ -38,7 +38,8 @@ def plot_history(
 
     Example:
         >>> plot_history({"loss": [2.3, 1.9, 1.7], "val_accuracy": [0.3, 0.35, 0.38]},
-        ...              "history.png")  # doctest: +SKIP
+        ...              "history.png")
+        PosixPath('history.png')
     """
     if not isinstance(history, Mapping):
         raise TypeError(f"history must be a mapping of series names to lists, got {type(history).__name__}")

@@ -83,7 +83,9 @@ def plot_weight_templates(
         ``path`` as a ``pathlib.Path``.
 
     Example:
-        >>> plot_weight_templates(clf.coef_, (32, 32, 3), classes, "templates.png")  # doctest: +SKIP
+        >>> W = np.random.default_rng(0).normal(size=(8 * 8, 3))       # (D, C), one column per class
+        >>> plot_weight_templates(W, (8, 8), ["zero", "one", "two"], "templates.png")
+        PosixPath('templates.png')
     """
     templates = weight_templates(W, image_shape)
     names = [str(c) for c in classes]

@@ -45,10 +45,10 @@ def test_devices_fifos_sockets_and_links_to_them_are_refused(specials):
     assert refusal(check_output_file, "/dev/null") == (
         "--out /dev/null: is a character device; linclass replaces only regular files"
     )
-    assert refusal(check_output_file, f"{t}/pipe") == f"--out {t}/pipe: is a FIFO; linclass replaces only regular files"
+    assert refusal(check_output_file, f"{t}/pipe") == f"--out {t}/pipe: is a FIFO (named pipe); linclass replaces only regular files"
     assert refusal(check_output_file, f"{t}/sock") == f"--out {t}/sock: is a socket; linclass replaces only regular files"
     assert refusal(check_output_file, f"{t}/to-pipe") == (
-        f"--out {t}/to-pipe: is a symbolic link to {t}/pipe, which is a FIFO; linclass replaces only regular files"
+        f"--out {t}/to-pipe: is a symbolic link to {t}/pipe, which is a FIFO (named pipe); linclass replaces only regular files"
     )
     assert refusal(check_output_file, f"{t}/to-null") == (
         f"--out {t}/to-null: is a symbolic link to /dev/null, which is a character device; "
@@ -86,7 +86,7 @@ def test_a_folder_output_refuses_image_names_files_and_special_members(specials)
     )
     os.mkfifo(t / "folder" / "history.png")
     assert refusal(check_output_folder, f"{t}/folder", figures) == (
-        f"--out {t}/folder: history.png: is a FIFO; linclass replaces only regular files"
+        f"--out {t}/folder: history.png: is a FIFO (named pipe); linclass replaces only regular files"
     )
 
 
@@ -106,7 +106,7 @@ MISSING = "cifar10:/nonexistent/cifar"
         (["train", "--data", MISSING, "--out", "/dev/null"],
          "--out /dev/null: is a character device; linclass replaces only regular files"),
         (["train", "--data", MISSING, "--checkpoint", "{t}/pipe"],
-         "--checkpoint {t}/pipe: is a FIFO; linclass replaces only regular files"),
+         "--checkpoint {t}/pipe: is a FIFO (named pipe); linclass replaces only regular files"),
         (["tune", "--data", MISSING, "--out", "{t}/nope/best.npz"],
          "--out {t}/nope/best.npz: folder {t}/nope does not exist; create it first"),
         (["evaluate", "{t}/missing-model.npz", "--data", MISSING, "--plot", "{t}/folder"],

@@ -27,15 +27,10 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from linclass.limits import file_kind
+
 #: Suffixes that name one image file; a folder for several figures should not end in one.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg", ".pdf", ".gif", ".bmp", ".tif", ".tiff", ".webp")
-
-_SPECIAL_FILES = (
-    (stat.S_ISFIFO, "a FIFO"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
 
 
 class OutputPathError(ValueError):
@@ -140,9 +135,9 @@ def _check_replaceable(path: str, where: str) -> None:
                 f"{where}: is a broken symbolic link (to {os.readlink(path)}); remove it or give another path"
             ) from None
         link = f"is a symbolic link to {os.readlink(path)}, which "
-    if stat.S_ISREG(mode):
+    kind = file_kind(mode)
+    if kind is None:
         return
     if stat.S_ISDIR(mode):
         raise OutputPathError(f"{where}: {link}is a folder; expected a file name")
-    kind = next((label for test, label in _SPECIAL_FILES if test(mode)), "not a regular file")
     raise OutputPathError(f"{where}: {link}is {kind}; linclass replaces only regular files")

@@ -231,7 +231,7 @@ def read_npz(
         f.seek(0)
         try:
             archive = zipfile.ZipFile(f)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        except _UNREADABLE_ARCHIVE as exc:
             raise error(f"{name}: not a readable .npz archive ({exc})") from None
         with archive:
             infos = archive.infolist()
@@ -261,9 +261,16 @@ def read_npz(
                         arrays[info.filename[:-4]] = _read_data(
                             stream, shape, fortran, dtype, nbytes, available, prefix, error, limit
                         )
-                except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+                except _DAMAGED_MEMBER as exc:
                     raise error(f"{prefix}: the member is damaged ({exc})") from None
     return arrays
+
+
+# NotImplementedError: a zip feature version Python lacks; RuntimeError: an encrypted member
+_UNREADABLE_ARCHIVE = (
+    zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError
+)
+_DAMAGED_MEMBER = (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError)
 
 
 def _read_data(

@@ -97,7 +97,8 @@ def iter_tar_files(
                         f"{len(content):,} of {member.size:,} bytes"
                     )
                 yield member.name, content
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+    except (tarfile.TarError, OSError, EOFError, zlib.error, TypeError) as exc:
+        # TypeError: tarfile's stream reader on a gzip header cut short (ord() of b"")
         raise DataFormatError(
             f"{source}: not a readable tar archive ({exc}); expected a .tar or .tar.gz file"
         ) from None

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS = ("train", "evaluate", "predict", "tune", "gradcheck", "explain", "plot")
+SUBCOMMANDS = ("train", "evaluate", "predict", "tune", "gradcheck", "explain", "plot", "playground")
 
 
 class CommandError(Exception):

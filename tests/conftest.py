@@ -1,0 +1,80 @@
+"""Shared fixtures. The playground's browser tests share one Chromium and one local server."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def playground_url():
+    """The playground served by linclass's own server on a free loopback port."""
+    from linclass.app.playground import make_server
+
+    server = make_server(0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (Playwright's own browser download is not used)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class PlaygroundPage:
+    """One fresh tab on the playground that records console errors and every request."""
+
+    def __init__(self, browser, url: str):
+        self.base_url = url
+        self.context = browser.new_context(viewport={"width": 1500, "height": 1300}, accept_downloads=True)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+
+    def open(self, hash_: str = "") -> PlaygroundPage:
+        self.page.goto(self.base_url + hash_)
+        self.page.wait_for_selector("html[data-ready='1']")
+        return self
+
+    def state(self) -> dict:
+        return self.page.evaluate("window.playground.state()")
+
+    def set(self, **fields) -> dict:
+        return self.page.evaluate("(fields) => window.playground.set(fields)", fields)
+
+    def call(self, name: str, *args):
+        return self.page.evaluate(f"(args) => window.playground.{name}(...args)", list(args))
+
+
+@pytest.fixture
+def playground(browser, playground_url):
+    """An opened playground tab; the test fails if the page logged a console error."""
+    tab = PlaygroundPage(browser, playground_url)
+    yield tab
+    tab.context.close()
+    assert tab.errors == []

@@ -195,9 +195,9 @@ function nudge(key) {
 
 function canvasPoint(event) {
   const canvas = $("plot");
-  const rect = canvas.getBoundingClientRect();
-  const px = ((event.clientX - rect.left) / rect.width) * canvas.width;
-  const py = ((event.clientY - rect.top) / rect.height) * canvas.height;
+  const rect = canvas.getBoundingClientRect(); // includes the border; client* does not
+  const px = ((event.clientX - rect.left - canvas.clientLeft) / canvas.clientWidth) * canvas.width;
+  const py = ((event.clientY - rect.top - canvas.clientTop) / canvas.clientHeight) * canvas.height;
   return [px, py];
 }
 

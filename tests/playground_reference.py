@@ -82,7 +82,7 @@ def seeded_state(seed: int, classes: int = 3, n: int = 12) -> dict:
     X = rng.uniform(-2.5, 2.5, size=(n, 2))
     y = rng.integers(0, classes, size=n)
     return {
-        "points": [[float(a), float(c), int(label)] for (a, c), label in zip(X, y)],
+        "points": [[float(a), float(c), int(label)] for (a, c), label in zip(X, y, strict=True)],
         "W": rng.normal(0, 0.8, size=(classes, 2)).tolist(),
         "b": rng.normal(0, 0.5, size=classes).tolist(),
     }

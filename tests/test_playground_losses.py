@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from playground_reference import PENALTIES, gradient_descent, objective, seeded_state
 
 from linclass.gradcheck import numerical_gradient
+from playground_reference import PENALTIES, gradient_descent, objective, seeded_state
 
 LOSSES = ["svm", "ova", "structured", "softmax"]
 TOL = 1e-9
@@ -58,6 +58,21 @@ def test_step_k_equals_k_steps_of_gradient_descent(playground, loss):
     np.testing.assert_allclose(state["b"], b, rtol=0, atol=TOL)
 
 
+def test_loss_curve_holds_the_total_loss_of_every_step_and_the_test_data_loss(playground):
+    start = seeded_state(13)
+    test_points = seeded_state(14)["points"][:4]
+    playground.open()
+    playground.set(loss="svm", reg=0.1, stepSize=0.1, testPoints=test_points, **start)
+    playground.call("step", 5)
+    curve = playground.call("lossCurve")
+    W, b, totals = gradient_descent(start["points"], start["W"], start["b"], "svm", 0.1, 1.0, 0.1, 5)
+    np.testing.assert_allclose(curve["train"], totals, rtol=0, atol=TOL)
+    assert curve["test"][-1] == pytest.approx(objective(test_points, W, b, "svm", 0.1, 1.0)["dataLoss"], abs=TOL)
+    assert len(curve["test"]) == 6
+    playground.set(loss="softmax")  # a new objective starts a new curve
+    assert len(playground.call("lossCurve")["train"]) == 1
+
+
 def test_no_points_means_zero_data_loss_and_only_the_penalty(playground):
     playground.open()
     state = playground.set(points=[], testPoints=[], W=[[1, 2], [3, -1], [0, 0.5]], b=[0, 1, 2], reg=0.5)
@@ -73,8 +88,12 @@ def test_gradient_check_numbers_equal_centred_differences_in_python(playground, 
     playground.set(loss=loss, reg=0.3, margin=1.0, **start)
     check = playground.call("gradientCheck")
     W0, b0 = np.array(start["W"]), np.array(start["b"])
-    numeric_W = numerical_gradient(lambda W: objective(start["points"], W, b0, loss, 0.3, 1.0)["totalLoss"], W0.copy())
-    numeric_b = numerical_gradient(lambda b: objective(start["points"], W0, b, loss, 0.3, 1.0)["totalLoss"], b0.copy())
+    numeric_W = numerical_gradient(
+        lambda W: objective(start["points"], W, b0, loss, 0.3, 1.0)["totalLoss"], W0.copy()
+    )
+    numeric_b = numerical_gradient(
+        lambda b: objective(start["points"], W0, b, loss, 0.3, 1.0)["totalLoss"], b0.copy()
+    )
     numeric = {e["name"]: e["numeric"] for e in check["entries"]}
     for (c, k), value in np.ndenumerate(numeric_W):
         assert numeric[f"W[{c}][{k}]"] == pytest.approx(value, abs=1e-8)
@@ -98,7 +117,9 @@ def test_gradient_check_marks_entries_over_tolerance_red_and_flags_points_on_a_k
     red = playground.page.locator("#gradcheck tr.failed")
     assert sorted(red.evaluate_all("rows => rows.map(r => r.dataset.entry)")) == sorted(failed)
     assert red.first.evaluate("r => getComputedStyle(r.cells[0]).color") == "rgb(192, 0, 0)"
-    assert "Points on a hinge kink (a margin term within reach of h): 0, 1" in playground.page.inner_text("#gradcheckSummary")
+    assert "Points on a hinge kink (a margin term within reach of h): 0, 1" in playground.page.inner_text(
+        "#gradcheckSummary"
+    )
 
 
 def test_exported_python_reproduces_the_state_with_linclass(playground, tmp_path):
@@ -112,7 +133,9 @@ def test_exported_python_reproduces_the_state_with_linclass(playground, tmp_path
         script = tmp_path / f"state_{loss}.py"
         script.write_text(source)
         env = {**os.environ, "PYTHONPATH": str(SRC)}
-        out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, check=True)
+        out = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, env=env, check=True
+        )
         printed, continued = (json.loads(line) for line in out.stdout.splitlines())
         state = playground.state()
         assert printed["totalLoss"] == pytest.approx(state["totalLoss"], abs=TOL)
@@ -173,7 +196,9 @@ def test_landscape_slice_is_the_total_loss_along_a_unit_direction(playground, di
         dW = objective(start["points"], start["W"], start["b"], "svm", 0.2, 1.0)["dW"]
         np.testing.assert_allclose(D, -dW / np.linalg.norm(dW), rtol=0, atol=TOL)
     W0 = np.array(start["W"])
-    expected = [objective(start["points"], W0 + t * D, start["b"], "svm", 0.2, 1.0)["totalLoss"] for t in slice_["ts"]]
+    expected = [
+        objective(start["points"], W0 + t * D, start["b"], "svm", 0.2, 1.0)["totalLoss"] for t in slice_["ts"]
+    ]
     assert slice_["ts"][0] == -2 and slice_["ts"][-1] == 2 and len(slice_["ts"]) == 81
     np.testing.assert_allclose(slice_["losses"], expected, rtol=0, atol=TOL)
     assert slice_["losses"][40] == pytest.approx(playground.state()["totalLoss"], abs=TOL)
@@ -207,7 +232,9 @@ def test_penalty_comparison_equals_gradient_descent_under_each_linclass_penalty(
     results = playground.call("penalties")
     assert [r["penalty"] for r in results] == list(PENALTIES)
     for r in results:
-        W, b, _ = gradient_descent(start["points"], start["W"], start["b"], "svm", 0.4, 1.0, 0.1, 40, r["penalty"])
+        W, b, _ = gradient_descent(
+            start["points"], start["W"], start["b"], "svm", 0.4, 1.0, 0.1, 40, r["penalty"]
+        )
         np.testing.assert_allclose(r["W"], W, rtol=0, atol=TOL, err_msg=r["penalty"])
         np.testing.assert_allclose(r["b"], b, rtol=0, atol=TOL, err_msg=r["penalty"])
         final = objective(start["points"], W, b, "svm", 0.4, 1.0, r["penalty"])

@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 import pytest
+
 from playground_reference import gradient_descent, seeded_state
 
 VIEW_MIN, VIEW_MAX, CANVAS = -3.0, 3.0, 480
@@ -49,8 +50,18 @@ def test_page_loads_without_console_errors_or_any_request_off_the_local_server(p
     origin = urlparse(playground.base_url).netloc
     assert playground.requests and all(urlparse(u).netloc == origin for u in playground.requests)
     assert sorted({urlparse(u).path for u in playground.requests}) == [
-        "/", "/app.js", "/data.js", "/math.js", "/panels.js", "/plot.js", "/python.js",
-        "/race.js", "/random.js", "/state.js", "/style.css", "/views.js",
+        "/",
+        "/app.js",
+        "/data.js",
+        "/math.js",
+        "/panels.js",
+        "/plot.js",
+        "/python.js",
+        "/race.js",
+        "/random.js",
+        "/state.js",
+        "/style.css",
+        "/views.js",
     ]
 
 
@@ -80,7 +91,9 @@ def test_set_rejects_bad_fields_with_a_message_naming_them(playground):
         "{colour: 1}": 'unknown field "colour"; settable: points, testPoints, W, b, loss, reg, margin, stepSize, seed, preset, count, classes, noise, testFraction, showTest, showLines, showWeights, showGradient, selected, gradientOfSelected, landscape, raceEvaluations, raceSigma',
     }
     for partial, message in cases.items():
-        got = playground.page.evaluate(f"() => {{ try {{ window.playground.set({partial}); return null; }} catch (e) {{ return e.message; }} }}")
+        got = playground.page.evaluate(
+            f"() => {{ try {{ window.playground.set({partial}); return null; }} catch (e) {{ return e.message; }} }}"
+        )
         assert got == message
     assert playground.state()["loss"] == "svm"
 
@@ -95,7 +108,13 @@ def test_url_round_trips_every_control_after_a_reload(playground, browser):
     page.dispatch_event("#count", "change")
     page.fill("#seed", "42")
     page.dispatch_event("#seed", "change")
-    for slider, value in [("#noise", "0.75"), ("#testFraction", "0.3"), ("#reg", "0.237"), ("#stepSize", "0.041"), ("#margin", "1.35")]:
+    for slider, value in [
+        ("#noise", "0.75"),
+        ("#testFraction", "0.3"),
+        ("#reg", "0.237"),
+        ("#stepSize", "0.041"),
+        ("#margin", "1.35"),
+    ]:
         page.fill(slider, value)
     page.select_option("#loss", "structured")
     page.select_option("#landscape", "random")
@@ -108,8 +127,18 @@ def test_url_round_trips_every_control_after_a_reload(playground, browser):
     playground.set(b=[0.1 + 0.2, -1 / 3, 1e-7, 2.5])  # numbers that only survive in full precision
     page.click("#step")
     before = playground.state()
-    assert (before["preset"], before["classes"], before["seed"], before["loss"]) == ("outliers", 4, 42, "structured")
-    assert (before["noise"], before["testFraction"], before["reg"], before["margin"]) == (0.75, 0.3, 0.237, 1.35)
+    assert (before["preset"], before["classes"], before["seed"], before["loss"]) == (
+        "outliers",
+        4,
+        42,
+        "structured",
+    )
+    assert (before["noise"], before["testFraction"], before["reg"], before["margin"]) == (
+        0.75,
+        0.3,
+        0.237,
+        1.35,
+    )
     assert before["showLines"] is False and before["showGradient"] is True and before["selected"] == 3
     assert len(before["points"]) + len(before["testPoints"]) == 21 and len(before["testPoints"]) == 6
     controls = "() => [...document.querySelectorAll('input:not([type=file]), select')].map(e => [e.id, e.type === 'checkbox' ? e.checked : e.value])"
@@ -124,13 +153,18 @@ def test_url_round_trips_every_control_after_a_reload(playground, browser):
     fresh = browser.new_page()
     fresh.goto(url)
     fresh.wait_for_selector("html[data-ready='1']")
-    assert {k: v for k, v in fresh.evaluate("window.playground.state()").items() if k in unchanged} == unchanged
+    assert {
+        k: v for k, v in fresh.evaluate("window.playground.state()").items() if k in unchanged
+    } == unchanged
     fresh.close()
 
 
 def test_a_bad_link_reports_its_error_and_keeps_the_defaults(playground):
     playground.open("#loss=hinge")
-    assert playground.page.inner_text("#error") == 'the link\'s state was not used: loss must be one of svm, ova, structured, softmax, got "hinge"'
+    assert (
+        playground.page.inner_text("#error")
+        == 'the link\'s state was not used: loss must be one of svm, ova, structured, softmax, got "hinge"'
+    )
     assert playground.state()["loss"] == "svm"
 
 
@@ -146,7 +180,9 @@ def test_dragging_a_point_with_the_mouse_moves_it_and_changes_the_table(playgrou
     playground.page.mouse.down()
     for k in range(1, 6):
         t = k / 5
-        playground.page.mouse.move(*page_pixel(playground, x0 + t * (target[0] - x0), x1 + t * (target[1] - x1)))
+        playground.page.mouse.move(
+            *page_pixel(playground, x0 + t * (target[0] - x0), x1 + t * (target[1] - x1))
+        )
     playground.page.mouse.up()
     state = playground.state()
     moved = state["points"][0]
@@ -276,7 +312,10 @@ def test_nudge_buttons_change_one_entry_by_a_tenth(playground):
 def test_points_import_from_csv_and_json_and_export_again(playground, tmp_path):
     playground.open()
     page = playground.page
-    page.set_input_files("#importFile", files=[{"name": "mine.csv", "mimeType": "text/csv", "buffer": b"x0,x1,label\n0.5,1,0\n-1,2,3\n"}])
+    page.set_input_files(
+        "#importFile",
+        files=[{"name": "mine.csv", "mimeType": "text/csv", "buffer": b"x0,x1,label\n0.5,1,0\n-1,2,3\n"}],
+    )
     page.wait_for_function("window.playground.state().points.length === 2")
     state = playground.state()
     assert state["points"] == [[0.5, 1, 0], [-1, 2, 3]] and len(state["W"]) == 4
@@ -284,12 +323,22 @@ def test_points_import_from_csv_and_json_and_export_again(playground, tmp_path):
         page.click("#exportCsv")
     assert download.value.path().read_text() == "x0,x1,label\n0.5,1,0\n-1,2,3\n"
     document = {"points": [[1, 1, 1]], "testPoints": [[0, -1, 0]]}
-    page.set_input_files("#importFile", files=[{"name": "mine.json", "mimeType": "application/json", "buffer": json.dumps(document).encode()}])
+    page.set_input_files(
+        "#importFile",
+        files=[
+            {"name": "mine.json", "mimeType": "application/json", "buffer": json.dumps(document).encode()}
+        ],
+    )
     page.wait_for_function("window.playground.state().points.length === 1")
     with page.expect_download() as download:
         page.click("#exportJson")
     assert json.loads(download.value.path().read_text()) == document
-    page.set_input_files("#importFile", files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": b"x0,x1,label\n1,2,0\n1,two,0\n"}])
+    page.set_input_files(
+        "#importFile",
+        files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": b"x0,x1,label\n1,2,0\n1,two,0\n"}],
+    )
     page.wait_for_selector("#error:not([hidden])")
-    assert page.inner_text("#error") == 'bad.csv: line 3: x0 and x1 must be finite numbers, got ["1","two","0"]'
+    assert (
+        page.inner_text("#error") == 'bad.csv: line 3: x0 and x1 must be finite numbers, got ["1","two","0"]'
+    )
     assert playground.state()["points"] == [[1, 1, 1]]

@@ -46,9 +46,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--port", type=_port, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default: {DEFAULT_PORT}; 0: any free port)"
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        help=f"port on 127.0.0.1 (default: {DEFAULT_PORT}; 0: any free port)",
     )
-    parser.add_argument("--no-browser", action="store_true", help="do not open a browser, only print the address")
+    parser.add_argument(
+        "--no-browser", action="store_true", help="do not open a browser, only print the address"
+    )
     parser.add_argument("--export", metavar="DIR", help="write the page's static files into DIR and exit")
     parser.set_defaults(func=run)
     return parser
@@ -66,7 +71,9 @@ def run(args: argparse.Namespace) -> int:
         server = make_server(args.port)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            raise CommandError(f"port {args.port} is in use; choose another with --port (0 picks a free one)") from None
+            raise CommandError(
+                f"port {args.port} is in use; choose another with --port (0 picks a free one)"
+            ) from None
         raise
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     print(f"playground at {url} (Ctrl-C stops)", flush=True)

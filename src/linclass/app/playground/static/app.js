@@ -330,6 +330,7 @@ window.playground = {
   race: () => raceResults(lossOptions(state)),
   penalties: () => penaltyResults(lossOptions(state)),
   python: () => pythonSnippet(snapshot()),
+  lossCurve: () => ({ train: lossHistory.slice(), test: testLossHistory.slice() }),
   colours: () => COLORS.slice(),
 };
 

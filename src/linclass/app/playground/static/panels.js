@@ -110,7 +110,7 @@ export function renderExplain(container, view) {
 export function renderGradcheck(table, summary, check) {
   table.replaceChildren(head(["entry", "analytic", "numerical", "abs. error", "rel. error"]));
   for (const e of check.entries) {
-    const cells = [e.name, e.analytic.toPrecision(6), e.numeric.toPrecision(6), sci(e.absError), sci(e.relError)];
+    const cells = [e.name, e.analytic.toPrecision(5), e.numeric.toPrecision(5), sci(e.absError), sci(e.relError)];
     table.append(row(cells, { class: e.failed ? "failed" : "", "data-entry": e.name }));
   }
   const worst = Math.max(...check.entries.map((e) => e.relError));

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 
-from linclass.io import atomic_write_bytes
+from linclass.atomic import atomic_write_bytes
 
 HOST = "127.0.0.1"
 CONTENT_TYPES = {

@@ -15,7 +15,9 @@ numbers and arrays. Bigger optimizers are chains of small transformations::
 
 A callable learning rate (a schedule, see :mod:`linclass.optim.schedules`) replaces
 ``scale(-lr)`` by ``scale_by_schedule(lambda count: -lr(count))``. Updates keep the dtype of the
-gradients: float32 stays float32.
+gradients: float32 stays float32 (hyperparameters are Python floats, which NumPy and PyTorch
+both round to the array's dtype). The arithmetic is operators only, so the same
+transformations update NumPy arrays on the host and torch tensors on their device.
 
 Example:
     >>> import numpy as np
@@ -72,8 +74,18 @@ class ScaleByAdamState(NamedTuple):
     nu: Params
 
 
-def _cast(value: float, like: np.ndarray) -> np.generic:
-    return like.dtype.type(value)
+def _zeros_like(x: np.ndarray) -> np.ndarray:
+    """Zeros of ``x``'s shape, dtype and kind: a NumPy array, or a tensor on ``x``'s device."""
+    new_zeros = getattr(x, "new_zeros", None)  # torch tensors; NumPy has no such method
+    return np.zeros_like(x) if new_zeros is None else new_zeros(x.shape)
+
+
+def _as_dtype_of(update: np.ndarray, param: np.ndarray) -> np.ndarray:
+    """``update`` in ``param``'s dtype (itself when it already has it), for arrays and tensors alike."""
+    if update.dtype == param.dtype:
+        return update
+    astype = getattr(update, "astype", None)
+    return update.to(param.dtype) if astype is None else astype(param.dtype)
 
 
 def scale(step_size: float) -> GradientTransformation:
@@ -89,7 +101,7 @@ def scale(step_size: float) -> GradientTransformation:
         return EmptyState()
 
     def update(grads: Updates, state: EmptyState, params: Params | None = None) -> tuple[Updates, EmptyState]:
-        return tuple(g * _cast(step_size, g) for g in grads), state
+        return tuple(g * step_size for g in grads), state
 
     return GradientTransformation(init, update)
 
@@ -114,7 +126,7 @@ def scale_by_schedule(schedule: Schedule) -> GradientTransformation:
         grads: Updates, state: ScaleByScheduleState, params: Params | None = None
     ) -> tuple[Updates, ScaleByScheduleState]:
         factor = float(schedule(state.count))
-        return tuple(g * _cast(factor, g) for g in grads), ScaleByScheduleState(count=state.count + 1)
+        return tuple(g * factor for g in grads), ScaleByScheduleState(count=state.count + 1)
 
     return GradientTransformation(init, update)
 
@@ -137,12 +149,12 @@ def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
         raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
 
     def init(params: Params) -> TraceState:
-        return TraceState(trace=tuple(np.zeros_like(p) for p in params))
+        return TraceState(trace=tuple(_zeros_like(p) for p in params))
 
     def update(grads: Updates, state: TraceState, params: Params | None = None) -> tuple[Updates, TraceState]:
-        new_trace = tuple(g + _cast(decay, g) * t for g, t in zip(grads, state.trace, strict=True))
+        new_trace = tuple(g + decay * t for g, t in zip(grads, state.trace, strict=True))
         if nesterov:
-            updates = tuple(g + _cast(decay, g) * t for g, t in zip(grads, new_trace, strict=True))
+            updates = tuple(g + decay * t for g, t in zip(grads, new_trace, strict=True))
         else:
             updates = new_trace
         return updates, TraceState(trace=new_trace)
@@ -167,19 +179,19 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
     eps = check_positive(eps, "eps")
 
     def init(params: Params) -> ScaleByAdamState:
-        zeros = tuple(np.zeros_like(p) for p in params)
+        zeros = tuple(_zeros_like(p) for p in params)
         return ScaleByAdamState(count=0, mu=zeros, nu=zeros)
 
     def update(
         grads: Updates, state: ScaleByAdamState, params: Params | None = None
     ) -> tuple[Updates, ScaleByAdamState]:
         count = state.count + 1
-        mu = tuple(_cast(b1, g) * m + _cast(1 - b1, g) * g for g, m in zip(grads, state.mu, strict=True))
-        nu = tuple(_cast(b2, g) * v + _cast(1 - b2, g) * g * g for g, v in zip(grads, state.nu, strict=True))
+        mu = tuple(b1 * m + (1 - b1) * g for g, m in zip(grads, state.mu, strict=True))
+        nu = tuple(b2 * v + (1 - b2) * g * g for g, v in zip(grads, state.nu, strict=True))
         mu_correction = 1.0 - b1**count
         nu_correction = 1.0 - b2**count
         updates = tuple(
-            (m / _cast(mu_correction, m)) / (np.sqrt(v / _cast(nu_correction, v)) + _cast(eps, v))
+            (m / mu_correction) / ((v / nu_correction) ** 0.5 + eps)
             for m, v in zip(mu, nu, strict=True)
         )
         return updates, ScaleByAdamState(count=count, mu=mu, nu=nu)
@@ -215,7 +227,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
 
 def apply_updates(params: Params, updates: Updates) -> Params:
     """New parameters ``p + u`` (in ``p``'s dtype); the inputs are not modified."""
-    return tuple(p + u.astype(p.dtype, copy=False) for p, u in zip(params, updates, strict=True))
+    return tuple(p + _as_dtype_of(u, p) for p, u in zip(params, updates, strict=True))
 
 
 def scale_by_learning_rate(learning_rate: LearningRate) -> GradientTransformation:

@@ -51,15 +51,16 @@ def assert_close(actual, desired, dtype):
     np.testing.assert_allclose(actual, desired, rtol=rtol, atol=rtol * scale)
 
 
-def run_both(loss, x_dtype, w_dtype, weighted=False, preprocess=None, chunk_bytes=torch_kernels.CHUNK_BYTES,
+def run_both(loss, x_dtype, w_dtype, weighted=False, preprocess=None, chunk_bytes=None,
              accumulate=None, seed=0):
     X, y, W, b, class_weight = problem(loss, x_dtype, w_dtype, weighted=weighted, seed=seed)
     transform = None if preprocess is None else fit_transform(preprocess, X)
     expected = reference.linear_loss(X, y, W, b, loss=loss, class_weight=class_weight, transform=transform)
     Xt, yt, Wt, bt = tensors(X, y, W, b)
     weight_t = None if class_weight is None else torch.tensor(class_weight, dtype=Wt.dtype)
+    fold = torch_kernels.fold_vectors(transform, Wt.dtype, Wt.device)
     actual = torch_kernels.linear_sums(
-        Xt, yt, Wt, bt, loss=loss, class_weight=weight_t, transform=transform, chunk_bytes=chunk_bytes,
+        Xt, yt, Wt, bt, loss=loss, class_weight=weight_t, fold=fold, chunk_bytes=chunk_bytes,
         accumulate=accumulate,
     )
     return expected, actual, X
@@ -147,7 +148,8 @@ def test_scores_equal_the_reference(x_dtype, w_dtype):
     transform = fit_transform("standardize", X)
     expected = reference.linear_scores(X, W, b, transform=transform)
     Xt, Wt, bt = tensors(X, W, b)
-    actual = torch_kernels.linear_scores(Xt, Wt, bt, transform=transform, chunk_bytes=7 * (17 + 10) * 8)
+    fold = torch_kernels.fold_vectors(transform, Wt.dtype, Wt.device)
+    actual = torch_kernels.linear_scores(Xt, Wt, bt, fold=fold, chunk_bytes=7 * (17 + 10) * 8)
     assert actual.dtype == TORCH_DTYPES[np.dtype(w_dtype)]
     assert_close(actual, expected, w_dtype)
 
@@ -157,3 +159,16 @@ def test_an_empty_chunk_of_rows_sums_to_zero():
     total, grads, n, n_correct = torch_kernels.linear_sums(*tensors(X[:0], y[:0], W, b), loss="softmax")
     assert (total, n, n_correct) == (0.0, 0, 0)
     assert not grads[0].any() and not grads[1].any()
+
+
+@pytest.mark.parametrize("preprocess", ["none", "scale", "center", "center-scale", "standardize"])
+@pytest.mark.parametrize("x_dtype", [np.uint8, np.float32, np.float64])
+def test_preprocessing_fitted_on_a_tensor_equals_the_array_fit(preprocess, x_dtype):
+    X, *_ = problem("softmax", x_dtype, np.float64, n=300)
+    X[:, 3] = 2  # a constant feature (exactly summable): standardize only centres it
+    expected = fit_transform(preprocess, X)
+    actual = fit_transform(preprocess, torch.from_numpy(X))
+    assert actual.name == expected.name
+    np.testing.assert_allclose(actual.shift, expected.shift, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(actual.scale, expected.scale, rtol=1e-12)
+    assert actual.shift.dtype == actual.scale.dtype == np.float64

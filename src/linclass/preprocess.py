@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from linclass._devices import is_tensor
 from linclass.registry import Registry
 
 PREPROCESSORS: Registry = Registry("preprocess")
@@ -91,12 +92,14 @@ def feature_moments(X: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature mean and standard deviation of ``X (N, D)``, in float64, by row chunks.
 
     Only one chunk of about 16 MB is converted to float64 at a time, so a uint8 data set is
-    never copied.
+    never copied. A torch tensor's moments are computed on its device.
     """
-    X = np.asarray(X)
+    X = _as_rows(X)
     if X.ndim != 2 or X.shape[0] == 0:
         raise ValueError(f"X must be 2-D with at least one row, got shape {X.shape}")
     rows = max(1, _CHUNK_BYTES // (8 * max(1, X.shape[1])))
+    if is_tensor(X):
+        return _tensor_moments(X, rows)
     total = np.zeros(X.shape[1])
     for start in range(0, X.shape[0], rows):
         total += X[start : start + rows].sum(axis=0, dtype=np.float64)
@@ -109,25 +112,40 @@ def feature_moments(X: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.sqrt(sq / X.shape[0])
 
 
+def _tensor_moments(X, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`feature_moments` of a torch tensor, on its device (tensor methods only: no torch import)."""
+    total = sum(X[start : start + rows].double().sum(dim=0) for start in range(0, X.shape[0], rows))
+    mean = total / X.shape[0]
+    sq = sum(
+        ((X[start : start + rows].double() - mean) ** 2).sum(dim=0) for start in range(0, X.shape[0], rows)
+    )
+    return mean.cpu().numpy(), (sq / X.shape[0]).sqrt().cpu().numpy()
+
+
+def _as_rows(X: ArrayLike) -> np.ndarray:
+    """``X`` as an array, a torch tensor left as it is (on its device)."""
+    return X if is_tensor(X) else np.asarray(X)
+
+
 def _value_range(X: np.ndarray) -> float:
     """255 for uint8 images, otherwise the largest absolute value (so data lands in [-1, 1])."""
-    if X.dtype == np.uint8:
+    if str(X.dtype) in ("uint8", "torch.uint8"):
         return 255.0
-    top = float(np.abs(X).max()) if X.size else 1.0
+    top = float(abs(X).max()) if X.shape[0] * X.shape[1] else 1.0
     return top if top > 0 else 1.0
 
 
 @PREPROCESSORS.register("none")
 def identity(X: ArrayLike) -> Affine:
     """No preprocessing."""
-    D = np.asarray(X).shape[1]
+    D = _as_rows(X).shape[1]
     return Affine(np.zeros(D), np.ones(D), "none")
 
 
 @PREPROCESSORS.register("scale")
 def scale_to_unit(X: ArrayLike) -> Affine:
     """Divide by the value range (255 for uint8): pixels in [0, 1]."""
-    X = np.asarray(X)
+    X = _as_rows(X)
     D = X.shape[1]
     return Affine(np.zeros(D), np.full(D, 1.0 / _value_range(X)), "scale")
 
@@ -142,7 +160,7 @@ def center(X: ArrayLike) -> Affine:
 @PREPROCESSORS.register("center-scale")
 def center_scale(X: ArrayLike) -> Affine:
     """Scale to [0, 1] and subtract the mean image."""
-    X = np.asarray(X)
+    X = _as_rows(X)
     mean, _ = feature_moments(X)
     return Affine(mean, np.full_like(mean, 1.0 / _value_range(X)), "center-scale")
 

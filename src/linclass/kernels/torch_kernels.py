@@ -19,16 +19,19 @@ make the loss sum NaN or infinite, which the training loop's divergence guard re
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from linclass.preprocess import Affine
 
-# Bytes of converted rows and score-sized temporaries held at once: large enough that every
-# matrix product keeps a GPU busy, small enough that a full-batch pass over ImageNet-sized
-# features (1.3M x 1,024 x 1,000) never builds an (N, C) array.
+# Bytes of converted rows and score-sized temporaries held at once. On a GPU: large enough
+# that every matrix product keeps the device busy, small enough that a full-batch pass over
+# ImageNet-sized features (1.3M x 1,024 x 1,000) never builds an (N, C) array. On the CPU:
+# a chunk that stays in cache while it is converted, multiplied and multiplied back.
 CHUNK_BYTES = 256 * 2**20
+CPU_CHUNK_BYTES = 2**20
 
 DataTerm = Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], tuple[torch.Tensor, torch.Tensor]]
 
@@ -115,29 +118,67 @@ DATA_TERMS: dict[str, DataTerm] = {
 }
 
 
-def chunk_rows(n_features: int, n_classes: int, itemsize: int, chunk_bytes: int = CHUNK_BYTES) -> int:
+def chunk_rows(n_features: int, n_classes: int, itemsize: int, chunk_bytes: int) -> int:
     """Rows per chunk so that a converted chunk and its scores and dscores stay within ``chunk_bytes``."""
     return max(1, chunk_bytes // max(1, (n_features + 2 * n_classes) * itemsize))
 
 
-def fold(transform: Affine | None, W: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Raw-input weights ``(scale * W, b - (shift * scale) @ W)``, rounded as :meth:`Affine.fold` rounds."""
+def default_chunk_bytes(device: torch.device) -> int:
+    """Chunk size for ``device``: CPU chunks stay in cache, GPU chunks keep the device busy."""
+    return CPU_CHUNK_BYTES if device.type == "cpu" else CHUNK_BYTES
+
+
+class FoldVectors(NamedTuple):
+    """A preprocessing ``x' = (x - shift) * scale`` as tensors ``(D,)`` of the compute dtype and device."""
+
+    scale: torch.Tensor
+    shift_scaled: torch.Tensor
+    shift: torch.Tensor
+
+
+def fold_vectors(transform: Affine | None, dtype: torch.dtype, device: torch.device) -> FoldVectors | None:
+    """The tensors of ``transform`` (None for None), rounded as :meth:`Affine.fold` rounds them."""
     if transform is None:
+        return None
+    return FoldVectors(
+        *(
+            torch.as_tensor(vector, device=device).to(dtype)
+            for vector in (transform.scale, transform.shift * transform.scale, transform.shift)
+        )
+    )
+
+
+def fold_weights(
+    fold: FoldVectors | None, W: torch.Tensor, b: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Raw-input weights ``(scale * W, b - (shift * scale) @ W)`` (:meth:`Affine.fold`)."""
+    if fold is None:
         return W, b
-    scale = torch.as_tensor(transform.scale, device=W.device).to(W.dtype)
-    shift_scaled = torch.as_tensor(transform.shift * transform.scale, device=W.device).to(W.dtype)
-    return scale[:, None] * W, b - shift_scaled @ W
+    return W * fold.scale[:, None], b - fold.shift_scaled @ W
+
+
+def chunk_scores(chunk: torch.Tensor, W_raw: torch.Tensor, b_raw: torch.Tensor) -> torch.Tensor:
+    """``chunk @ W_raw + b_raw`` ``(n, C)``, computed as ``(W_raw.T @ chunk.T).T``.
+
+    With few classes this orientation runs 2-3x faster in the CPU BLAS than ``chunk @ W_raw``
+    (measured for 64-256 rows x 784 features x 10 classes). The row-major copy at the end costs
+    less than the losses' reductions over the rows of a transposed view.
+    """
+    return torch.addmm(b_raw[:, None], W_raw.T, chunk.T).T.contiguous()
 
 
 def fold_grad(
-    transform: Affine | None, dW: torch.Tensor, db: torch.Tensor
+    fold: FoldVectors | None, dW_raw_t: torch.Tensor, db: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Chain rule through :func:`fold`: ``(scale * (dW_raw - shift db_raw), db_raw)``."""
-    if transform is None:
-        return dW, db
-    scale = torch.as_tensor(transform.scale, device=dW.device).to(dW.dtype)
-    shift = torch.as_tensor(transform.shift, device=dW.device).to(dW.dtype)
-    return scale[:, None] * (dW - shift[:, None] * db[None, :]), db
+    """``(dW (D, C), db)`` from the raw-weight gradient ``dW_raw_t (C, D)``: ``scale * (dW_raw - shift db)``.
+
+    The chain rule of :meth:`linclass.preprocess.Affine.fold_grad`; ``dW`` is returned as the
+    transposed view of a ``(C, D)`` tensor, the layout the backward product gives.
+    """
+    if fold is not None:
+        dW_raw_t = dW_raw_t - db[:, None] * fold.shift
+        dW_raw_t *= fold.scale
+    return dW_raw_t.T, db
 
 
 def linear_sums(
@@ -148,10 +189,10 @@ def linear_sums(
     *,
     loss: str,
     class_weight: torch.Tensor | None = None,
-    transform: Affine | None = None,
+    fold: FoldVectors | None = None,
     with_grad: bool = True,
     accumulate: torch.dtype | None = None,
-    chunk_bytes: int = CHUNK_BYTES,
+    chunk_bytes: int | None = None,
 ) -> tuple[float, tuple[torch.Tensor, torch.Tensor] | None, int, int]:
     """Chunk sums of the data term: ``(loss_sum, (dW_sum, db_sum) or None, n, n_correct)``.
 
@@ -161,12 +202,13 @@ def linear_sums(
         W, b: ``(D, C)`` and ``(C,)`` of the compute dtype.
         loss: a key of :data:`DATA_TERMS`.
         class_weight: per-class weights ``(C,)`` of ``W``'s dtype and device, or None.
-        transform: preprocessing folded into ``W, b``, or None.
+        fold: the preprocessing folded into ``W, b`` (:func:`fold_vectors`), or None.
         with_grad: compute the gradient sums.
         accumulate: dtype the gradient sums accumulate in across chunks (e.g. ``torch.float64``
             for float32 compute); None: the compute dtype. The loss sum always accumulates in
             float64. The sums are returned in the compute dtype.
-        chunk_bytes: bound on the temporaries of one chunk (see :func:`chunk_rows`).
+        chunk_bytes: bound on the temporaries of one chunk (see :func:`chunk_rows`); None:
+            :func:`default_chunk_bytes`.
 
     Returns:
         the loss sum (a Python float), the gradient sums w.r.t. ``W, b`` (or None), the number
@@ -175,32 +217,37 @@ def linear_sums(
     """
     term = DATA_TERMS[loss]
     regression = loss == "squared_error"
-    W_raw, b_raw = fold(transform, W, b)
+    W_raw, b_raw = fold_weights(fold, W, b)
     n = X.shape[0]
     acc = W.dtype if accumulate is None else accumulate
-    loss_sum = torch.zeros((), dtype=torch.float64, device=W.device)
-    n_correct = torch.zeros((), dtype=torch.int64, device=W.device)
-    dW = torch.zeros(W.shape, dtype=acc, device=W.device) if with_grad else None
-    db = torch.zeros(b.shape, dtype=acc, device=W.device) if with_grad else None
+    chunk_bytes = default_chunk_bytes(W.device) if chunk_bytes is None else chunk_bytes
     rows = chunk_rows(X.shape[1], W.shape[1], W.element_size(), chunk_bytes)
-    for start in range(0, n, rows):
+    loss_sum = n_correct = dW_t = db = None
+    for start in range(0, max(n, 1), rows):  # an empty X still gives zero sums
         chunk = X[start : start + rows].to(W.dtype)
         y_chunk = y[start : start + rows]
-        scores = torch.addmm(b_raw, chunk, W_raw)
-        if not regression:
-            n_correct += (scores.argmax(dim=1) == y_chunk).sum()
+        scores = chunk_scores(chunk, W_raw, b_raw)
         losses, dscores = term(scores, y_chunk, class_weight)
-        loss_sum += losses.sum(dtype=torch.float64)
+        chunk_loss = losses.sum(dtype=torch.float64)
+        chunk_correct = None if regression else (scores.argmax(dim=1) == y_chunk).sum()
+        grad_W_t = (dscores.T @ chunk).to(acc) if with_grad else None
+        grad_b = dscores.sum(dim=0, dtype=acc) if with_grad else None
+        if loss_sum is None:
+            loss_sum, n_correct, dW_t, db = chunk_loss, chunk_correct, grad_W_t, grad_b
+            continue
+        loss_sum += chunk_loss
+        if chunk_correct is not None:
+            n_correct += chunk_correct
         if with_grad:
-            grad_W = chunk.T @ dscores
-            grad_b = dscores.sum(dim=0)
-            dW += grad_W if acc == W.dtype else grad_W.to(acc)
-            db += grad_b if acc == W.dtype else grad_b.to(acc)
-    total, correct = torch.stack([loss_sum, n_correct.to(torch.float64)]).tolist()
+            dW_t += grad_W_t
+            db += grad_b
+    if n_correct is None:
+        total, correct = loss_sum.item(), 0
+    else:
+        total, correct = torch.stack([loss_sum, n_correct.to(torch.float64)]).tolist()
     if not with_grad:
         return total, None, n, int(correct)
-    grads = fold_grad(transform, dW.to(W.dtype), db.to(W.dtype))
-    return total, grads, n, int(correct)
+    return total, fold_grad(fold, dW_t.to(W.dtype), db.to(W.dtype)), n, int(correct)
 
 
 def linear_scores(
@@ -208,15 +255,16 @@ def linear_scores(
     W: torch.Tensor,
     b: torch.Tensor,
     *,
-    transform: Affine | None = None,
-    chunk_bytes: int = CHUNK_BYTES,
+    fold: FoldVectors | None = None,
+    chunk_bytes: int | None = None,
 ) -> torch.Tensor:
     """Scores ``transform(X) @ W + b`` ``(N, C)`` in ``W``'s dtype and on its device, by chunks of rows."""
-    W_raw, b_raw = fold(transform, W, b)
-    out = torch.empty((X.shape[0], W.shape[1]), dtype=W.dtype, device=W.device)
+    W_raw, b_raw = fold_weights(fold, W, b)
+    chunk_bytes = default_chunk_bytes(W.device) if chunk_bytes is None else chunk_bytes
     rows = chunk_rows(X.shape[1], W.shape[1], W.element_size(), chunk_bytes)
+    out = torch.empty((X.shape[0], W.shape[1]), dtype=W.dtype, device=W.device)
     for start in range(0, X.shape[0], rows):
-        torch.addmm(b_raw, X[start : start + rows].to(W.dtype), W_raw, out=out[start : start + rows])
+        out[start : start + rows] = chunk_scores(X[start : start + rows].to(W.dtype), W_raw, b_raw)
     return out
 
 

@@ -13,6 +13,8 @@ import sys
 from importlib.util import find_spec
 from typing import Any
 
+import numpy as np
+
 
 def torch_available() -> bool:
     """True when PyTorch can be imported."""
@@ -71,3 +73,31 @@ def resolve_device(device: Any, what: str | None = None) -> Any:
     elif resolved.type != "cpu":
         raise ValueError(f"device={device!r} is not supported; expected 'cpu', 'cuda' or 'cuda:N'")
     return resolved
+
+
+def to_host(value: Any) -> Any:
+    """A NumPy array of a tensor (a view of a CPU tensor); anything else as it is."""
+    return value.detach().cpu().numpy() if is_tensor(value) else value
+
+
+def on_device_of(like: Any, value: Any) -> Any:
+    """``value`` (an array or a tensor, dtype kept) on ``like``'s device when ``like`` is a tensor;
+    ``value`` itself otherwise. A NumPy array on the CPU becomes a tensor sharing its memory."""
+    if not is_tensor(like):
+        return value
+    if not is_tensor(value):
+        import torch
+
+        value = torch.from_numpy(np.ascontiguousarray(value))
+    return value.to(like.device)
+
+
+def all_finite(arrays: Any) -> bool:
+    """True when every entry of every array or tensor in ``arrays`` is finite (one read per device)."""
+    tensors = [a for a in arrays if is_tensor(a)]
+    host = all(bool(np.isfinite(a).all()) for a in arrays if not is_tensor(a))
+    if not tensors or not host:
+        return host
+    import torch
+
+    return bool(torch.stack([t.isfinite().all() for t in tensors]).all())

@@ -19,15 +19,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from linclass._devices import all_finite, is_tensor, on_device_of
 from linclass.optim import LBFGS, GradientTransformation, Search, apply_updates, check_smooth
 from linclass.progress import ProgressBar
 from linclass.train import interrupts
 from linclass.train.events import DivergenceError, EpochEnd, StopTraining
 from linclass.train.state import TrainState
-
-
-def _all_finite(params: tuple) -> bool:
-    return all(np.isfinite(p).all() for p in params)
 
 
 class _Loop:
@@ -53,7 +50,7 @@ class _Loop:
     @functools.cached_property
     def X_train(self) -> np.ndarray:
         """The training rows of ``X`` as one array (full-batch optimizers only)."""
-        return self.X if self.rows is None else self.X[self.rows]
+        return self.X if self.rows is None else self.X[on_device_of(self.X, self.rows)]
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.clock
@@ -101,7 +98,7 @@ class _Loop:
     def count_correct(self, params: tuple) -> int:
         if self.objective.is_regression:
             return 0
-        return int(np.count_nonzero(self.objective.scores(params, self.X_train).argmax(axis=1) == self.y))
+        return int((self.objective.scores(params, self.X_train).argmax(axis=1) == self.y).sum())
 
     def gradient_steps(self) -> bool:
         """Run the current epoch's remaining minibatch steps; True when ``max_iter`` cut it short."""
@@ -113,8 +110,11 @@ class _Loop:
         rng_state = self.rng.bit_generator.state
         if permutation is not None:
             order = permutation if self.rows is None else self.rows[permutation]
-            # one reused buffer for the gathered minibatch instead of a new array every step
-            buffer = np.empty((self.batch, *self.X.shape[1:]), dtype=self.X.dtype)
+            if is_tensor(self.X):  # indices on the data's device, moved once per epoch
+                order, y_order = on_device_of(self.X, order), on_device_of(self.y, permutation)
+            else:  # one reused buffer for the gathered minibatch instead of a new array every step
+                buffer = np.empty((self.batch, *self.X.shape[1:]), dtype=self.X.dtype)
+                y_order = permutation
         params, opt_state, done = state.params, state.opt_state, state.step
         loss_sum, n_correct, n_seen = state.epoch_loss_sum, state.epoch_correct, state.epoch_seen
 
@@ -143,15 +143,18 @@ class _Loop:
                 else:
                     start, stop = step * self.batch, (step + 1) * self.batch
                     idx = order[start:stop]
-                    X_batch = np.take(self.X, idx, axis=0, out=buffer[: idx.shape[0]])
-                    y_batch = self.y[permutation[start:stop]]
+                    if is_tensor(self.X):
+                        X_batch = self.X[idx]
+                    else:
+                        X_batch = np.take(self.X, idx, axis=0, out=buffer[: idx.shape[0]])
+                    y_batch = self.y[y_order[start:stop]]
                 result = self.objective.batch(params, X_batch, y_batch)
                 if not math.isfinite(result.value):
                     self.state = snapshot()
                     raise self.diverged(step + 1, f"loss is {result.value}", params)
                 updates, new_opt_state = self.optimizer.update(result.grads, opt_state, params)
                 new_params = apply_updates(params, updates)
-                if not _all_finite(new_params):
+                if not all_finite(new_params):
                     self.state = snapshot()
                     raise self.diverged(step + 1, "the weights are not finite", params)
                 # plain stores only: no signal handler runs between them
@@ -180,7 +183,7 @@ class _Loop:
         params, loss = opt_state.best_params, opt_state.best_loss
         if not math.isfinite(loss):
             raise self.diverged(1, f"loss is {loss}", state.params)
-        if not _all_finite(params):
+        if not all_finite(params):
             raise self.diverged(1, "the weights are not finite", state.params)
         self.state = dataclasses.replace(
             state, params=params, opt_state=opt_state, step=1, n_steps=state.n_steps + 1,
@@ -209,7 +212,7 @@ class _Loop:
             state = self.state
             if not math.isfinite(value):
                 raise self.diverged(1, f"loss is {value}", state.params)
-            if not _all_finite(params):
+            if not all_finite(params):
                 raise self.diverged(1, "the weights are not finite", state.params)
             same = last["params"] is not None and all(
                 np.array_equal(a, b) for a, b in zip(params, last["params"], strict=True)
@@ -276,12 +279,15 @@ class Driver(NamedTuple):
         run: ``run(loop)``: the whole run, epoch by epoch.
         hint: ``hint(learning_rate, n_steps)``: what to change after a divergence.
         check: ``check(objective)`` raising ValueError when the optimizer cannot minimize it.
+        on_host: the optimizer works on host (NumPy) weights whatever the data's device; the
+            kernels accept host weights and return host gradients.
     """
 
     init: Callable[[Any, tuple, np.random.Generator], Any]
     run: Callable[[_Loop], None]
     hint: Callable[[Any, int], str]
     check: Callable[[Any], None]
+    on_host: bool
 
 
 def _no_check(objective: Any) -> None:
@@ -290,11 +296,12 @@ def _no_check(objective: Any) -> None:
 
 DRIVERS: tuple[tuple[type, Driver], ...] = (
     (GradientTransformation, Driver(lambda opt, params, rng: opt.init(params), _Loop.run_gradient_steps,
-                                    _rate_hint, _no_check)),
+                                    _rate_hint, _no_check, on_host=False)),
     (Search, Driver(lambda opt, params, rng: opt.init(params, rng), _Loop.run_search,
-                    lambda rate, n: "lower the search scale sigma (learning_rate)", _no_check)),
+                    lambda rate, n: "lower the search scale sigma (learning_rate)", _no_check, on_host=True)),
     (LBFGS, Driver(lambda opt, params, rng: (), _Loop.run_lbfgs,
-                   lambda rate, n: "check the data for very large or non-finite values", check_smooth)),
+                   lambda rate, n: "check the data for very large or non-finite values", check_smooth,
+                   on_host=True)),
 )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from linclass._devices import is_tensor
 from linclass.optim import LBFGS, OPTIMIZERS, BuiltOptimizer, GradientTransformation, Search
 
 Optimizer = GradientTransformation | Search | LBFGS
@@ -36,8 +37,8 @@ def check_params(params: Any, n_features: int) -> tuple[np.ndarray, np.ndarray]:
     """``params`` as ``(W (D, C), b (C,))`` of one floating dtype, ``D = n_features``."""
     if not isinstance(params, (tuple, list)) or len(params) != 2:
         raise TypeError(f"params must be a tuple (W, b), got {type(params).__name__}")
-    W, b = (np.asarray(p) for p in params)
-    if W.dtype.kind != "f" or W.dtype != b.dtype:
+    W, b = (p if is_tensor(p) else np.asarray(p) for p in params)
+    if not (_floating(W) and W.dtype == b.dtype):
         raise TypeError(f"W and b must share a floating dtype, got W {W.dtype} and b {b.dtype}")
     if W.ndim != 2 or W.shape[0] != n_features or b.shape != (W.shape[1],):
         raise ValueError(
@@ -47,10 +48,14 @@ def check_params(params: Any, n_features: int) -> tuple[np.ndarray, np.ndarray]:
     return W, b
 
 
+def _floating(array: Any) -> bool:
+    return array.dtype.is_floating_point if is_tensor(array) else array.dtype.kind == "f"
+
+
 def check_data(X: Any, y: Any, n_features: int | None, name: str = "X") -> tuple[np.ndarray, np.ndarray]:
-    """2-D ``X`` and ``y`` of matching length, left in their dtypes (no copies)."""
-    X = np.asarray(X)
-    y = np.asarray(y)
+    """2-D ``X`` and ``y`` of matching length, left in their dtypes and on their device (no copies)."""
+    X = X if is_tensor(X) else np.asarray(X)
+    y = y if is_tensor(y) else np.asarray(y)
     label = "y" if name == "X" else "y_val"
     if X.ndim != 2:
         raise ValueError(f"{name} must be 2-D (N, D), got an array of shape {X.shape}")

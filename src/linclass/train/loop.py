@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from linclass._devices import is_tensor, on_device_of, to_host
 from linclass._validation import check_int, check_positive, check_random_state
 from linclass.progress import ProgressBar
 from linclass.train._run import _Loop, driver_for
@@ -122,7 +123,7 @@ def fit(
         if rows.min() < 0 or rows.max() >= X.shape[0]:
             raise ValueError(f"rows holds indices outside 0..{X.shape[0] - 1}")
         rows = rows.astype(np.intp, copy=False)
-        y = y[rows]
+        y = y[on_device_of(y, rows)]
     if (X_val is None) != (y_val is None):
         raise ValueError("X_val and y_val must be given together")
     if X_val is not None:
@@ -137,6 +138,14 @@ def fit(
     if built.data != "minibatch":
         batch = None
 
+    # Gradient transformations update the weights where the data lives: tensors on the device of
+    # a tensor X, NumPy arrays for NumPy data. The searches and scipy's L-BFGS work on host
+    # arrays, which every backend accepts.
+    on_host = driver.on_host or not is_tensor(X)
+
+    def place(params: tuple) -> tuple:
+        return tuple(to_host(p) if on_host else on_device_of(X, p) for p in params)
+
     def init_opt_state(start: tuple, rng: np.random.Generator) -> Any:
         return driver.init(built.optimizer, start, rng)
 
@@ -145,7 +154,7 @@ def fit(
         keys += ["val_loss"] + ([] if objective.is_regression else ["val_accuracy"])
     keys += ["n_evaluations", "time"]
     if resume is None:
-        start = check_params(params, X.shape[1])
+        start = place(check_params(params, X.shape[1]))
         rng = check_random_state(random_state)
         state = TrainState(
             params=start, opt_state=init_opt_state(start, rng), rng_state=rng.bit_generator.state,
@@ -153,6 +162,7 @@ def fit(
         )
     else:
         state = _check_resume(resume, n_samples, batch, built.name, keys, X.shape[1])
+        state = dataclasses.replace(state, params=place(state.params))
         template = init_opt_state(state.params, np.random.default_rng(0))
         state = dataclasses.replace(state, opt_state=restore_tree(template, tree_leaves(state.opt_state)))
         rng = generator_from_state(state.rng_state)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from linclass import io
+from linclass._devices import is_tensor, on_device_of, to_host
 
 Params = tuple[np.ndarray, ...]
 
@@ -49,13 +50,14 @@ def restore_tree(template: Any, leaves: list) -> Any:
         if not remaining:
             raise ValueError("the saved optimizer state has fewer entries than the optimizer expects")
         leaf = remaining.pop(0)
-        if isinstance(node, np.ndarray):
-            leaf = np.asarray(leaf)
-            if leaf.shape != node.shape or leaf.dtype != node.dtype:
+        if isinstance(node, np.ndarray) or is_tensor(node):
+            leaf, expected = np.asarray(to_host(leaf)), to_host(node)
+            if leaf.shape != expected.shape or leaf.dtype != expected.dtype:
                 raise ValueError(
                     f"the saved optimizer state holds an array of shape {leaf.shape} and dtype {leaf.dtype} "
-                    f"where the optimizer expects shape {node.shape} and dtype {node.dtype}"
+                    f"where the optimizer expects shape {expected.shape} and dtype {expected.dtype}"
                 )
+            return on_device_of(node, leaf)
         return leaf
 
     tree = build(template)
@@ -135,9 +137,10 @@ class TrainState:
             >>> sorted(arrays), metadata["epoch"]
             (['params.0', 'params.1'], 0)
         """
-        arrays = {f"params.{i}": np.asarray(p) for i, p in enumerate(self.params)}
+        arrays = {f"params.{i}": np.asarray(to_host(p)) for i, p in enumerate(self.params)}
         leaves = []
         for i, leaf in enumerate(tree_leaves(self.opt_state)):
+            leaf = to_host(leaf)  # tensors on a device are saved as their host arrays
             if isinstance(leaf, np.ndarray):
                 arrays[f"opt_state.{i}"] = leaf
                 leaves.append("array")
@@ -151,7 +154,8 @@ class TrainState:
         if self.permutation is not None:
             arrays["permutation"] = self.permutation
         if self.best_params is not None:
-            arrays.update({f"best_params.{i}": np.asarray(p) for i, p in enumerate(self.best_params)})
+            best = enumerate(self.best_params)
+            arrays.update({f"best_params.{i}": np.asarray(to_host(p)) for i, p in best})
         metadata = {
             "format": STATE_FORMAT,
             "version": STATE_VERSION,

@@ -1,0 +1,189 @@
+"""The PyTorch backend: the :class:`~linclass.kernels.Kernels` protocol on CPU tensors or a CUDA GPU.
+
+:class:`TorchKernels` computes the chunk sums with :mod:`linclass.kernels.torch_kernels` on
+its device. Arrays keep the kind they came as: with ``W, b`` as tensors (the weights living on
+the device, updated there by the optimizer) the sums and scores are tensors on the device; with
+``W, b`` as NumPy arrays (host-side optimizers such as scipy's L-BFGS and the searches, or a
+fitted estimator's predictions) the weights are copied to the device for the call and the
+results come back as NumPy arrays. Data given as NumPy is moved to the device by
+:meth:`TorchKernels.place`, which the estimator calls once per fit.
+
+Tests and benchmarks set ``torch.set_float32_matmul_precision("highest")``: TF32 products on
+recent GPUs round float32 inputs to 10 bits of mantissa and break the 1e-5 equality with the
+NumPy reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from linclass._devices import resolve_device
+from linclass.kernels import torch_kernels
+from linclass.kernels.protocol import ChunkSums
+from linclass.losses import LossSpec
+from linclass.penalties import Penalty, PenaltyResult
+from linclass.preprocess import Affine
+
+_ACCUMULATE = {None: None, "float32": torch.float32, "float64": torch.float64}
+
+
+def _sign_mix(W: torch.Tensor, l2_weight: float, l1_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``l2_weight * sum W^2 + l1_weight * sum |W|`` and its (sub)gradient, as the NumPy penalties."""
+    value = l2_weight * (W * W).sum() + l1_weight * W.abs().sum()
+    return value, W.sign() * l1_weight + W * (2 * l2_weight)
+
+
+# The penalties of linclass.penalties on tensors, by registry name; another penalty is computed
+# by its NumPy function on a host copy of W.
+TORCH_PENALTIES = {
+    "l2": lambda W, l1_ratio: ((W * W).sum(), W * 2),
+    "l1": lambda W, l1_ratio: (W.abs().sum(), W.sign()),
+    "elasticnet": lambda W, l1_ratio: _sign_mix(W, 1 - l1_ratio, l1_ratio),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class TorchKernels:
+    """The :class:`linclass.kernels.Kernels` protocol in PyTorch, on one device.
+
+    Args:
+        device: a torch device or its name (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
+        accumulate: ``"float64"`` to accumulate the gradient sums of float32 chunks in float64
+            (full-batch passes over many chunks), or None.
+        chunk_bytes: bound on one chunk's temporaries; None: 1 MB on the CPU, 256 MB on a GPU.
+
+    Raises:
+        ImportError: torch is missing; ValueError: the device is unknown or absent.
+    """
+
+    name: ClassVar[str] = "torch"
+    device: Any = "cpu"
+    accumulate: str | None = None
+    chunk_bytes: int | None = None
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "device", resolve_device(self.device))
+        if self.accumulate not in _ACCUMULATE:
+            raise ValueError(f"accumulate={self.accumulate!r} is not supported; expected None or 'float64'")
+
+    # -- moving arrays -------------------------------------------------------------------------
+
+    def place(self, array: Any) -> torch.Tensor:
+        """``array`` as a tensor on the device: a tensor already there is returned as it is.
+
+        NumPy arrays on a CPU device share their memory (no copy); a tensor on another device
+        is an error (moving data is the caller's decision, made once).
+        """
+        if isinstance(array, torch.Tensor):
+            if array.device != self.device:
+                raise ValueError(
+                    f"the tensor is on device '{array.device}' but the kernels run on '{self.device}'; "
+                    f"move it once (tensor.to('{self.device}')) or choose device='{array.device}'"
+                )
+            return array
+        array = np.asarray(array)
+        if array.dtype == np.uint16 or array.dtype == np.uint32:
+            array = array.astype(np.int64)  # torch has no arithmetic on wide unsigned integers
+        tensor = torch.from_numpy(np.ascontiguousarray(array))
+        return tensor if self.device.type == "cpu" else tensor.to(self.device)
+
+    @staticmethod
+    def fetch(array: Any) -> np.ndarray:
+        """A host NumPy array of ``array`` (a view of a CPU tensor)."""
+        return torch_kernels.as_numpy(array)
+
+    def _weights(self, W: Any, b: Any) -> tuple[torch.Tensor, torch.Tensor, bool]:
+        """``(W, b)`` as device tensors and whether they came as NumPy arrays."""
+        host = not isinstance(W, torch.Tensor)
+        return self.place(W), self.place(b), host
+
+    def _fold(self, transform: Affine | None, dtype: torch.dtype) -> torch_kernels.FoldVectors | None:
+        """The transform's device tensors, made once per transform and dtype."""
+        if transform is None:
+            return None
+        key = ("fold", id(transform), dtype)
+        if key not in self._cache:
+            # the transform is kept with its tensors so that its id is never reused meanwhile
+            self._cache[key] = (transform, torch_kernels.fold_vectors(transform, dtype, self.device))
+        return self._cache[key][1]
+
+    def _class_weight(self, class_weight: Any, dtype: torch.dtype) -> torch.Tensor | None:
+        if class_weight is None:
+            return None
+        if isinstance(class_weight, torch.Tensor):
+            return class_weight.to(device=self.device, dtype=dtype)
+        key = ("weight", id(class_weight), dtype)
+        if key not in self._cache:
+            weight = torch.as_tensor(np.asarray(class_weight), device=self.device).to(dtype)
+            self._cache[key] = (class_weight, weight)
+        return self._cache[key][1]
+
+    def _labels(self, y: Any, loss: LossSpec, n_classes: int) -> torch.Tensor:
+        """Labels on the device; class indices are checked where they are still cheap to read."""
+        y = self.place(y)
+        if loss.is_regression:
+            return y
+        if y.dtype.is_floating_point or y.dtype == torch.bool:
+            raise TypeError(f"y must hold integer class indices, got dtype {y.dtype}")
+        if y.device.type == "cpu" and y.numel():
+            low, high = int(y.min()), int(y.max())
+            if low < 0 or high >= n_classes:
+                bad = low if low < 0 else high
+                raise ValueError(f"y contains label {bad}; expected class indices 0..{n_classes - 1}")
+        return y if y.dtype == torch.int64 else y.long()
+
+    # -- the protocol --------------------------------------------------------------------------
+
+    def linear_loss(
+        self,
+        X: Any,
+        y: Any,
+        W: Any,
+        b: Any,
+        *,
+        loss: LossSpec,
+        class_weight: Any = None,
+        transform: Affine | None = None,
+        with_grad: bool = True,
+    ) -> ChunkSums:
+        if loss.name not in torch_kernels.DATA_TERMS:
+            raise ValueError(
+                f"loss={loss.name!r} has no PyTorch kernel; the torch backend covers "
+                f"{sorted(torch_kernels.DATA_TERMS)} (use backend='numpy' for this loss)"
+            )
+        W, b, host = self._weights(W, b)
+        total, grads, n, n_correct = torch_kernels.linear_sums(
+            self.place(X),
+            self._labels(y, loss, W.shape[1]),
+            W,
+            b,
+            loss=loss.name,
+            class_weight=self._class_weight(class_weight, W.dtype),
+            fold=self._fold(transform, W.dtype),
+            with_grad=with_grad,
+            accumulate=_ACCUMULATE[self.accumulate],
+            chunk_bytes=self.chunk_bytes,
+        )
+        if grads is not None and host:
+            grads = tuple(np.ascontiguousarray(self.fetch(g)) for g in grads)
+        return ChunkSums(total, grads, n, n_correct)
+
+    def linear_scores(self, X: Any, W: Any, b: Any, *, transform: Affine | None = None) -> Any:
+        W, b, host = self._weights(W, b)
+        scores = torch_kernels.linear_scores(
+            self.place(X), W, b, fold=self._fold(transform, W.dtype), chunk_bytes=self.chunk_bytes
+        )
+        return self.fetch(scores) if host else scores
+
+    def penalty(self, penalty: Penalty, W: Any, l1_ratio: float) -> PenaltyResult:
+        if not isinstance(W, torch.Tensor):
+            return penalty.fn(W, l1_ratio)
+        if penalty.name in TORCH_PENALTIES:
+            return TORCH_PENALTIES[penalty.name](W, l1_ratio)
+        value, grad = penalty.fn(self.fetch(W), l1_ratio)
+        return float(value), self.place(np.asarray(grad))

@@ -10,6 +10,8 @@ import warnings
 
 import numpy as np
 
+from linclass._devices import is_tensor, to_host
+
 _ACCEPTED_KINDS = "fiub"
 
 
@@ -43,8 +45,11 @@ def validate_X(
     object arrays of numbers become float64; complex, string and sparse input are refused. With
     ``c_order`` a Fortran-order or strided array is copied once, in its own dtype, to C order:
     sums over rows then run in the same order for every layout, so training gives bit-identical
-    weights whatever the layout.
+    weights whatever the layout. A torch tensor passes the same checks on its device and stays
+    there (made contiguous with ``c_order``).
     """
+    if is_tensor(X):
+        return _validate_tensor(X, name, n_features, estimator_name, c_order)
     if X is None:
         raise ValueError(f"Expected array-like (array or non-string sequence), got None for {name}")
     if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
@@ -96,6 +101,38 @@ def validate_X(
     return arr
 
 
+def _validate_tensor(X, name: str, n_features: int | None, estimator_name: str, c_order: bool):
+    """:func:`validate_X` for a torch tensor: the same checks and messages, no copy, no move."""
+    if X.is_complex():
+        raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}")
+    if X.dim() != 2:
+        shape = tuple(X.shape)
+        raise ValueError(f"Expected 2D array, got {X.dim()}D array instead: {name} has shape {shape}. ")
+    if X.shape[0] == 0:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={tuple(X.shape)}) while a minimum of 1 is required."
+        )
+    if X.shape[1] == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={tuple(X.shape)}) while a minimum of 1 is required."
+        )
+    if X.dtype.is_floating_point and not X.isfinite().all():
+        if X.isnan().any():
+            raise ValueError(f"Input {name} contains NaN.")
+        raise ValueError(f"Input {name} contains infinity or a value too large for dtype('{X.dtype}').")
+    else:
+        import torch  # imported already: X is a tensor
+
+        if X.dtype == torch.bool:
+            X = X.view(torch.uint8)
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but {estimator_name} is expecting {n_features} features "
+            "as input."
+        )
+    return X.contiguous() if c_order else X
+
+
 def _check_finite(arr: np.ndarray, name: str) -> None:
     # Row chunks keep the boolean temporaries small for large data sets.
     step = max(1, (1 << 24) // max(1, arr.shape[1]))
@@ -112,7 +149,7 @@ def column_or_1d(y, name: str = "y") -> np.ndarray:
         raise ValueError(
             f"requires y to be passed, but the target y is None; pass {name} with one label per row of X"
         )
-    arr = np.asarray(y)
+    arr = np.asarray(to_host(y))  # labels are small: a tensor's come to the host
     if arr.ndim == 2 and arr.shape[1] == 1:
         warnings.warn(
             "A column-vector y was passed when a 1d array was expected. Please change the shape of y "

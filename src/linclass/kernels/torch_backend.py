@@ -28,6 +28,9 @@ from linclass.losses import LossSpec
 from linclass.penalties import Penalty, PenaltyResult
 from linclass.preprocess import Affine
 
+# Host data larger than this share of the GPU's free memory stays on the host and is streamed.
+FIT_FRACTION = 0.6
+
 _ACCUMULATE = {None: None, "float32": torch.float32, "float64": torch.float64}
 
 
@@ -54,7 +57,7 @@ class TorchKernels:
         device: a torch device or its name (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
         accumulate: ``"float64"`` to accumulate the gradient sums of float32 chunks in float64
             (full-batch passes over many chunks), or None.
-        chunk_bytes: bound on one chunk's temporaries; None: 1 MB on the CPU, 256 MB on a GPU.
+        chunk_bytes: bound on one chunk's temporaries; None: 2 MB on the CPU, 256 MB on a GPU.
 
     Raises:
         ImportError: torch is missing; ValueError: the device is unknown or absent.
@@ -74,23 +77,32 @@ class TorchKernels:
     # -- moving arrays -------------------------------------------------------------------------
 
     def place(self, array: Any) -> torch.Tensor:
-        """``array`` as a tensor on the device: a tensor already there is returned as it is.
+        """``array`` as a tensor on the device, copied at most once; a tensor there is returned as it is.
 
-        NumPy arrays on a CPU device share their memory (no copy); a tensor on another device
-        is an error (moving data is the caller's decision, made once).
+        On a CPU device NumPy arrays share their memory (no copy). For a GPU, host data (NumPy
+        or a CPU tensor) is copied to it when it fits in ``FIT_FRACTION`` of the free device
+        memory, and otherwise stays in host memory, from which every pass streams it in chunks
+        (:func:`linclass.kernels.torch_kernels.row_chunks`). A tensor on another GPU is an error.
         """
         if isinstance(array, torch.Tensor):
-            if array.device != self.device:
+            if array.device == self.device or (array.device.type == "cpu" and self.device.type == "cpu"):
+                return array
+            if array.device.type != "cpu":
                 raise ValueError(
                     f"the tensor is on device '{array.device}' but the kernels run on '{self.device}'; "
                     f"move it once (tensor.to('{self.device}')) or choose device='{array.device}'"
                 )
-            return array
-        array = np.asarray(array)
-        if array.dtype == np.uint16 or array.dtype == np.uint32:
-            array = array.astype(np.int64)  # torch has no arithmetic on wide unsigned integers
-        tensor = torch.from_numpy(np.ascontiguousarray(array))
-        return tensor if self.device.type == "cpu" else tensor.to(self.device)
+            tensor = array
+        else:
+            array = np.asarray(array)
+            if array.dtype in (np.uint16, np.uint32, np.uint64):
+                array = array.astype(np.int64)  # torch has no arithmetic on wide unsigned integers
+            tensor = torch.from_numpy(np.ascontiguousarray(array))
+        if self.device.type == "cpu":
+            return tensor
+        free, _ = torch.cuda.mem_get_info(self.device)
+        fits = tensor.element_size() * tensor.numel() <= FIT_FRACTION * free
+        return tensor.to(self.device) if fits else tensor
 
     @staticmethod
     def fetch(array: Any) -> np.ndarray:

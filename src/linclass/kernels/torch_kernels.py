@@ -18,7 +18,7 @@ make the loss sum NaN or infinite, which the training loop's divergence guard re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -31,7 +31,7 @@ from linclass.preprocess import Affine
 # ImageNet-sized features (1.3M x 1,024 x 1,000) never builds an (N, C) array. On the CPU:
 # a chunk that stays in cache while it is converted, multiplied and multiplied back.
 CHUNK_BYTES = 256 * 2**20
-CPU_CHUNK_BYTES = 2**20
+CPU_CHUNK_BYTES = 2 * 2**20
 
 DataTerm = Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], tuple[torch.Tensor, torch.Tensor]]
 
@@ -181,6 +181,43 @@ def fold_grad(
     return dW_raw_t.T, db
 
 
+def row_chunks(X: torch.Tensor, rows: int, device: torch.device) -> Iterator[tuple[int, torch.Tensor]]:
+    """``(start, X[start:start + rows] on device)`` for every chunk (one empty chunk for an empty X).
+
+    A host ``X`` and a GPU ``device``: data that does not fit on the device. Each chunk is
+    copied into one of two pinned staging buffers and sent on a side stream, so chunk ``k + 1``
+    travels while the device computes on chunk ``k``.
+    """
+    starts = range(0, max(X.shape[0], 1), rows)
+    if X.device == device or device.type == "cpu":
+        yield from ((start, X[start : start + rows]) for start in starts)
+        return
+    copy_stream, compute_stream = torch.cuda.Stream(device), torch.cuda.current_stream(device)
+    staging = [torch.empty((rows, *X.shape[1:]), dtype=X.dtype, pin_memory=True) for _ in range(2)]
+    sent: list[torch.cuda.Event | None] = [None, None]
+
+    def send(k: int) -> tuple[torch.Tensor, torch.cuda.Event]:
+        part = X[starts[k] : starts[k] + rows]
+        buffer = staging[k % 2][: part.shape[0]]
+        if sent[k % 2] is not None:
+            sent[k % 2].synchronize()  # the copy out of this buffer two chunks ago has finished
+        buffer.copy_(part)
+        with torch.cuda.stream(copy_stream):
+            on_device = buffer.to(device, non_blocking=True)
+            sent[k % 2] = done = torch.cuda.Event()
+            done.record(copy_stream)
+        return on_device, done
+
+    upcoming = send(0)
+    for k, start in enumerate(starts):
+        chunk, arrived = upcoming
+        compute_stream.wait_event(arrived)
+        chunk.record_stream(compute_stream)  # allocated on the copy stream, used on the compute one
+        if k + 1 < len(starts):
+            upcoming = send(k + 1)
+        yield start, chunk
+
+
 def linear_sums(
     X: torch.Tensor,
     y: torch.Tensor,
@@ -197,7 +234,8 @@ def linear_sums(
     """Chunk sums of the data term: ``(loss_sum, (dW_sum, db_sum) or None, n, n_correct)``.
 
     Args:
-        X: raw inputs ``(n, D)`` on ``W``'s device; converted to ``W.dtype`` one chunk at a time.
+        X: raw inputs ``(n, D)`` on ``W``'s device, or in host memory for a GPU ``W`` (streamed,
+            see :func:`row_chunks`); converted to ``W.dtype`` one chunk at a time.
         y: class indices ``(n,)`` (int64) or real targets ``(n,)``/``(n, C)`` for ``"squared_error"``.
         W, b: ``(D, C)`` and ``(C,)`` of the compute dtype.
         loss: a key of :data:`DATA_TERMS`.
@@ -223,8 +261,8 @@ def linear_sums(
     chunk_bytes = default_chunk_bytes(W.device) if chunk_bytes is None else chunk_bytes
     rows = chunk_rows(X.shape[1], W.shape[1], W.element_size(), chunk_bytes)
     loss_sum = n_correct = dW_t = db = None
-    for start in range(0, max(n, 1), rows):  # an empty X still gives zero sums
-        chunk = X[start : start + rows].to(W.dtype)
+    for start, chunk in row_chunks(X, rows, W.device):
+        chunk = chunk.to(W.dtype)
         y_chunk = y[start : start + rows]
         scores = chunk_scores(chunk, W_raw, b_raw)
         losses, dscores = term(scores, y_chunk, class_weight)
@@ -263,8 +301,8 @@ def linear_scores(
     chunk_bytes = default_chunk_bytes(W.device) if chunk_bytes is None else chunk_bytes
     rows = chunk_rows(X.shape[1], W.shape[1], W.element_size(), chunk_bytes)
     out = torch.empty((X.shape[0], W.shape[1]), dtype=W.dtype, device=W.device)
-    for start in range(0, X.shape[0], rows):
-        out[start : start + rows] = chunk_scores(X[start : start + rows].to(W.dtype), W_raw, b_raw)
+    for start, chunk in row_chunks(X, rows, W.device):
+        out[start : start + rows] = chunk_scores(chunk.to(W.dtype), W_raw, b_raw)
     return out
 
 

@@ -75,11 +75,6 @@ def resolve_device(device: Any, what: str | None = None) -> Any:
     return resolved
 
 
-def on_accelerator(value: Any) -> bool:
-    """True for a tensor on a device other than the CPU (a GPU)."""
-    return is_tensor(value) and value.device.type != "cpu"
-
-
 def to_host(value: Any) -> Any:
     """A NumPy array of a tensor (a view of a CPU tensor); anything else as it is."""
     return value.detach().cpu().numpy() if is_tensor(value) else value

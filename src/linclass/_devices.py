@@ -70,6 +70,8 @@ def resolve_device(device: Any, what: str | None = None) -> Any:
             raise ValueError(
                 f"{what} names GPU {resolved.index}, but this machine has {count} (0..{count - 1})"
             )
+        if resolved.index is None:  # tensors always carry an index: compare like with like
+            resolved = torch.device("cuda", torch.cuda.current_device())
     elif resolved.type != "cpu":
         raise ValueError(f"device={device!r} is not supported; expected 'cpu', 'cuda' or 'cuda:N'")
     return resolved

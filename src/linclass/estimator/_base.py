@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from linclass import _validation as v
+from linclass._devices import is_tensor, to_host
 from linclass.estimator._checks import check_feature_names, check_is_fitted, validate_X
 from linclass.kernels import KERNELS, Kernels, get_kernels
 from linclass.losses import LossSpec
@@ -29,6 +30,11 @@ class LinearModelMixin:
             KERNELS.get(self.backend)
         elif self.backend is not None and not isinstance(self.backend, Kernels):
             get_kernels(self.backend)  # raises the TypeError naming what a backend may be
+        device_like = isinstance(self.device, str) or type(self.device).__module__ == "torch"
+        if self.device is not None and not device_like:
+            raise TypeError(
+                f"device must be None or a torch device ('cpu', 'cuda', 'cuda:1'), got {self.device!r}"
+            )
         OPTIMIZERS.get(self.optimizer)
         SCHEDULES.get(self.schedule)
         PREPROCESSORS.get(self.preprocess)
@@ -48,7 +54,31 @@ class LinearModelMixin:
     def _compute_dtype(self, X: np.ndarray) -> type:
         if self.dtype is not None:
             return _DTYPES[np.dtype(self.dtype).name]
-        return np.float64 if X.dtype == np.float64 else np.float32
+        return np.float64 if str(X.dtype) in ("float64", "torch.float64") else np.float32
+
+    def _kernels_for(self, X) -> Kernels:
+        """The backend: ``backend`` as given, or PyTorch on ``device`` or on the device of a tensor ``X``.
+
+        Tensors stay where they are: a tensor ``X`` with neither ``device`` nor ``backend`` set
+        trains with PyTorch on the tensor's device.
+        """
+        if self.device is not None and self.backend not in (None, "torch"):
+            raise ValueError(
+                f"device={self.device!r} runs the PyTorch backend, but backend={self.backend!r}; "
+                "pass backend=None (or 'torch') with a device"
+            )
+        device = self.device
+        if device is None and is_tensor(X) and self.backend in (None, "torch"):
+            device = X.device
+        if device is None:
+            return get_kernels(self.backend)
+        return get_kernels("torch", device=device)
+
+    def _on_backend(self, *arrays):
+        """The fit's arrays where the objective's kernels train on them: on a GPU backend, moved
+        there once (the kernels' ``place``); elsewhere as they are. None stays None."""
+        place = getattr(self.objective_.kernels, "place", None)
+        return tuple(array if array is None or place is None else place(array) for array in arrays)
 
     def _make_objective(self, X: np.ndarray, loss: LossSpec, class_weight: np.ndarray | None) -> Objective:
         transform: Affine = fit_transform(self.preprocess, X)
@@ -59,7 +89,7 @@ class LinearModelMixin:
             l1_ratio=float(self.l1_ratio),
             class_weight=class_weight,
             transform=transform,
-            kernels=get_kernels(self.backend),
+            kernels=self._kernels_for(X),
         )
 
     def _run_loop(self, objective, params, X, y, X_val, y_val, rng, resume=None, epochs=None, **options):
@@ -111,6 +141,8 @@ class LinearModelMixin:
 
     def _raw_output(self, X) -> np.ndarray:
         X = self._validated_input(X)
+        if is_tensor(X) and not hasattr(self.objective_.kernels, "place"):
+            X = to_host(X)  # a model loaded without its device predicts tensors on the host
         return self.objective_.scores(self.params_, X)
 
     def save(self, path) -> None:

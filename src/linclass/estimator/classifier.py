@@ -6,6 +6,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from linclass import _validation as v
+from linclass._devices import on_device_of, to_host
 from linclass.calibration import fit_platt, platt_probabilities
 from linclass.datasets.splits import split_indices
 from linclass.estimator._base import LinearModelMixin
@@ -57,6 +58,10 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         verbose: show a progress bar on a terminal.
         backend: the kernels doing the array work: None (Numba when installed, else NumPy), a
             name in ``linclass.kernels.KERNELS`` or an object implementing ``linclass.kernels.Kernels``.
+        device: a torch device (``"cpu"``, ``"cuda"``, ``"cuda:1"``) to train on with the PyTorch
+            backend, or None: the device of a ``torch.Tensor`` ``X``, else the CPU backends.
+            Tensors stay on their device; NumPy data is moved there once per fit; ``coef_`` and
+            the other learned attributes are NumPy arrays whatever the device.
 
     Attributes:
         classes_: the labels, sorted; ``coef_ (C, D)``, ``intercept_ (C,)`` on raw inputs;
@@ -95,6 +100,7 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         dtype: str | None = None,
         verbose: bool = False,
         backend=None,
+        device=None,
     ) -> None:
         self.loss = loss
         self.penalty = penalty
@@ -116,6 +122,7 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         self.dtype = dtype
         self.verbose = verbose
         self.backend = backend
+        self.device = device
 
     # -- fitting -------------------------------------------------------------------------------
 
@@ -159,14 +166,16 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         self.objective_ = self._make_objective(X, spec, self._class_weights(y_idx, len(classes)))
         dtype = self._compute_dtype(X)
         params = (np.zeros((X.shape[1], len(classes)), dtype), np.zeros(len(classes), dtype))
+        # on a GPU backend the data moves to the device here, once for the whole fit
+        X, y_train, X_val, y_val_train = self._on_backend(X, y_idx, X_val, y_val)
         try:
             result = self._run_loop(
                 self.objective_,
                 params,
                 X,
-                y_idx,
+                y_train,
                 X_val,
-                y_val,
+                y_val_train,
                 rng,
                 resume=resume,
                 callbacks=callbacks,
@@ -221,8 +230,9 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         if resume is not None and resume.n_samples != X.shape[0]:
             resume = None
         epochs = 1 if resume is None else resume.epoch + 1
+        X, y_train = self._on_backend(X, y_idx)
         result = self._run_loop(
-            self.objective_, self.params_, X, y_idx, None, None, rng, resume=resume, epochs=epochs
+            self.objective_, self.params_, X, y_train, None, None, rng, resume=resume, epochs=epochs
         )
         self._train_state = result.state
         if resume is None:
@@ -276,8 +286,8 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         return weights
 
     def _set_fitted(self, params, history, n_iter: int) -> None:
-        self.params_ = params
-        W_raw, b_raw = self.objective_.effective_params(params)
+        self.params_ = tuple(to_host(p) for p in params)  # weights trained on a GPU come to the host
+        W_raw, b_raw = self.objective_.effective_params(self.params_)
         self.coef_ = W_raw.T.copy()
         self.intercept_ = b_raw.copy()
         if history is not None:
@@ -295,6 +305,10 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         """Labels of the highest-scoring class, shape ``(N,)``."""
         scores = self._raw_output(X)
         return self.classes_[scores.argmax(axis=1)]
+
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """Mean accuracy of ``predict(X)`` against ``y`` (labels may be a tensor on any device)."""
+        return super().score(X, np.asarray(to_host(y)), sample_weight=sample_weight)
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities ``(N, C)``: softmax of the scores, or Platt scaling for margin losses."""
@@ -324,4 +338,4 @@ def _holdout(X: np.ndarray, y_idx: np.ndarray, fraction: float, rng: np.random.G
     if y_idx.shape[0] < _MIN_HOLDOUT_SAMPLES or counts[counts > 0].min() * fraction < 1:
         return None, None, None
     train_idx, val_idx = split_indices(y_idx, fraction, stratify=True, random_state=rng)
-    return train_idx, X[val_idx], y_idx[val_idx]
+    return train_idx, X[on_device_of(X, val_idx)], y_idx[val_idx]

@@ -30,7 +30,9 @@ def save(estimator, path: str | os.PathLike) -> None:
     if objective.class_weight is not None:
         arrays["class_weight"] = objective.class_weight
     # where the arithmetic ran is no part of the model: a loaded model uses the default kernels
-    params = {k: val for k, val in estimator.get_params().items() if k not in ("random_state", "backend")}
+    # where a model was trained is no part of it: the file loads and predicts on any machine
+    machine = ("random_state", "backend", "device")
+    params = {k: val for k, val in estimator.get_params().items() if k not in machine}
     if isinstance(params.get("class_weight"), dict):
         params["class_weight"] = None  # the resolved weights are stored as an array
     names = getattr(estimator, "feature_names_in_", None)

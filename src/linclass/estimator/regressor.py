@@ -6,6 +6,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from linclass import _validation as v
+from linclass._devices import on_device_of, to_host
 from linclass.datasets.splits import split_indices
 from linclass.estimator._base import LinearModelMixin
 from linclass.estimator._checks import check_consistent_length, check_feature_names, column_or_1d, validate_X
@@ -17,12 +18,13 @@ class LinearRegressor(LinearModelMixin, RegressorMixin, BaseEstimator):
     """Least-squares linear regression ``pred = X @ W + b`` trained by the same optimizers.
 
     Minimizes ``(1/N) sum_i |y_i - (x_i @ W + b)|^2 + alpha * R(W)``. ``y`` may be ``(N,)`` or
-    ``(N, K)``; hyperparameters mean what they mean for ``LinearClassifier``: with
-    ``early_stopping`` a seeded ``validation_fraction`` of the rows is held out, training stops
-    when its loss (mean squared error) has not fallen by ``tol`` for ``n_iter_no_change`` epochs,
-    and the best epoch's weights are kept; without it ``validation_fraction`` is not used.
-    Learned attributes: ``coef_``, ``intercept_``, ``n_features_in_``, ``feature_names_in_`` (for
-    a DataFrame with string column names), ``history_``, ``n_iter_``.
+    ``(N, K)``; hyperparameters (``device`` and ``backend`` included) mean what they mean for
+    ``LinearClassifier``: with ``early_stopping`` a seeded ``validation_fraction`` of the rows is
+    held out, training stops when its loss (mean squared error) has not fallen by ``tol`` for
+    ``n_iter_no_change`` epochs, and the best epoch's weights are kept; without it
+    ``validation_fraction`` is not used. Learned attributes: ``coef_``, ``intercept_``,
+    ``n_features_in_``, ``feature_names_in_`` (for a DataFrame with string column names),
+    ``history_``, ``n_iter_``.
 
     Example:
         >>> import numpy as np
@@ -53,6 +55,7 @@ class LinearRegressor(LinearModelMixin, RegressorMixin, BaseEstimator):
         dtype: str | None = None,
         verbose: bool = False,
         backend=None,
+        device=None,
     ) -> None:
         self.penalty = penalty
         self.alpha = alpha
@@ -72,6 +75,7 @@ class LinearRegressor(LinearModelMixin, RegressorMixin, BaseEstimator):
         self.dtype = dtype
         self.verbose = verbose
         self.backend = backend
+        self.device = device
 
     def fit(self, X: ArrayLike, y: ArrayLike) -> LinearRegressor:
         """Fit on ``X (N, D)`` and real targets ``y (N,)`` or ``(N, K)``; returns ``self``."""
@@ -79,7 +83,7 @@ class LinearRegressor(LinearModelMixin, RegressorMixin, BaseEstimator):
         check_feature_names(self, X, reset=True)
         X = validate_X(X, c_order=True)
         # Several outputs are (N, K); a single column is flattened with scikit-learn's warning.
-        y = None if y is None else np.asarray(y)
+        y = None if y is None else np.asarray(to_host(y))
         y = y if y is not None and y.ndim == 2 and y.shape[1] > 1 else column_or_1d(y)
         if y.dtype.kind == "O":
             try:
@@ -103,9 +107,11 @@ class LinearRegressor(LinearModelMixin, RegressorMixin, BaseEstimator):
         rows, X_val, y_val = None, None, None
         if self.early_stopping:
             rows, val_rows = _holdout_rows(len(targets), self.validation_fraction, rng)
-            X_val, y_val = X[val_rows], targets[val_rows]
+            X_val, y_val = X[on_device_of(X, val_rows)], targets[val_rows]
+        # on a GPU backend the data moves to the device here, once for the whole fit
+        X, targets, X_val, y_val = self._on_backend(X, targets, X_val, y_val)
         result = self._run_loop(self.objective_, params, X, targets, X_val, y_val, rng, rows=rows)
-        self.params_ = result.params
+        self.params_ = tuple(to_host(p) for p in result.params)
         self.history_ = result.history
         self.n_iter_ = int(result.n_iter)
         W_raw, b_raw = self.objective_.effective_params(self.params_)

@@ -1,11 +1,13 @@
 """The array work of the linear model, behind one protocol: :class:`Kernels`.
 
 A backend is one class implementing :class:`Kernels` (chunk sums of the data term, scores,
-the penalty); :class:`linclass.objective.Objective` holds one. Two ship here:
+the penalty); :class:`linclass.objective.Objective` holds one. Three ship here:
 
 - :class:`NumpyKernels` — the readable reference (BLAS products and the registry's losses);
 - :class:`NumbaKernels` — fused Numba kernels with the same results to float32 rounding,
-  falling back to the reference for the inputs :meth:`NumbaKernels.supports` refuses.
+  falling back to the reference for the inputs :meth:`NumbaKernels.supports` refuses;
+- ``"torch"`` — :class:`linclass.kernels.torch_backend.TorchKernels`, PyTorch on CPU tensors or
+  a CUDA GPU (``get_kernels("torch", device="cuda")``); torch is imported only when it is built.
 
 ``KERNELS`` maps backend names to factories ``factory(**options) -> Kernels``; names are
 resolved once, at the estimator or command-line boundary, by :func:`get_kernels`. Nothing here
@@ -39,6 +41,19 @@ FUSED_LOSSES = frozenset(name for name, spec in LOSSES.items() if spec.fused_cod
 KERNELS: Registry = Registry("backend")
 KERNELS.register("numpy", NumpyKernels)
 KERNELS.register("numba", NumbaKernels)
+
+
+def _torch_kernels(**options: Any) -> Kernels:
+    """:class:`linclass.kernels.torch_backend.TorchKernels`; torch is imported here, not before."""
+    from linclass._devices import require_torch
+
+    require_torch(f"device={options['device']!r}" if "device" in options else "backend='torch'")
+    from linclass.kernels.torch_backend import TorchKernels
+
+    return TorchKernels(**options)
+
+
+KERNELS.register("torch", _torch_kernels)
 
 __all__ = [
     "DISABLE_ENV",

@@ -85,33 +85,38 @@ class TorchKernels:
 
     # -- moving arrays -------------------------------------------------------------------------
 
-    def place(self, array: Any) -> torch.Tensor:
-        """``array`` as a tensor on the device, copied at most once; a tensor there is returned as it is.
+    def place(self, array: Any) -> Any:
+        """``array`` as training should hold it on this backend, copied at most once.
 
-        On a CPU device NumPy arrays share their memory (no copy). For a GPU, host data (NumPy
-        or a CPU tensor) is copied to it when it fits in ``FIT_FRACTION`` of the free device
-        memory, and otherwise stays in host memory, from which every pass streams it in chunks
-        (:func:`linclass.kernels.torch_kernels.row_chunks`). A tensor on another GPU is an error.
+        On the CPU: as it is (a NumPy array is wrapped without a copy in every call, so the
+        optimizer keeps NumPy weights; a tensor stays a tensor). On a GPU: a tensor there as it
+        is; host data (NumPy or a CPU tensor) copied to the GPU when it fits in
+        ``FIT_FRACTION`` of the free device memory, and otherwise left in host memory, from
+        which every pass streams it in chunks (:func:`linclass.kernels.torch_kernels.row_chunks`).
+        A tensor on another GPU is an error.
         """
-        if isinstance(array, torch.Tensor):
-            if array.device == self.device or (array.device.type == "cpu" and self.device.type == "cpu"):
-                return array
-            if array.device.type != "cpu":
-                raise ValueError(
-                    f"the tensor is on device '{array.device}' but the kernels run on '{self.device}'; "
-                    f"move it once (tensor.to('{self.device}')) or choose device='{array.device}'"
-                )
-            tensor = array
-        else:
-            array = np.asarray(array)
-            if array.dtype in (np.uint16, np.uint32, np.uint64):
-                array = array.astype(np.int64)  # torch has no arithmetic on wide unsigned integers
-            tensor = torch.from_numpy(np.ascontiguousarray(array))
-        if self.device.type == "cpu":
+        if self.device.type == "cpu" and not isinstance(array, torch.Tensor):
+            return array
+        tensor = self._tensor(array)
+        if tensor.device == self.device:
             return tensor
         free, _ = torch.cuda.mem_get_info(self.device)
         fits = tensor.element_size() * tensor.numel() <= FIT_FRACTION * free
         return tensor.to(self.device) if fits else tensor
+
+    def _tensor(self, array: Any) -> torch.Tensor:
+        """A tensor of ``array``: on the device, or a host tensor for a GPU (streamed by the kernels)."""
+        if isinstance(array, torch.Tensor):
+            if array.device.type != "cpu" and array.device != self.device:
+                raise ValueError(
+                    f"the tensor is on device '{array.device}' but the kernels run on '{self.device}'; "
+                    f"move it once (tensor.to('{self.device}')) or choose device='{array.device}'"
+                )
+            return array
+        array = np.asarray(array)
+        if array.dtype in (np.uint16, np.uint32, np.uint64):
+            array = array.astype(np.int64)  # torch has no arithmetic on wide unsigned integers
+        return torch.from_numpy(np.ascontiguousarray(array))
 
     @staticmethod
     def fetch(array: Any) -> np.ndarray:
@@ -121,7 +126,7 @@ class TorchKernels:
     def _weights(self, W: Any, b: Any) -> tuple[torch.Tensor, torch.Tensor, bool]:
         """``(W, b)`` as device tensors and whether they came as NumPy arrays."""
         host = not isinstance(W, torch.Tensor)
-        return self.place(W), self.place(b), host
+        return self._tensor(W).to(self.device), self._tensor(b).to(self.device), host
 
     def _fold(self, transform: Affine | None, dtype: torch.dtype) -> torch_kernels.FoldVectors | None:
         """The transform's device tensors, made once per transform and dtype."""
@@ -146,7 +151,7 @@ class TorchKernels:
 
     def _labels(self, y: Any, loss: LossSpec, n_classes: int) -> torch.Tensor:
         """Labels on the device; class indices are checked where they are still cheap to read."""
-        y = self.place(y)
+        y = self._tensor(y).to(self.device)
         if loss.is_regression:
             return y
         if y.dtype.is_floating_point or y.dtype == torch.bool:
@@ -196,7 +201,7 @@ class TorchKernels:
                 f"{sorted(torch_kernels.DATA_TERMS)} (use backend='numpy' for this loss)"
             )
         W, b, host = self._weights(W, b)
-        X = self.place(X)
+        X = self._tensor(X)
         with self._threads(X, W):
             total, grads, n, n_correct = torch_kernels.linear_sums(
                 X,
@@ -216,7 +221,7 @@ class TorchKernels:
 
     def linear_scores(self, X: Any, W: Any, b: Any, *, transform: Affine | None = None) -> Any:
         W, b, host = self._weights(W, b)
-        X = self.place(X)
+        X = self._tensor(X)
         with self._threads(X, W):
             scores = torch_kernels.linear_scores(
                 X, W, b, fold=self._fold(transform, W.dtype), chunk_bytes=self.chunk_bytes
@@ -229,4 +234,4 @@ class TorchKernels:
         if penalty.name in TORCH_PENALTIES:
             return TORCH_PENALTIES[penalty.name](W, l1_ratio)
         value, grad = penalty.fn(self.fetch(W), l1_ratio)
-        return float(value), self.place(np.asarray(grad))
+        return float(value), self._tensor(np.asarray(grad)).to(W.device)

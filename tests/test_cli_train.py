@@ -142,3 +142,23 @@ def test_model_file_is_not_a_checkpoint(tmp_path):
     assert "model" in result.stderr and "checkpoint" in result.stderr
     np.testing.assert_array_equal(linclass.load(model).classes_, np.arange(10))
     assert os.path.getsize(model) > 0
+
+
+def test_train_on_a_torch_device_and_a_missing_device_is_a_usage_error(tmp_path):
+    torch = pytest.importorskip("torch")
+    result = run_cli("train", "--device", "cpu", "--epochs", "2", "--quiet", "--out", "m.npz", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    on_cpu_kernels = run_cli("train", "--epochs", "2", "--quiet", "--out", "n.npz", cwd=tmp_path)
+    assert on_cpu_kernels.returncode == 0, on_cpu_kernels.stderr
+    torch_model, cpu_model = linclass.load(tmp_path / "m.npz"), linclass.load(tmp_path / "n.npz")
+    np.testing.assert_allclose(torch_model.coef_, cpu_model.coef_, rtol=1e-4, atol=1e-5)
+    if not torch.cuda.is_available():
+        missing = run_cli("train", "--device", "cuda", cwd=tmp_path)
+        assert missing.returncode == 2
+        assert missing.stderr.startswith("linclass train: error: --device cuda needs a CUDA GPU, but none is available")
+        assert len(missing.stderr.splitlines()) == 1
+    unknown = run_cli("train", "--device", "gpu0", cwd=tmp_path)
+    assert unknown.returncode == 2
+    assert unknown.stderr == (
+        "linclass train: error: device='gpu0' is not a torch device; expected 'cpu', 'cuda' or 'cuda:N'\n"
+    )

@@ -31,3 +31,28 @@ def test_library_trains_saves_and_predicts_with_numpy_alone(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["numpy", "linclass.estimator._compat"]
+
+
+def test_asking_for_a_device_without_torch_names_what_is_missing():
+    script = textwrap.dedent(
+        f"""
+        import sys
+        for name in {OPTIONAL!r}:
+            sys.modules[name] = None
+        import numpy as np
+        import linclass
+        X, y = np.eye(4), np.array([0, 1, 0, 1])
+        for options in ({{"device": "cuda"}}, {{"backend": "torch"}}):
+            try:
+                linclass.LinearClassifier(**options).fit(X, y)
+            except ImportError as exc:
+                print(exc)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"{what} needs PyTorch, which is not installed; install it (pip install torch) or train on the CPU "
+        "without it (device=None)"
+        for what in ("device='cuda'", "backend='torch'")
+    ]

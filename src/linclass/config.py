@@ -39,6 +39,7 @@ class TrainConfig:
     preprocess: str = "standardize"
     seed: int = 0
     dtype: str | None = None
+    device: str | None = None
 
     def estimator(self):
         """A ``LinearClassifier`` with these settings."""
@@ -61,6 +62,7 @@ class TrainConfig:
             preprocess=self.preprocess,
             random_state=self.seed,
             dtype=self.dtype,
+            device=self.device,
         )
 
     def to_dict(self) -> dict[str, Any]:

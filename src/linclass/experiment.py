@@ -195,8 +195,13 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[TrainConfig, TrainState]:
     return config, state
 
 
-def resume_training(path: str | os.PathLike, *, epochs: int | None = None, **options) -> TrainRun:
+def resume_training(
+    path: str | os.PathLike, *, epochs: int | None = None, device: str | None = None, **options
+) -> TrainRun:
     """Continue the run saved at ``path``; ``options`` as for ``train_model``.
+
+    ``device`` (a torch device name) moves the rest of the run to another device; None keeps
+    the run's own.
 
     Checkpoints go to ``path`` and record the checkpoint's model file unless ``options`` say
     otherwise. ``epochs`` extends (or keeps) the run's length; a schedule that decays over the
@@ -210,6 +215,8 @@ def resume_training(path: str | os.PathLike, *, epochs: int | None = None, **opt
                 "expected at least that many"
             )
         config = dataclasses.replace(config, epochs=epochs)
+    if device is not None:
+        config = dataclasses.replace(config, device=device)
     options.setdefault("checkpoint_path", path)
     options.setdefault("model_path", model_path)
     return train_model(config, resume=state, **options)

@@ -22,6 +22,7 @@ examples:
   linclass train --data fashion-mnist --optimizer lbfgs --alpha 1e-4 --out fmnist.npz
   linclass train --checkpoint run.ckpt --checkpoint-every 1     (Ctrl-C saves and exits 130)
   linclass train --resume run.ckpt                               (continues the same run)
+  linclass train --data fashion-mnist --device cuda               (PyTorch on the GPU)
 """
 
 _DEFAULTS = TrainConfig()
@@ -103,6 +104,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--patience", type=int, default=d.patience, help="early-stopping patience (default: 5)"
     )
     parser.add_argument("--dtype", choices=["float32", "float64"], default=None, help="computation dtype")
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="train with PyTorch on this device: cpu, cuda, cuda:1 (default: the CPU kernels, no PyTorch)",
+    )
     parser.add_argument("--seed", type=int, default=d.seed, help="random seed (default: 0)")
     parser.add_argument(
         "--out",
@@ -144,6 +150,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         preprocess=args.preprocess,
         seed=args.seed,
         dtype=args.dtype,
+        device=args.device,
     )
 
 
@@ -169,7 +176,7 @@ def _epoch_printer(total_epochs: int):
 
 
 #: Options that may change when a run is resumed; any other option must match the checkpoint.
-RESUME_MAY_CHANGE = ("epochs", "out", "checkpoint", "checkpoint_every", "quiet", "json", "debug")
+RESUME_MAY_CHANGE = ("epochs", "device", "out", "checkpoint", "checkpoint_every", "quiet", "json", "debug")
 _CONFIG_FIELD = {"lr": "learning_rate", "penalty": "penalty"}
 
 
@@ -210,6 +217,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.checkpoint_every is not None and args.checkpoint is None and args.resume is None:
         raise UsageError("--checkpoint-every needs --checkpoint PATH")
+    if args.device is not None:
+        from linclass._devices import resolve_device
+
+        try:  # before any data is read
+            resolve_device(args.device, f"--device {args.device}")
+        except (ImportError, ValueError) as exc:
+            raise UsageError(str(exc)) from exc
     if args.resume:
         config, state, model_path = read_checkpoint(args.resume)
         conflicts = _resume_conflicts(args, config)
@@ -243,6 +257,7 @@ def run(args: argparse.Namespace) -> int:
                 result = resume_training(
                     args.resume,
                     epochs=args.epochs,
+                    device=args.device,
                     checkpoint_path=args.checkpoint or args.resume,
                     checkpoint_every=args.checkpoint_every or 1,
                     callbacks=callbacks,

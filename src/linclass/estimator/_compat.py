@@ -43,9 +43,9 @@ except ImportError:
     class ClassifierMixin:  # type: ignore[no-redef]
         _estimator_type = "classifier"
 
-        def score(self, X, y) -> float:
-            """Mean accuracy on ``X``, ``y``."""
-            return float(np.mean(self.predict(X) == np.asarray(y)))
+        def score(self, X, y, sample_weight=None) -> float:
+            """Mean accuracy on ``X``, ``y`` (weighted by ``sample_weight`` when given)."""
+            return float(np.average(self.predict(X) == np.asarray(y), weights=sample_weight))
 
     class RegressorMixin:  # type: ignore[no-redef]
         _estimator_type = "regressor"

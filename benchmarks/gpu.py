@@ -31,6 +31,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# OpenMP threads that spin while they wait make every multi-threaded torch CPU operation crawl
+# on a machine whose cores are shared (seen: 40x slower on the project's 2 loaded cores); let
+# them sleep instead. Set before torch is imported; a value given by the user wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 FULL = {"cifar": (50_000, 3_072, 10), "probe": (1_281_167, 1_024, 1_000), "repeats": 3, "lbfgs_iter": 10}
 SMALL = {"cifar": (2_000, 3_072, 10), "probe": (4_000, 256, 100), "repeats": 2, "lbfgs_iter": 3}
 ALPHA = 1e-4
@@ -68,11 +73,21 @@ class Bench:
         if self.device.type == "cuda":
             self.torch.cuda.synchronize(self.device)
 
-    def measure(self, problem: str, contender: str, what: str, function: Callable[[], object]) -> None:
+    def measure(
+        self,
+        problem: str,
+        contender: str,
+        what: str,
+        function: Callable[[], object],
+        evaluations: Callable[[], int] | None = None,
+    ) -> None:
+        """Time ``function``; ``evaluations()`` (read after the last call) is added to ``what``."""
         cuda = self.device.type == "cuda"
         if cuda:
             self.torch.cuda.reset_peak_memory_stats(self.device)
         seconds = best_time(function, self.sizes["repeats"], self.sync)
+        if evaluations is not None:
+            what = f"{what} ({evaluations()} value+grad)"
         peak = self.torch.cuda.max_memory_allocated(self.device) / 2**20 if cuda else None
         self.rows.append((problem, contender, what, seconds * 1e3, peak))
         print(f"{problem:9s} {contender:34s} {what:28s} {seconds * 1e3:10.2f} ms", flush=True)
@@ -91,7 +106,7 @@ def cifar(bench: Bench) -> None:
     rng = np.random.default_rng(0)
     X_host = rng.integers(0, 256, size=(n, d), dtype=np.uint8)
     y_host = rng.integers(0, c, size=n)
-    X, y = bench.kernels.place(X_host), bench.kernels.place(y_host)
+    X, y = torch.from_numpy(X_host).to(device), torch.from_numpy(y_host).to(device)
     objective = bench.objective(X, bench.kernels)
     from linclass.optim import sgd
     from linclass.train import fit
@@ -169,10 +184,17 @@ def probe(bench: Bench) -> None:
     iterations = bench.sizes["lbfgs_iter"]
     from linclass.train import fit
 
-    bench.measure("probe", "linclass torch", f"L-BFGS, {iterations} iterations",
-                  lambda: fit(objective, params, X, y, optimizer="lbfgs", epochs=iterations, tol=0.0))
-    lbfgs = torch.optim.LBFGS(linear.parameters(), max_iter=iterations, history_size=10, tolerance_grad=0,
-                              tolerance_change=0, line_search_fn="strong_wolfe")
+    runs = []
+
+    def linclass_lbfgs():
+        runs.append(fit(objective, params, X, y, optimizer="lbfgs", epochs=iterations, tol=0.0))
+
+    bench.measure("probe", "linclass torch", f"L-BFGS, {iterations} iterations", linclass_lbfgs,
+                  evaluations=lambda: runs[-1].history["n_evaluations"][-1])
+    lbfgs = torch.optim.LBFGS(
+        linear.parameters(), max_iter=iterations, max_eval=4 * iterations, history_size=10,
+        tolerance_grad=0, tolerance_change=0, line_search_fn="strong_wolfe",
+    )
 
     def torch_lbfgs():
         torch.nn.init.zeros_(linear.weight)
@@ -180,7 +202,8 @@ def probe(bench: Bench) -> None:
         lbfgs.state.clear()
         lbfgs.step(torch_value_and_grad)
 
-    bench.measure("probe", "torch.optim.LBFGS", f"L-BFGS, {iterations} iterations", torch_lbfgs)
+    bench.measure("probe", "torch.optim.LBFGS", f"L-BFGS, {iterations} iterations", torch_lbfgs,
+                  evaluations=lambda: lbfgs.state[lbfgs._params[0]]["func_evals"])
 
 
 def equality_tests(device: str) -> str:

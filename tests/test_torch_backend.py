@@ -12,6 +12,7 @@ import pytest
 
 from linclass.kernels import NumpyKernels
 from linclass.objective import Objective
+from linclass.optim import OPTIMIZERS as REGISTERED
 from linclass.preprocess import fit_transform
 from linclass.train import fit
 
@@ -91,24 +92,32 @@ def test_batch_values_and_gradients_equal_the_numpy_backend(loss, weighted, pena
     assert_close(torch_objective.scores(params, X_t), numpy_objective.scores(params, X), dtype)
 
 
+def built(name, **hyperparameters):
+    return REGISTERED[name].build(**hyperparameters)
+
+
+MINIBATCH = dict(batch_size=16)  # 90 rows: 6 steps per epoch
 OPTIMIZERS = {
-    "sgd": dict(optimizer="sgd", learning_rate=0.05, batch_size=16),
-    "momentum": dict(optimizer="sgd", learning_rate=0.05, momentum=0.9, batch_size=16),
-    "nesterov": dict(optimizer="sgd", learning_rate=0.05, momentum=0.9, nesterov=True, batch_size=16,
-                     schedule="cosine", schedule_options={"decay_steps": 3}),
-    "adam": dict(optimizer="adam", learning_rate=0.01, batch_size=16),
-    "gd": dict(optimizer="gd", learning_rate=0.2),
-    "lbfgs": dict(optimizer="lbfgs"),
-    "random_search": dict(optimizer="random_search", learning_rate=0.1),
-    "random_local_search": dict(optimizer="random_local_search", learning_rate=0.1),
-    "genetic": dict(optimizer="genetic", learning_rate=0.1),
+    "sgd": lambda: dict(optimizer=built("sgd", learning_rate=0.05), **MINIBATCH),
+    "momentum": lambda: dict(optimizer=built("sgd", learning_rate=0.05, momentum=0.9), **MINIBATCH),
+    "nesterov": lambda: dict(
+        optimizer=built("sgd", learning_rate=0.05, momentum=0.9, nesterov=True, schedule="cosine",
+                        schedule_options={"decay_steps": 3}, steps_per_epoch=6),
+        **MINIBATCH,
+    ),
+    "adam": lambda: dict(optimizer=built("adam", learning_rate=0.01), **MINIBATCH),
+    "gd": lambda: dict(optimizer=built("gd", learning_rate=0.2)),
+    "lbfgs": lambda: dict(optimizer="lbfgs"),
+    "random_search": lambda: dict(optimizer=built("random_search", learning_rate=0.1)),
+    "random_local_search": lambda: dict(optimizer=built("random_local_search", learning_rate=0.1)),
+    "genetic": lambda: dict(optimizer=built("genetic", learning_rate=0.1)),
 }
 
 
 def fit_both(loss, penalty, optimizer, dtype, epochs=3, tensor_weights=True, **extra):
     X, y, params = problem(loss, dtype)
     numpy_objective, torch_objective = objectives(loss, penalty, X)
-    settings = dict(OPTIMIZERS[optimizer], epochs=epochs, random_state=0, **extra)
+    settings = dict(OPTIMIZERS[optimizer](), epochs=epochs, random_state=0, **extra)
     expected = fit(numpy_objective, params, X, y, **settings)
     X_t, y_t = on_device(X, y)
     start = on_device(*params) if tensor_weights else params
@@ -157,7 +166,7 @@ def test_resume_on_the_device_is_bit_identical(optimizer, tmp_path):
     X, y, params = problem("softmax", np.float32)
     _, objective = objectives("softmax", "l2", X)
     X_t, y_t = on_device(X, y)
-    settings = dict(OPTIMIZERS[optimizer], random_state=5)
+    settings = dict(OPTIMIZERS[optimizer](), random_state=5)
     straight = fit(objective, on_device(*params), X_t, y_t, epochs=4, **settings)
     first = fit(objective, on_device(*params), X_t, y_t, epochs=2, **settings)
     first.state.save(tmp_path / "state.npz")
@@ -173,5 +182,5 @@ def test_divergence_is_reported_on_the_device():
     X, y, params = problem("softmax", np.float32)
     _, objective = objectives("softmax", "l2", X)
     with pytest.raises(DivergenceError, match=r"training diverged at epoch 1, step \d+: "):
-        fit(objective, on_device(*params), *on_device(X, y), optimizer="sgd", learning_rate=1e9, batch_size=10,
-            epochs=3, random_state=0)
+        fit(objective, on_device(*params), *on_device(X, y), optimizer=built("sgd", learning_rate=1e9),
+            batch_size=10, epochs=3, random_state=0)

@@ -1,0 +1,45 @@
+"""``python -m benchmarks.gpu`` runs on the CPU with small sizes (CI's smoke test of the GPU check)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_check(*args):
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run([sys.executable, "-m", "benchmarks.gpu", *args], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=600)
+
+
+def test_the_gpu_check_runs_on_the_cpu_and_writes_its_table(tmp_path):
+    result = run_check("--device", "cpu", "--small", "--skip-tests", "--output", str(tmp_path / "gpu.md"))
+    assert result.returncode == 0, result.stderr
+    table = (tmp_path / "gpu.md").read_text()
+    rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| CIFAR") or line.startswith("| probe")]
+    host = rows[4][1]
+    assert host in ("linclass numba (CPU)", "linclass numpy (CPU)")
+    assert [(row[0][2:], row[1]) for row in rows] == [
+        ("CIFAR-10", "linclass torch"), ("CIFAR-10", "linclass torch"),
+        ("CIFAR-10", "nn.Linear + torch.optim.SGD"), ("CIFAR-10", "nn.Linear + torch.optim.SGD"),
+        ("CIFAR-10", host), ("CIFAR-10", host),
+        ("probe", "linclass torch"), ("probe", "nn.Linear + cross_entropy"),
+        ("probe", "linclass torch"), ("probe", "nn.Linear + cross_entropy"),
+        ("probe", "linclass torch"), ("probe", "torch.optim.LBFGS"),
+    ]
+    assert all(float(row[3]) > 0 for row in rows)
+    assert table.startswith("GPU check on CPU (torch 2.13.0")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
+def test_the_gpu_check_without_a_gpu_says_so_and_exits_2(tmp_path):
+    result = run_check("--output", str(tmp_path / "gpu.md"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("python -m benchmarks.gpu: device='cuda' needs a CUDA GPU, but none is available")
+    assert not (tmp_path / "gpu.md").exists()

@@ -62,7 +62,7 @@ def test_conflicting_options_are_refused_with_exit_2_and_listed(finished_run, ca
     assert code == 2
     assert capsys.readouterr().err == (
         "linclass train: error: --resume run.ckpt: --early-stopping (the run has off), --loss svm (the run has "
-        "softmax), --lr 0.1 (the run has 0.01): a resumed run keeps its settings; only --epochs, --out, "
+        "softmax), --lr 0.1 (the run has 0.01): a resumed run keeps its settings; only --epochs, --device, --out, "
         "--checkpoint, --checkpoint-every, --quiet, --json, --debug may change\n"
     )
     assert (finished_run / "run.ckpt").read_bytes() == before

@@ -1,4 +1,5 @@
-"""The playground's numbers computed by linclass in Python: the golden values of the browser tests.
+"""The playground's numbers computed by linclass in Python: the golden values of the browser tests,
+and where the page draws a data point (its plot shows [-3, 3] on both axes, x1 up, 480 x 480 px).
 
 The page uses the lecture's layout, ``s = W x + b`` with ``W (C, 2)``; linclass's losses take
 the scores ``X @ W.T + b (N, C)``. The data loss is the mean over the points and the penalty
@@ -16,6 +17,8 @@ import numpy as np
 
 from linclass import penalties
 from linclass.losses import crammer_singer_hinge, multiclass_hinge, softmax_cross_entropy
+
+VIEW_MIN, VIEW_MAX, CANVAS = -3.0, 3.0, 480
 
 PENALTIES = {
     "l2": penalties.l2,
@@ -86,3 +89,9 @@ def seeded_state(seed: int, classes: int = 3, n: int = 12) -> dict:
         "W": rng.normal(0, 0.8, size=(classes, 2)).tolist(),
         "b": rng.normal(0, 0.5, size=classes).tolist(),
     }
+
+
+def to_pixel(x0: float, x1: float) -> tuple[float, float]:
+    """The plot's canvas pixel (x to the right, y down) of data point (x0, x1)."""
+    scale = CANVAS / (VIEW_MAX - VIEW_MIN)
+    return (x0 - VIEW_MIN) * scale, (VIEW_MAX - x1) * scale

@@ -67,7 +67,9 @@ def test_loss_curve_holds_the_total_loss_of_every_step_and_the_test_data_loss(pl
     curve = playground.call("lossCurve")
     W, b, totals = gradient_descent(start["points"], start["W"], start["b"], "svm", 0.1, 1.0, 0.1, 5)
     np.testing.assert_allclose(curve["train"], totals, rtol=0, atol=TOL)
-    assert curve["test"][-1] == pytest.approx(objective(test_points, W, b, "svm", 0.1, 1.0)["dataLoss"], abs=TOL)
+    assert curve["test"][-1] == pytest.approx(
+        objective(test_points, W, b, "svm", 0.1, 1.0)["dataLoss"], abs=TOL
+    )
     assert len(curve["test"]) == 6
     playground.set(loss="softmax")  # a new objective starts a new curve
     assert len(playground.call("lossCurve")["train"]) == 1

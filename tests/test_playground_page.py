@@ -7,17 +7,10 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlparse
 
 import numpy as np
-import pytest
 
-from playground_reference import gradient_descent, seeded_state
+from playground_reference import CANVAS, gradient_descent, seeded_state, to_pixel
 
-VIEW_MIN, VIEW_MAX, CANVAS = -3.0, 3.0, 480
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
-
-
-def to_pixel(x0: float, x1: float) -> tuple[float, float]:
-    scale = CANVAS / (VIEW_MAX - VIEW_MIN)
-    return (x0 - VIEW_MIN) * scale, (VIEW_MAX - x1) * scale
 
 
 def page_pixel(playground, x0, x1):
@@ -33,13 +26,6 @@ def freeze_clock(playground):
     playground.page.clock.install(time=START)
     playground.open()
     playground.page.clock.pause_at(START + timedelta(seconds=10))
-
-
-def pixel_rgb(playground, px: int, py: int) -> list[int]:
-    return playground.page.evaluate(
-        "([x, y]) => Array.from(document.getElementById('plot').getContext('2d').getImageData(x, y, 1, 1).data.slice(0, 3))",
-        [px, py],
-    )
 
 
 def test_page_loads_without_console_errors_or_any_request_off_the_local_server(playground):
@@ -239,47 +225,6 @@ def test_keyboard_space_plays_and_pauses_and_arrow_right_steps(playground):
     assert state["iteration"] == 11 and state["seed"] == seed
 
 
-def test_canvas_pixels_have_the_winning_classs_colour(playground):
-    playground.open()
-    region = playground.page.evaluate("import('./plot.js').then(m => m.REGION_RGB)")
-    angles = np.deg2rad([90, 210, 330])
-    W = np.stack([np.cos(angles), np.sin(angles)], axis=1)  # three 120-degree sectors around 0
-    playground.set(W=W.tolist(), b=[0, 0, 0], points=[], testPoints=[])
-    for c, angle in enumerate(angles):
-        for offset in (-0.5, 0.4):  # inside sector c, away from its arrow and every line
-            px, py = to_pixel(2.2 * np.cos(angle + offset), 2.2 * np.sin(angle + offset))
-            assert pixel_rgb(playground, int(px), int(py)) == region[c]
-    # a random classifier, overlays off: every sampled pixel off the grid lines has the argmax colour
-    start = seeded_state(12, classes=4)
-    playground.set(points=[], W=start["W"], b=start["b"], showLines=False, showWeights=False)
-    rng = np.random.default_rng(0)
-    checked = 0
-    for px, py in rng.integers(0, CANVAS, size=(300, 2)):
-        if min(px % 80, 80 - px % 80, py % 80, 80 - py % 80) < 2:
-            continue
-        x = VIEW_MIN + (px + 0.5) / CANVAS * 6, VIEW_MAX - (py + 0.5) / CANVAS * 6
-        scores = np.array(start["W"]) @ x + np.array(start["b"])
-        assert pixel_rgb(playground, int(px), int(py)) == region[int(np.argmax(scores))]
-        checked += 1
-    assert checked > 200
-    assert len({tuple(c) for c in region}) == 6
-
-
-def test_test_split_and_the_show_test_toggle(playground):
-    playground.open()
-    state = playground.set(preset="blobs", count=20, testFraction=0.25, seed=3)
-    assert (len(state["points"]), len(state["testPoints"])) == (15, 5)
-    x0, x1, _ = state["testPoints"][0]
-    px, py = (int(v) for v in to_pixel(x0, x1))
-    assert pixel_rgb(playground, px, py) == [255, 255, 255]  # a hollow marker
-    playground.page.click("#showTest")
-    assert pixel_rgb(playground, px, py) != [255, 255, 255]
-    assert state["testAccuracy"] == pytest.approx(
-        np.mean([np.argmax(np.array(state["W"]) @ p[:2] + state["b"]) == p[2] for p in state["testPoints"]])
-    )
-    assert "test accuracy" in playground.page.inner_text("#totals")
-
-
 def test_presets_are_seeded_and_randomize_data_moves_to_the_next_seed(playground):
     from sklearn.svm import LinearSVC
 
@@ -297,6 +242,17 @@ def test_presets_are_seeded_and_randomize_data_moves_to_the_next_seed(playground
     playground.page.click("#randomizeData")
     after = playground.state()
     assert after["seed"] == before["seed"] + 1 and after["points"] != before["points"]
+
+
+def test_randomize_parameters_draws_a_new_w_and_b_and_puts_them_in_the_link(playground):
+    playground.open()
+    before = playground.state()
+    playground.page.click("#randomizeParams")
+    after = playground.state()
+    assert after["W"] != before["W"] and len(after["W"]) == 3 and len(after["b"]) == 3
+    assert after["points"] == before["points"] and after["iteration"] == 0
+    in_link = playground.page.evaluate("import('./state.js').then(m => m.fromHash(location.hash))")
+    assert (in_link["W"], in_link["b"]) == (after["W"], after["b"])
 
 
 def test_nudge_buttons_change_one_entry_by_a_tenth(playground):

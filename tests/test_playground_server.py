@@ -123,3 +123,28 @@ def test_a_bad_port_is_a_usage_error(port, capsys):
     assert info.value.code == 2
     expected = f"expected a port number 0..65535, got {port if port == '70000' else repr(port)}"
     assert expected in capsys.readouterr().err
+
+
+def test_the_exported_folder_works_from_another_static_server(tmp_path, browser):
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    export(tmp_path / "site")
+    handler = partial(SimpleHTTPRequestHandler, directory=str(tmp_path / "site"))
+    handler.log_message = lambda *args: None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    page = browser.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html#loss=softmax&reg=0.5")
+        page.wait_for_selector("html[data-ready='1']")
+        state = page.evaluate("window.playground.step(3)")
+        assert (state["loss"], state["reg"], state["iteration"]) == ("softmax", 0.5, 3)
+        assert errors == []
+    finally:
+        page.close()
+        server.shutdown()
+        server.server_close()

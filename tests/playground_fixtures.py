@@ -1,4 +1,10 @@
-"""Shared fixtures. The playground's browser tests share one Chromium and one local server."""
+"""Fixtures of the playground's browser tests: one Chromium and one local server per session.
+
+Loaded as a plugin (``pytest_plugins = ["playground_fixtures"]`` in each playground test file),
+so the session-scoped fixtures exist once however many files use them. The doctest collector
+imports this file before pytest loads it as a plugin, so it opts out of assertion rewriting
+(PYTEST_DONT_REWRITE) and fails with ``pytest.fail``.
+"""
 
 from __future__ import annotations
 
@@ -77,4 +83,5 @@ def playground(browser, playground_url):
     tab = PlaygroundPage(browser, playground_url)
     yield tab
     tab.context.close()
-    assert tab.errors == []
+    if tab.errors:
+        pytest.fail(f"the page logged console errors: {tab.errors}")

@@ -8,9 +8,9 @@ import zipfile
 import numpy as np
 import pytest
 
+from linclass.app.experiment import TrainConfig, train_model
 from linclass.cli import main
 from linclass.datasets import load_digits
-from linclass.experiment import TrainConfig, train_model
 
 sk_metrics = pytest.importorskip("sklearn.metrics")
 Image = pytest.importorskip("PIL.Image")

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import linclass
+from linclass.app.experiment import TrainConfig, train_model
+from linclass.app.explain import explain_example
 from linclass.cli import main
 from linclass.datasets import load_digits
-from linclass.experiment import TrainConfig, train_model
-from linclass.explain import explain_example
 
 
 @pytest.fixture(scope="module")

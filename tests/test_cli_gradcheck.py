@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 
 from linclass.cli import main
-from linclass.losses import LOSSES, loss_names
-from linclass.objective import Objective
-from linclass.objective_check import (
+from linclass.gradcheck import (
     KINK_THRESHOLD,
     SMOOTH_THRESHOLD,
     check_objective_gradient,
     default_threshold,
     random_problem,
 )
+from linclass.losses import LOSSES, loss_names
+from linclass.objective import Objective
 from linclass.penalties import PENALTIES
 
 SMOOTH = {"softmax", "squared_hinge"}
@@ -71,7 +71,7 @@ def _broken(fn, factor):
 
 
 def test_a_broken_loss_gradient_fails_with_exit_1(monkeypatch, capsys):
-    spec = LOSSES.get("softmax")
+    spec = LOSSES.resolve("softmax")
     monkeypatch.setitem(LOSSES._entries, "softmax", dataclasses.replace(spec, fn=_broken(spec.fn, 1.01)))
     assert main(["gradcheck", "--loss", "softmax", "--backend", "numpy"]) == 1
     out = capsys.readouterr().out
@@ -103,7 +103,7 @@ def test_a_broken_fused_kernel_fails_with_exit_1(monkeypatch, capsys):
 
 
 def test_a_broken_penalty_gradient_fails_only_for_w(monkeypatch, capsys):
-    l2 = PENALTIES.get("l2")
+    l2 = PENALTIES.resolve("l2")
     monkeypatch.setitem(PENALTIES._entries, "l2", dataclasses.replace(l2, fn=_broken(l2.fn, 1.5)))
     assert main(["gradcheck", "--loss", "svm", "--penalty", "l2", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
@@ -167,7 +167,7 @@ def test_default_thresholds_follow_smoothness():
 
 
 def test_nan_gradient_fails():
-    spec = LOSSES.get("softmax")
+    spec = LOSSES.resolve("softmax")
     (W, b), X, y = random_problem(random_state=0)
 
     class NanObjective(Objective):

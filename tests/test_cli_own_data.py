@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from linclass.app.config import TrainConfig
+from linclass.app.experiment import prepare_data
 from linclass.cli import main
-from linclass.config import TrainConfig
-from linclass.experiment import prepare_data
 from test_datasets_support import cifar_python_batch, random_images
 
 NO_TEST = "has no test split; give --test-data SPEC or --test-fraction F)"

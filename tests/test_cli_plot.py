@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import linclass
+from linclass.app.experiment import TrainConfig, train_model
 from linclass.cli import main
-from linclass.experiment import TrainConfig, train_model
 
 pytest.importorskip("matplotlib")
 Image = pytest.importorskip("PIL.Image")

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import linclass
+from linclass.app.experiment import TrainConfig, train_model
+from linclass.app.predict import load_image, parse_split_spec, read_inputs
 from linclass.cli import main
 from linclass.datasets import load_digits
-from linclass.experiment import TrainConfig, train_model
-from linclass.predict import load_image, parse_split_spec, read_inputs
 
 Image = pytest.importorskip("PIL.Image")
 

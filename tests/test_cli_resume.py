@@ -8,9 +8,9 @@ import os
 import pytest
 
 import linclass
-from linclass import experiment
+from linclass.app import experiment
+from linclass.app.experiment import read_checkpoint
 from linclass.cli import main
-from linclass.experiment import read_checkpoint
 
 RUN = ["train", "--epochs", "3", "--schedule", "constant", "--quiet"]
 

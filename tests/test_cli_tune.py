@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import linclass
+from linclass.app.experiment import TrainConfig, prepare_data
 from linclass.cli import main
-from linclass.experiment import TrainConfig, prepare_data
 
 GRID = ["--epochs", "2", "--lr", "0.01,0.1", "--alpha", "1e-4,0.1"]
 

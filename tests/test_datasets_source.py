@@ -12,7 +12,7 @@ from test_datasets_support import random_images, write_cifar_folder, write_mnist
 
 def test_registry_holds_the_named_sources():
     assert DATASETS.names() == ["blobs", "cifar10", "digits", "fashion-mnist", "folder", "mnist", "spiral"]
-    assert DATASETS.get("cifar10").path == "required"
+    assert DATASETS.resolve("cifar10").path == "required"
 
 
 def test_digits_and_toy_specs():
@@ -87,7 +87,7 @@ def test_path_rules_for_named_sources():
 def test_adding_a_source_is_one_registration(monkeypatch):
     registry = source_module.Registry("data")
     for name in DATASETS.names():
-        registry.register(name, DATASETS.get(name))
+        registry.register(name, DATASETS.resolve(name))
     registry.register("tiny", Source(lambda: source_module.toy_dataset("blobs", 10, 2), "none"))
     monkeypatch.setattr(source_module, "DATASETS", registry)
     assert load_source("tiny").X_train.shape == (8, 2)

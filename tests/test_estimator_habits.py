@@ -10,7 +10,7 @@ import pytest
 
 import linclass
 from linclass import LinearClassifier, LinearRegressor
-from linclass.datasets.splits import split_indices
+from linclass.splits import split_indices
 
 pd = pytest.importorskip("pandas")
 pytest.importorskip("sklearn")

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from linclass.explain import LECTURE_LABELS, LECTURE_SCORES, explain_scores
+from linclass.app.explain import LECTURE_LABELS, LECTURE_SCORES, explain_scores
 from linclass.losses import (
     logistic,
     multiclass_hinge,

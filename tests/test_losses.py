@@ -281,7 +281,7 @@ def test_losses_registry_names_and_flags():
     }
     assert all(spec.name == name for name, spec in losses.LOSSES.items())
     with pytest.raises(ValueError, match=r"loss='hinge' is not supported; expected one of \['crammer_"):
-        losses.LOSSES.get("hinge")
+        losses.LOSSES.resolve("hinge")
 
 
 def test_names_resolve_to_specs_of_the_task_asked_for():
@@ -316,11 +316,11 @@ def test_squared_error_entry_takes_targets_of_the_scores_size():
 def test_registry_entries_call_their_loss_with_weight(name, loss_fn, options):
     scores, y = scores_away_from_kinks(seed=5)
     weight = np.array([0.5, 2.0, 1.0, 0.25])
-    loss, dscores = losses.LOSSES.get(name).fn(scores, y, weight=weight, reduction="none")
+    loss, dscores = losses.LOSSES.resolve(name).fn(scores, y, weight=weight, reduction="none")
     expected_loss, expected_grad = loss_fn(scores, y, weight=weight, reduction="none", **options)
     np.testing.assert_array_equal(loss, expected_loss)
     np.testing.assert_array_equal(dscores, expected_grad)
-    unweighted, _ = losses.LOSSES.get(name).fn(scores, y, reduction="none")
+    unweighted, _ = losses.LOSSES.resolve(name).fn(scores, y, reduction="none")
     np.testing.assert_allclose(loss, unweighted * weight[y], rtol=1e-14)
 
 

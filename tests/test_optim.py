@@ -151,7 +151,7 @@ def test_registry_lists_every_optimizer():
         "adam", "gd", "genetic", "lbfgs", "random_local_search", "random_search", "sgd",
     ]
     with pytest.raises(ValueError, match=r"optimizer='rmsprop' is not supported; expected one of \['adam'"):
-        OPTIMIZERS.get("rmsprop")
+        OPTIMIZERS.resolve("rmsprop")
 
 
 def test_invalid_hyperparameters_name_the_argument():

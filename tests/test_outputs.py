@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
+from linclass.app.outputs import OutputPathError, check_output_file, check_output_folder
 from linclass.cli import main
-from linclass.outputs import OutputPathError, check_output_file, check_output_folder
 
 
 @pytest.fixture

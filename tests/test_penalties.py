@@ -47,7 +47,7 @@ def test_mixing_and_lecture_elastic_net_are_one_penalty():
 def test_registry_maps_names_to_penalty_specs():
     assert PENALTIES.names() == ["elasticnet", "l1", "l2", "none"]
     for name, reference in [("l2", l2(W)), ("l1", l1(W)), ("elasticnet", elasticnet_mix(W, 0.4))]:
-        value, grad = PENALTIES.get(name).fn(W, 0.4)
+        value, grad = PENALTIES.resolve(name).fn(W, 0.4)
         assert float(value) == float(reference[0])
         np.testing.assert_array_equal(grad, reference[1])
     assert {name: spec.smooth for name, spec in PENALTIES.items()} == {
@@ -56,14 +56,14 @@ def test_registry_maps_names_to_penalty_specs():
         "l2": True,
         "none": True,
     }
-    assert PENALTIES.get("none").fn is None
-    assert get_penalty(None) is get_penalty("none") is PENALTIES.get("none")
-    assert get_penalty(PENALTIES.get("l1")) is PENALTIES.get("l1")
+    assert PENALTIES.resolve("none").fn is None
+    assert get_penalty(None) is get_penalty("none") is PENALTIES.resolve("none")
+    assert get_penalty(PENALTIES.resolve("l1")) is PENALTIES.resolve("l1")
     assert isinstance(get_penalty("l2"), Penalty)
     with pytest.raises(
         ValueError, match=r"penalty='l3' is not supported; expected one of \['elasticnet', 'l1'"
     ):
-        PENALTIES.get("l3")
+        PENALTIES.resolve("l3")
 
 
 PENALTY_FUNCTIONS = [
@@ -71,9 +71,9 @@ PENALTY_FUNCTIONS = [
     ("l1", l1),
     ("elastic_net", lambda w: elastic_net(w, beta=0.7)),
     *[
-        (f"registry-{name}", lambda w, name=name: PENALTIES.get(name).fn(w, 0.35))
+        (f"registry-{name}", lambda w, name=name: PENALTIES.resolve(name).fn(w, 0.35))
         for name in PENALTIES.names()
-        if PENALTIES.get(name).fn is not None
+        if PENALTIES.resolve(name).fn is not None
     ],
 ]
 
@@ -104,6 +104,6 @@ def test_bad_arguments():
     with pytest.raises(TypeError, match="W must be a real numeric array, got dtype <U1"):
         penalties.l2([["a"]])
     with pytest.raises(ValueError, match=r"l1_ratio must be in \[0, 1\], got 1.5"):
-        PENALTIES.get("elasticnet").fn(W, 1.5)
+        PENALTIES.resolve("elasticnet").fn(W, 1.5)
     with pytest.raises(ValueError, match="beta must be a finite number >= 0, got -1.0"):
         elastic_net(W, beta=-1.0)

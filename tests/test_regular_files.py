@@ -28,7 +28,7 @@ from linclass.datasets import (
     load_svmlight,
 )
 from linclass.io import ModelFileError, read_bundle, write_bundle
-from linclass.predict import load_image
+from linclass.app.predict import load_image
 from linclass.train import TrainState
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX only")

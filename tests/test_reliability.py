@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import linclass
-from linclass.experiment import load_checkpoint
+from linclass.app.experiment import load_checkpoint
 from linclass.io import ModelFileError
 from linclass.objective import Objective
 

@@ -61,7 +61,7 @@ def test_invalid_arguments_name_the_argument():
     with pytest.raises(ValueError, match=r"count must be >= 0, got -1"):
         step(0.1)(-1)
     with pytest.raises(ValueError, match=r"schedule='linear' is not supported; expected one of \['constant'"):
-        SCHEDULES.get("linear")
+        SCHEDULES.resolve("linear")
 
 
 def _problem():

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from linclass.experiment import TrainConfig, prepare_data
-from linclass.tune import LogRange, search_space, tune
+from linclass.app.experiment import TrainConfig, prepare_data
+from linclass.app.tune import LogRange, search_space, tune
 
 CONFIG = TrainConfig(data="digits", epochs=2, seed=0)
 

@@ -28,7 +28,6 @@ HISTORY = {
     "loss": [2.3, 1.8, 1.5, 1.4],
     "train_accuracy": [0.2, 0.31, 0.36, 0.38],
     "val_accuracy": [0.19, 0.29, 0.33, 0.35],
-    "step_loss": list(np.linspace(2.5, 1.3, 40)),
     "learning_rate": [0.1, 0.1, 0.05, 0.05],
 }
 CM = np.array([[50, 3, 2], [4, 40, 6], [1, 9, 35]])
@@ -189,7 +188,7 @@ def test_history_with_only_some_series_draws_no_empty_panel(tmp_path):
     assert not _x_axis_spans_the_middle(both)  # two panels side by side
     for name, history in [
         ("loss", {"loss": HISTORY["loss"]}),
-        ("steps", {"step_loss": HISTORY["step_loss"]}),
+        ("val loss", {"val_loss": [1.2, 1.1]}),
         ("accuracy", {"val_accuracy": HISTORY["val_accuracy"], "loss": []}),
     ]:
         pixels = _assert_real_figure(plot_history(history, tmp_path / f"{name}.png"), (1000, 400))

@@ -132,4 +132,4 @@ def get_penalty(penalty: str | Penalty | None) -> Penalty:
     """The :class:`Penalty` named ``penalty`` (None is ``"none"``; a spec passes through)."""
     if isinstance(penalty, Penalty):
         return penalty
-    return PENALTIES.get("none" if penalty is None else penalty)
+    return PENALTIES.resolve("none" if penalty is None else penalty)

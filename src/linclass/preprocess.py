@@ -174,4 +174,4 @@ def standardize(X: ArrayLike) -> Affine:
 
 def fit_transform(name: str, X: ArrayLike) -> Affine:
     """Fit the preprocessing called ``name`` (see ``PREPROCESSORS``) on ``X (N, D)``."""
-    return PREPROCESSORS.get(name)(X)
+    return PREPROCESSORS.resolve(name)(X)

@@ -1,8 +1,9 @@
 """String-keyed registries: the extension seam for losses, penalties, optimizers and data sets.
 
-Adding a family member is one function plus one ``REGISTRY.register("name")`` line; the
-registry also produces the error a user sees for an unknown name, so validation is derived
-from what is registered.
+Adding a family member is one function plus one ``REGISTRY.register("name")`` line. A registry
+is a read-only ``Mapping`` (``registry[name]`` raises KeyError, ``registry.get(name, default)``);
+:meth:`Registry.resolve` produces the ValueError a user sees for an unknown name, so validation
+is derived from what is registered.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ class Registry(Mapping[str, T], Generic[T]):
             raise ValueError(f"{self.param} {name!r} is already registered")
         self._entries[name] = entry
 
-    def get(self, name: str) -> T:  # type: ignore[override]
-        """Return the entry for ``name`` or raise a ValueError listing the allowed names."""
+    def resolve(self, name: object) -> T:
+        """The entry for ``name``, or a ValueError naming the argument and listing the allowed names."""
         if not isinstance(name, str) or name not in self._entries:
             raise ValueError(f"{self.param}={name!r} is not supported; expected one of {self.names()}")
         return self._entries[name]
@@ -52,7 +53,8 @@ class Registry(Mapping[str, T], Generic[T]):
         return sorted(self._entries)
 
     def __getitem__(self, name: str) -> T:
-        return self.get(name)
+        """The entry for ``name``; KeyError when there is none (the ``Mapping`` contract)."""
+        return self._entries[name]
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries

@@ -71,7 +71,7 @@ def given_options(argv: Sequence[str]) -> frozenset[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from linclass.outputs import OutputPathError
+    from linclass.app.outputs import OutputPathError
 
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()

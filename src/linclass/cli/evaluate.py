@@ -57,9 +57,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
+    from linclass.app.outputs import check_output_file
+    from linclass.app.predict import load_classifier, load_split, rows_for_model
     from linclass.metrics import evaluate_model, format_confusion_matrix, format_report, normalize_rows
-    from linclass.outputs import check_output_file
-    from linclass.predict import load_classifier, load_split, rows_for_model
 
     if args.plot:
         check_output_file(args.plot, "--plot")

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from linclass import limits
+from linclass.app.explain import LECTURE_LABELS, LECTURE_SCORES, explain_scores, format_table
 from linclass.cli import CommandError, common_options
-from linclass.explain import LECTURE_LABELS, LECTURE_SCORES, explain_scores, format_table
 
 EPILOG = """\
 examples:
@@ -92,8 +92,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _explain_model_example(args: argparse.Namespace):
     """The explanation of one data example's scores under a saved model, and what the example is."""
-    from linclass.explain import explain_example
-    from linclass.predict import load_classifier, load_split, rows_for_model
+    from linclass.app.explain import explain_example
+    from linclass.app.predict import load_classifier, load_split, rows_for_model
 
     if args.model is None or args.data is None:
         raise CommandError("--model and --data go together: --model MODEL --data SPEC [--index I]")

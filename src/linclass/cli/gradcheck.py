@@ -83,10 +83,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     from linclass._validation import check_int
     from linclass.datasets import load_source
+    from linclass.gradcheck import check_objective_gradient, data_problem, random_problem
     from linclass.kernels import get_kernels
     from linclass.losses import get_loss
     from linclass.objective import Objective
-    from linclass.objective_check import check_objective_gradient, data_problem, random_problem
     from linclass.penalties import get_penalty
 
     rng = np.random.default_rng(args.seed)

@@ -59,7 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from linclass import viz
-    from linclass.outputs import check_output_folder
+    from linclass.app.outputs import check_output_folder
 
     figures = LECTURE_FIGURES if args.model == LECTURE else MODEL_FIGURES[: 3 if args.data else 2]
     out_dir = check_output_folder(args.out, "--out", figures)
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _plot_model(args: argparse.Namespace, out_dir: Path, skipped: list[str]) -> list[Path]:
     from linclass import viz
-    from linclass.predict import load_classifier, model_class_names
+    from linclass.app.predict import load_classifier, model_class_names
 
     model = load_classifier(args.model)
     names = model_class_names(model)
@@ -97,7 +97,7 @@ def _plot_model(args: argparse.Namespace, out_dir: Path, skipped: list[str]) -> 
         written.append(viz.plot_weight_templates(W, image_shape, names, out_dir / MODEL_FIGURES[0]))
     else:
         skipped.append("templates.png: the model has no image shape (it was trained on feature vectors)")
-    if any(model.history_.get(key) for key in ("loss", "train_accuracy", "val_accuracy", "step_loss")):
+    if any(model.history_.get(key) for key in ("loss", "train_accuracy", "val_accuracy")):
         written.append(viz.plot_history(model.history_, out_dir / MODEL_FIGURES[1]))
     else:
         skipped.append("history.png: the model file holds no training history")
@@ -110,8 +110,8 @@ def _plot_model(args: argparse.Namespace, out_dir: Path, skipped: list[str]) -> 
 
 def _plot_confusion(model, args: argparse.Namespace, path: Path) -> Path:
     from linclass import viz
+    from linclass.app.predict import load_split, rows_for_model
     from linclass.metrics import evaluate_model
-    from linclass.predict import load_split, rows_for_model
 
     X, y = rows_for_model(model, load_split(args.data, args.split), f"data {args.data!r}")
     evaluation = evaluate_model(model, X, y)

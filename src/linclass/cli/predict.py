@@ -61,9 +61,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
+    from linclass.app.outputs import check_output_file
+    from linclass.app.predict import load_classifier, model_class_names, predict_top, read_inputs
     from linclass.atomic import atomic_write_text
-    from linclass.outputs import check_output_file
-    from linclass.predict import load_classifier, model_class_names, predict_top, read_inputs
 
     if args.out:
         check_output_file(args.out, "--out")

@@ -9,8 +9,8 @@ import shlex
 import signal
 import sys
 
+from linclass.app.config import TrainConfig
 from linclass.cli import UsageError, common_options
-from linclass.config import TrainConfig
 from linclass.progress import write
 from linclass.train.interrupts import deferred_interrupts
 
@@ -212,8 +212,8 @@ def _interrupt_message(args: argparse.Namespace, terminated: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from linclass.experiment import read_checkpoint, resume_training, train_model
-    from linclass.outputs import check_output_file
+    from linclass.app.experiment import read_checkpoint, resume_training, train_model
+    from linclass.app.outputs import check_output_file
 
     if args.checkpoint_every is not None and args.checkpoint is None and args.resume is None:
         raise UsageError("--checkpoint-every needs --checkpoint PATH")

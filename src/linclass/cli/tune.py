@@ -6,9 +6,9 @@ import argparse
 import json
 import math
 
+from linclass.app.config import TrainConfig
 from linclass.cli import CommandError, common_options
 from linclass.cli.train import no_test_split_note
-from linclass.config import TrainConfig
 
 EPILOG = """\
 examples:
@@ -24,7 +24,7 @@ _DEFAULTS = TrainConfig()
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from linclass.config import DEFAULT_ALPHAS, DEFAULT_LEARNING_RATES, SEARCHES
+    from linclass.app.config import DEFAULT_ALPHAS, DEFAULT_LEARNING_RATES, SEARCHES
     from linclass.losses import loss_names
     from linclass.optim import OPTIMIZERS
     from linclass.penalties import PENALTIES
@@ -128,7 +128,7 @@ def _parse_list(text: str, option: str) -> list[float]:
 
 
 def _parse_range(text: str, option: str):
-    from linclass.tune import LogRange
+    from linclass.app.tune import LogRange
 
     low, colon, high = text.partition(":")
     if not colon:
@@ -148,8 +148,8 @@ def _axis(range_text: str | None, list_text: str | None, option: str, default):
 
 
 def run(args: argparse.Namespace) -> int:
-    from linclass import tune as tuning
-    from linclass.outputs import check_output_file
+    from linclass.app import tune as tuning
+    from linclass.app.outputs import check_output_file
 
     check_output_file(args.out, "--out")
     learning_rates = _axis(args.lr_range, args.lr, "--lr", tuning.DEFAULT_LEARNING_RATES)

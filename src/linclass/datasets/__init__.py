@@ -6,6 +6,8 @@ image_shape``); images stay uint8 ``(N, H, W)`` or ``(N, H, W, 3)``. Every loade
 names the file, says what is wrong and what was expected.
 """
 
+from linclass.splits import CS231nSplit, cs231n_split, split_indices, train_val_split
+
 from .base import DataFormatError, DataNotFoundError, Dataset, UnsafeDataError
 from .cifar import CIFAR10_CLASSES, load_cifar10
 from .fetch import ChecksumError, DownloadError, download, fetch
@@ -13,7 +15,6 @@ from .files import load_csv, load_npy, load_npz, load_svmlight
 from .folder import load_image_folder
 from .idx import FASHION_MNIST_CLASSES, MNIST_CLASSES, load_fashion_mnist, load_idx, load_mnist
 from .source import DATASETS, Source, accepted_forms, load_source
-from .splits import CS231nSplit, cs231n_split, split_indices, train_val_split
 from .toy import load_digits, make_blobs, make_linearly_separable, make_spiral
 
 __all__ = [

@@ -56,7 +56,7 @@ _LABEL_OPTION = "#label="
 def accepted_forms() -> list[str]:
     """Every spec form, for help texts and error messages."""
     suffix = {"required": ":PATH", "optional": "[:PATH]", "none": ""}
-    forms = [name + suffix[DATASETS.get(name).path] for name in DATASETS.names()]
+    forms = [name + suffix[DATASETS.resolve(name).path] for name in DATASETS.names()]
     return forms + [f"FILE{ext}" for ext in FILE_LOADERS] + ["FILE.csv#label=NAME_OR_INDEX"]
 
 
@@ -73,8 +73,8 @@ def load_source(spec: str) -> Dataset:
     if not isinstance(spec, str) or not spec:
         raise ValueError(f"data={spec!r} is not a data spec; expected one of {accepted_forms()}")
     name, colon, path = spec.partition(":")
-    if name in DATASETS.names():  # Registry's `in` raises for unknown names
-        source = DATASETS.get(name)
+    if name in DATASETS:
+        source = DATASETS[name]
         if source.path == "none" and colon:
             raise ValueError(f"data={spec!r}: {name} takes no path; write data={name!r}")
         if source.path == "required" and not path:

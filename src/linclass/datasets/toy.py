@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from linclass.splits import split_indices
+
 from .._validation import check_fraction, check_int, check_positive, check_random_state
 from .base import Dataset
-from .splits import split_indices
 
 DIGITS_TEST_FRACTION = 0.2
 DIGITS_SPLIT_SEED = 0

@@ -27,7 +27,7 @@ class LinearModelMixin:
     def _check_hyperparameters(self) -> None:
         get_penalty(self.penalty)
         if isinstance(self.backend, str):
-            KERNELS.get(self.backend)
+            KERNELS.resolve(self.backend)
         elif self.backend is not None and not isinstance(self.backend, Kernels):
             get_kernels(self.backend)  # raises the TypeError naming what a backend may be
         device_like = isinstance(self.device, str) or type(self.device).__module__ == "torch"
@@ -35,9 +35,9 @@ class LinearModelMixin:
             raise TypeError(
                 f"device must be None or a torch device ('cpu', 'cuda', 'cuda:1'), got {self.device!r}"
             )
-        OPTIMIZERS.get(self.optimizer)
-        SCHEDULES.get(self.schedule)
-        PREPROCESSORS.get(self.preprocess)
+        OPTIMIZERS.resolve(self.optimizer)
+        SCHEDULES.resolve(self.schedule)
+        PREPROCESSORS.resolve(self.preprocess)
         v.check_positive(self.alpha, "alpha", allow_zero=True)
         v.check_fraction(self.l1_ratio, "l1_ratio")
         v.check_positive(self.learning_rate, "learning_rate")
@@ -97,7 +97,7 @@ class LinearModelMixin:
         rows = options.get("rows")
         n_train = X.shape[0] if rows is None else len(rows)
         batch = min(int(self.batch_size), n_train)
-        spec = OPTIMIZERS.get(self.optimizer)
+        spec = OPTIMIZERS.resolve(self.optimizer)
         # The schedule steers a learning rate (as scikit-learn's solver-specific options, the
         # optimizers without one ignore it); named schedules count epochs, cosine decays over the run.
         schedule = self.schedule if spec.scheduled else "constant"

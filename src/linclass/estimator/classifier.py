@@ -8,7 +8,6 @@ from numpy.typing import ArrayLike
 from linclass import _validation as v
 from linclass._devices import on_device_of, to_host
 from linclass.calibration import fit_platt, platt_probabilities
-from linclass.datasets.splits import split_indices
 from linclass.estimator._base import LinearModelMixin
 from linclass.estimator._checks import (
     check_consistent_length,
@@ -19,6 +18,7 @@ from linclass.estimator._checks import (
 )
 from linclass.estimator._compat import BaseEstimator, ClassifierMixin
 from linclass.losses import get_loss, softmax
+from linclass.splits import split_indices
 from linclass.train import DivergenceError
 
 # Below this many samples a held-out split would leave classes unseen, so Platt scaling is

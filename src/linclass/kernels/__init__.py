@@ -85,7 +85,7 @@ def get_kernels(backend: str | Kernels | None = None, **options: Any) -> Kernels
     if backend is None and not options:
         return default_kernels()
     if isinstance(backend, str) or backend is None:
-        return KERNELS.get(backend)(**options)
+        return KERNELS.resolve(backend)(**options)
     if not isinstance(backend, Kernels):
         raise TypeError(
             f"backend must be None, a name in {KERNELS.names()} or an object implementing "

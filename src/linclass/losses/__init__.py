@@ -95,7 +95,7 @@ def get_loss(loss: str | LossSpec, task: str | None = None) -> LossSpec:
 
     An unknown name, or one of another task, raises the ValueError listing the names allowed.
     """
-    spec = loss if isinstance(loss, LossSpec) else LOSSES.get(loss)
+    spec = loss if isinstance(loss, LossSpec) else LOSSES.resolve(loss)
     if task is not None and spec.task != task:
         shown = loss if isinstance(loss, str) else spec.name
         raise ValueError(f"loss={shown!r} is not supported; expected one of {loss_names(task)}")

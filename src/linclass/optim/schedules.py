@@ -151,5 +151,5 @@ def per_step(
         return value
     if value is None:
         raise ValueError(f"schedule={schedule!r} needs a learning_rate to start from, got None")
-    by_epoch = SCHEDULES.get(schedule)(value, **options)
+    by_epoch = SCHEDULES.resolve(schedule)(value, **options)
     return lambda count: by_epoch(count / steps_per_epoch)

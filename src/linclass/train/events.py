@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -69,6 +68,3 @@ class TrainResult(NamedTuple):
     best_epoch: int
     state: TrainState
 
-
-Callback = Callable[[EpochEnd], "bool | None"]
-Checkpoint = Callable[[TrainState], None]

@@ -21,10 +21,8 @@ def plot_history(
     """Write loss and accuracy curves of a training run as a PNG.
 
     Series whose name contains ``"loss"`` go to the left panel and those containing
-    ``"acc"`` to the right panel, one point per epoch (epoch 1, 2, ...). ``"step_loss"`` (one
-    value per optimizer step) is drawn thin and faint on the same epoch axis, spread evenly
-    over the epochs; with no per-epoch series it gets a "step" axis of its own. Other keys
-    (learning rate, timings) are ignored; NaN values leave gaps. A panel with no series is
+    ``"acc"`` to the right panel, one point per epoch (epoch 1, 2, ...). Other keys (learning
+    rate, timings) are ignored; NaN values leave gaps. A panel with no series is
     left out rather than drawn empty.
 
     Args:
@@ -46,35 +44,25 @@ def plot_history(
     plotted = [name for name in history if isinstance(name, str) and ("loss" in name or "acc" in name)]
     series = {name: _as_series(history[name], name) for name in plotted}
     series = {name: values for name, values in series.items() if values.size}
-    step_loss = series.pop("step_loss", None)
     losses = {name: v for name, v in series.items() if "loss" in name}
     accuracies = {name: v for name, v in series.items() if "acc" in name}
-    if not losses and not accuracies and step_loss is None:
+    if not losses and not accuracies:
         raise ValueError(f"history has no non-empty loss or accuracy series; got keys {list(history)}")
-    n_epochs = max((v.size for v in (*losses.values(), *accuracies.values())), default=0)
-    panels = int(bool(losses) or step_loss is not None) + int(bool(accuracies))
+    panels = int(bool(losses)) + int(bool(accuracies))
     with png_figure(path, figsize, dpi) as figure:
         axes = list(figure.subplots(1, panels, squeeze=False)[0])
-        if losses or step_loss is not None:
-            _loss_panel(axes.pop(0), losses, step_loss, n_epochs)
+        if losses:
+            _loss_panel(axes.pop(0), losses)
         if accuracies:
             _accuracy_panel(axes.pop(0), accuracies)
     return Path(path)
 
 
-def _loss_panel(ax, losses: dict[str, np.ndarray], step_loss: np.ndarray | None, n_epochs: int) -> None:
-    if step_loss is not None:
-        if n_epochs:
-            steps = np.arange(1, step_loss.size + 1) * (n_epochs / step_loss.size)
-        else:
-            steps = np.arange(1, step_loss.size + 1)
-        # Faint behind the per-epoch curves; the main curve when it is all there is.
-        style = {"color": "0.55", "linewidth": 0.8, "alpha": 0.6} if losses else {"linewidth": 1.2}
-        ax.plot(steps, step_loss, label="loss per step", **style)
+def _loss_panel(ax, losses: dict[str, np.ndarray]) -> None:
     for name, values in losses.items():
         ax.plot(_epochs(values), values, marker="o" if values.size <= 30 else None, markersize=4,
                 label=_label(name))
-    ax.set_xlabel("epoch" if n_epochs else "step")
+    ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.set_title("Loss")
     ax.legend()

@@ -1,7 +1,7 @@
 """The lecture's figures: the hinge loss, the softmax worked example and the bases for NLL.
 
-The curves are computed here with a few lines of NumPy each, straight from the formulas, so
-the figures show the textbook definitions independently of the library's loss kernels.
+The curves are the library's own losses (:mod:`linclass.losses`), evaluated on a grid of
+scores, so the figures show exactly what training minimizes.
 """
 
 from __future__ import annotations
@@ -11,6 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
+from linclass.losses import (
+    logistic,
+    multiclass_hinge,
+    negative_logistic,
+    softmax,
+    softmax_cross_entropy,
+    squash_clip_nll,
+)
 from linclass.viz._figure import png_figure
 
 SOFTMAX_CLASSES = ("cat", "car", "frog")
@@ -30,11 +38,15 @@ def plot_hinge_loss(
         ``path`` as a ``pathlib.Path``.
     """
     margin = np.linspace(-3.0, 3.0, 601)
-    hinge = np.maximum(0.0, 1.0 - margin)
+    # two classes: the correct one (0) scores the margin, the other 0, so L = max(0, 0 - margin + 1)
+    scores = np.column_stack([margin, np.zeros_like(margin)])
+    correct = np.zeros(margin.size, np.int64)
+    hinge, _ = multiclass_hinge(scores, correct, reduction="none")
+    squared_hinge, _ = multiclass_hinge(scores, correct, p=2, reduction="none")
     with png_figure(path, figsize, dpi) as figure:
         ax = figure.add_subplot()
         ax.plot(margin, hinge, label=r"hinge  $\max(0,\ s_j - s_{y} + 1)$")
-        ax.plot(margin, hinge**2, linestyle="--", label=r"squared hinge  $\max(0,\ s_j - s_{y} + 1)^2$")
+        ax.plot(margin, squared_hinge, linestyle="--", label=r"squared hinge  $\max(0,\ s_j - s_{y} + 1)^2$")
         ax.axvline(1.0, color="0.4", linewidth=1, linestyle=":")
         ax.annotate("margin Δ = 1:\nno loss beyond here", xy=(1.0, 0.0), xytext=(1.35, 2.2),
                     arrowprops={"arrowstyle": "->", "color": "0.3"}, fontsize=9)
@@ -61,7 +73,7 @@ def plot_softmax_example(
     """
     scores = np.array(SOFTMAX_SCORES)
     unnormalized = np.exp(scores)
-    probabilities = unnormalized / unnormalized.sum()
+    probabilities = softmax(scores[None, :])[0]
     panels = [
         ("scores (logits) $s$", scores, "{:.1f}"),
         ("unnormalized probabilities $e^{s}$", unnormalized, "{:.2f}"),
@@ -79,7 +91,7 @@ def plot_softmax_example(
             low, high = min(values.min(), 0), values.max()
             ax.set_ylim(low - 0.12 * (high - low) * (low < 0), high + 0.15 * (high - low))
         axes[2].set_ylim(0, 1.1)
-        loss = -np.log(probabilities[0])
+        loss, _ = softmax_cross_entropy(scores[None, :], [0])
         figure.suptitle(
             "Softmax: exponentiate, then normalize — "
             f"true class cat: L = −ln {probabilities[0]:.2f} = {loss:.2f}"
@@ -98,13 +110,14 @@ def nll_bases(x: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     Returns:
         name -> ``(loss, dloss_dx)``, each shaped like ``x``.
     """
-    sigma = 0.5 * (1.0 + np.tanh(0.5 * x))
-    inside = (x > CLIP_FLOOR) & (x < 1.0)
-    clip_grad = np.where(inside, -1.0 / np.where(inside, x, 1.0), 0.0)
+    x = np.asarray(x, dtype=np.float64)
+    positive = np.ones(x.shape, np.int64)
     return {
-        "(1) squash and clip to (0, 1], then −ln": (-np.log(np.clip(x, CLIP_FLOOR, 1.0)), clip_grad),
-        "(2) negative logistic  −σ(x)": (-sigma, -sigma * (1.0 - sigma)),
-        "(3) NLL with the logistic  −ln σ(x)": (np.logaddexp(0.0, -x), sigma - 1.0),
+        "(1) squash and clip to (0, 1], then −ln": squash_clip_nll(
+            x, positive, eps=CLIP_FLOOR, reduction="none"
+        ),
+        "(2) negative logistic  −σ(x)": negative_logistic(x, positive, reduction="none"),
+        "(3) NLL with the logistic  −ln σ(x)": logistic(x, positive, reduction="none"),
     }
 
 

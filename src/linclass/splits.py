@@ -1,18 +1,22 @@
 """Seeded train/validation splits, plain or stratified, and the CS231n assignment's split.
 
-Same ``random_state``, same split. Index arrays come back sorted, so the chosen rows keep
+They act on arrays (and any data set with ``X_train``/``y_train``/``X_test``/``y_test``), so the
+estimator splits its held-out rows without loading the data-set readers. Same ``random_state``,
+same split. Index arrays come back sorted, so the chosen rows keep
 their original order.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._validation import check_fraction, check_int, check_random_state
-from .base import Dataset
+from linclass._validation import check_fraction, check_int, check_random_state
+
+if TYPE_CHECKING:  # only for the annotation: the estimator imports this module, not the readers
+    from linclass.datasets.base import Dataset
 
 
 def split_indices(

@@ -217,7 +217,7 @@ def explain_example(model, x: ArrayLike, label: int, *, margin: float = 1.0) -> 
         >>> explain_example(model, digits.X_test[0], digits.y_test[0]).svm_losses.round(2)
         array([7.58])
     """
-    from linclass.predict import model_class_names
+    from linclass.app.predict import model_class_names
 
     row = np.asarray(x).reshape(1, -1)
     if row.shape[1] != model.n_features_in_:

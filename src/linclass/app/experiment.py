@@ -2,7 +2,7 @@
 
 This is what ``linclass train`` does, callable from Python:
 
-    >>> from linclass.experiment import TrainConfig, train_model
+    >>> from linclass.app.experiment import TrainConfig, train_model
     >>> run = train_model(TrainConfig(data="digits", optimizer="sgd", epochs=5))
     >>> round(run.accuracy["test"], 2)
     0.9
@@ -22,7 +22,7 @@ import numpy as np
 
 from linclass import io
 from linclass._validation import check_fraction
-from linclass.config import TrainConfig
+from linclass.app.config import TrainConfig
 from linclass.datasets import Dataset, load_source, train_val_split
 from linclass.estimator import LinearClassifier
 from linclass.train import TrainState

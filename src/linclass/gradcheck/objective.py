@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from linclass._validation import check_int, check_positive, check_random_state
-from linclass.gradcheck import GradientCheckReport, numerical_gradient
+from linclass.gradcheck.numerical import GradientCheckReport, numerical_gradient, report
 from linclass.losses import LossSpec
 from linclass.objective import Objective, Params
 from linclass.preprocess import standardize
@@ -78,7 +78,7 @@ class ObjectiveCheck:
     def to_dict(self) -> dict:
         """Plain Python values for JSON."""
 
-        def report(r: GradientCheckReport) -> dict:
+        def as_dict(r: GradientCheckReport) -> dict:
             return {
                 "max_rel_error": r.max_rel_error,
                 "max_abs_error": r.max_abs_error,
@@ -96,8 +96,8 @@ class ObjectiveCheck:
             "value": self.value,
             "n_samples": self.n_samples,
             "threshold": self.threshold,
-            "W": report(self.W),
-            "b": report(self.b),
+            "W": as_dict(self.W),
+            "b": as_dict(self.b),
             "passed": self.passed,
         }
 
@@ -206,27 +206,7 @@ def check_objective_gradient(
         finally:
             flat[chosen] = original
         expected = np.asarray(analytic, dtype=np.float64).reshape(-1)[chosen]
-        reports.append(_report(expected, numeric, chosen, point.shape, threshold, floor))
+        indices = [tuple(int(i) for i in np.unravel_index(c, point.shape)) for c in chosen]
+        reports.append(report(expected, numeric, indices, threshold, floor))
     return ObjectiveCheck(objective, reports[0], reports[1], float(value), int(X.shape[0]))
 
-
-def _report(
-    analytic: np.ndarray,
-    numeric: np.ndarray,
-    chosen: np.ndarray,
-    shape: tuple[int, ...],
-    threshold: float,
-    floor: float,
-) -> GradientCheckReport:
-    abs_error = np.abs(analytic - numeric)
-    rel_error = abs_error / np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), floor)
-    worst = int(np.argmax(np.where(np.isnan(rel_error), np.inf, rel_error)))
-    return GradientCheckReport(
-        max_rel_error=float(rel_error[worst]),
-        max_abs_error=float(np.max(abs_error)),
-        argmax=tuple(int(i) for i in np.unravel_index(chosen[worst], shape)),
-        analytic=float(analytic[worst]),
-        numeric=float(numeric[worst]),
-        threshold=threshold,
-        n_checked=int(chosen.size),
-    )

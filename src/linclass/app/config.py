@@ -1,7 +1,7 @@
 """``TrainConfig``: everything that determines a training run, as plain data.
 
 Kept free of heavy imports so the command line can read its defaults without loading the
-library (see ``linclass.experiment`` for running one).
+library (see ``linclass.app.experiment`` for running one).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-# Hyperparameter search (linclass.tune): strategies and the default grid.
+# Hyperparameter search (linclass.app.tune): strategies and the default grid.
 SEARCHES = ("grid", "random")
 DEFAULT_LEARNING_RATES = (1e-3, 1e-2, 1e-1)
 DEFAULT_ALPHAS = (1e-4, 1e-3, 1e-2)

@@ -11,7 +11,7 @@ An input is read into the model's input space, the rows ``X (N, D)`` it was trai
 
 A data set's labels are mapped to the model's classes by name, so true labels travel along.
 
-    >>> from linclass.experiment import TrainConfig, train_model
+    >>> from linclass.app.experiment import TrainConfig, train_model
     >>> model = train_model(TrainConfig(optimizer="sgd", epochs=5)).model   # on digits
     >>> inputs = read_inputs(model, ["digits:test[0:3]"])
     >>> predict_top(model, inputs.X, k=2).labels

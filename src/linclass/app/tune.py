@@ -11,7 +11,7 @@ so the thread count changes the rounding), so a trial's result depends only on i
 the results are the same whether the trials run one after another or side by side in
 ``n_jobs`` worker processes, which is how a search uses several cores.
 
-    >>> from linclass.experiment import TrainConfig
+    >>> from linclass.app.experiment import TrainConfig
     >>> result = tune(TrainConfig(data="digits", optimizer="sgd", epochs=5), learning_rates=[1e-2, 1e-1],
     ...               alphas=[1e-4, 1e-3])
     >>> round(result.results[0]["val_accuracy"], 2), result.config.learning_rate
@@ -32,8 +32,8 @@ from typing import NamedTuple
 import numpy as np
 
 from linclass._validation import check_int, check_positive, check_random_state
-from linclass.config import DEFAULT_ALPHAS, DEFAULT_LEARNING_RATES, SEARCHES
-from linclass.experiment import Splits, TrainConfig, TrainRun, prepare_data, train_model
+from linclass.app.config import DEFAULT_ALPHAS, DEFAULT_LEARNING_RATES, SEARCHES
+from linclass.app.experiment import Splits, TrainConfig, TrainRun, prepare_data, train_model
 from linclass.kernels.threads import limit_threads
 from linclass.train import DivergenceError
 

@@ -17,7 +17,7 @@ def resolve_optimizer(optimizer: str | BuiltOptimizer | Optimizer) -> BuiltOptim
     """A :class:`BuiltOptimizer` for a registered name (built with its defaults), a built
     optimizer, or an optimizer object (``sgd(0.1, momentum=0.9)``, ``genetic(...)``, ``lbfgs()``)."""
     if isinstance(optimizer, str):
-        return OPTIMIZERS.get(optimizer).build()
+        return OPTIMIZERS.resolve(optimizer).build()
     if isinstance(optimizer, BuiltOptimizer):
         return optimizer
     for kind, data in _DATA_OF:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import linclass
+from linclass.app.predict import load_image
 from linclass.atomic import NotRegularFileError, atomic_write_bytes, atomic_writer
 from linclass.datasets import (
     DataFormatError,
@@ -28,7 +29,6 @@ from linclass.datasets import (
     load_svmlight,
 )
 from linclass.io import ModelFileError, read_bundle, write_bundle
-from linclass.app.predict import load_image
 from linclass.train import TrainState
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX only")

@@ -19,7 +19,7 @@ RANKS = {
     "objective": 3,
     "gradcheck": 4, "optim": 4,
     "train": 5,
-    "estimator": 6,
+    "estimator": 6, "hyperparameters": 6,
     "viz": 7,
     "app": 8,
     "cli": 9, "__main__": 9,

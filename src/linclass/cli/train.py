@@ -30,11 +30,7 @@ DEFAULT_OUT = "model.npz"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from linclass.losses import loss_names
-    from linclass.optim import OPTIMIZERS
-    from linclass.optim.schedules import SCHEDULES
-    from linclass.penalties import PENALTIES
-    from linclass.preprocess import PREPROCESSORS
+    from linclass.hyperparameters import add_arguments
 
     parser = subparsers.add_parser(
         "train",
@@ -46,41 +42,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     d = _DEFAULTS
     parser.add_argument("--data", default=d.data, help="data source (default: digits); see docs/data.md")
-    parser.add_argument(
-        "--loss", default=d.loss, choices=loss_names("classification"), help="loss (default: softmax)"
-    )
-    parser.add_argument(
-        "--penalty", default=d.penalty, choices=PENALTIES.names(), help="regularizer (default: l2)"
-    )
-    parser.add_argument(
-        "--alpha", type=float, default=d.alpha, help=f"regularization strength (default: {d.alpha})"
-    )
-    parser.add_argument(
-        "--l1-ratio", type=float, default=d.l1_ratio, help="elastic-net mixing (default: 0.15)"
-    )
-    parser.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZERS.names(), help="(default: sgd)")
+    add_arguments(parser, ["loss", "penalty", "alpha", "l1_ratio", "optimizer"])
     parser.add_argument(
         "--lr", type=float, default=d.learning_rate, help=f"learning rate (default: {d.learning_rate})"
     )
-    parser.add_argument(
-        "--schedule",
-        default=d.schedule,
-        choices=SCHEDULES.names(),
-        help="learning-rate schedule (default: cosine, decaying over the run)",
-    )
+    add_arguments(parser, ["schedule"])
     parser.add_argument(
         "--epochs",
         type=int,
         help=f"passes over the data (default: {d.epochs}; with --resume: the run's, or more to extend it)",
     )
-    parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"(default: {d.batch_size})")
-    parser.add_argument("--momentum", type=float, default=d.momentum, help=f"(default: {d.momentum})")
-    parser.add_argument(
-        "--preprocess",
-        default=d.preprocess,
-        choices=PREPROCESSORS.names(),
-        help="input transform folded into the weights (default: standardize)",
-    )
+    add_arguments(parser, ["batch_size", "momentum", "preprocess"])
     parser.add_argument(
         "--val-fraction",
         type=float,
@@ -103,12 +75,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--patience", type=int, default=d.patience, help="early-stopping patience (default: 5)"
     )
-    parser.add_argument("--dtype", choices=["float32", "float64"], default=None, help="computation dtype")
-    parser.add_argument(
-        "--device",
-        default=None,
-        help="train with PyTorch on this device: cpu, cuda, cuda:1 (default: the CPU kernels, no PyTorch)",
-    )
+    add_arguments(parser, ["dtype", "device"])
     parser.add_argument("--seed", type=int, default=d.seed, help="random seed (default: 0)")
     parser.add_argument(
         "--out",

@@ -25,10 +25,7 @@ _DEFAULTS = TrainConfig()
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     from linclass.app.config import DEFAULT_ALPHAS, DEFAULT_LEARNING_RATES, SEARCHES
-    from linclass.losses import loss_names
-    from linclass.optim import OPTIMIZERS
-    from linclass.penalties import PENALTIES
-    from linclass.preprocess import PREPROCESSORS
+    from linclass.hyperparameters import add_arguments
 
     parser = subparsers.add_parser(
         "tune",
@@ -46,13 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     d = _DEFAULTS
     parser.add_argument("--data", default=d.data, metavar="SPEC", help="data source (default: digits)")
-    parser.add_argument(
-        "--loss", default=d.loss, choices=loss_names("classification"), help="loss (default: softmax)"
-    )
-    parser.add_argument("--penalty", default=d.penalty, choices=PENALTIES.names(), help="(default: l2)")
-    parser.add_argument(
-        "--l1-ratio", type=float, default=d.l1_ratio, help="elastic-net mixing (default: 0.15)"
-    )
+    add_arguments(parser, ["loss", "penalty", "l1_ratio"])
     lr = parser.add_mutually_exclusive_group()
     lr.add_argument(
         "--lr",
@@ -73,15 +64,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--trials", type=int, default=10, metavar="N", help="random-search trials (default: 10)"
     )
-    parser.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZERS.names(), help="(default: sgd)")
+    add_arguments(parser, ["optimizer"])
     parser.add_argument(
         "--epochs", type=int, default=d.epochs, help=f"epochs per trial (default: {d.epochs})"
     )
-    parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"(default: {d.batch_size})")
-    parser.add_argument("--momentum", type=float, default=d.momentum, help=f"(default: {d.momentum})")
-    parser.add_argument(
-        "--preprocess", default=d.preprocess, choices=PREPROCESSORS.names(), help="(default: standardize)"
-    )
+    add_arguments(parser, ["batch_size", "momentum", "preprocess"])
     parser.add_argument(
         "--val-fraction",
         type=float,

@@ -2,54 +2,40 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
 
-from linclass import _validation as v
+from linclass import hyperparameters as schema
 from linclass._devices import is_tensor, to_host
 from linclass.estimator._checks import check_feature_names, check_is_fitted, validate_X
-from linclass.kernels import KERNELS, Kernels, get_kernels
+from linclass.kernels import Kernels, get_kernels
 from linclass.losses import LossSpec
 from linclass.objective import Objective
 from linclass.optim import OPTIMIZERS
-from linclass.optim.schedules import SCHEDULES
 from linclass.penalties import get_penalty
-from linclass.preprocess import PREPROCESSORS, Affine, fit_transform
+from linclass.preprocess import Affine, fit_transform
 from linclass.train import fit as train_loop
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
+def _init_names(cls: type) -> list[str]:
+    """The hyperparameters of ``cls``: its ``__init__`` arguments, as scikit-learn reads them."""
+    return [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
+
+
 class LinearModelMixin:
     """Hyperparameter validation, preprocessing and training shared by the linear estimators."""
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._parameter_constraints = schema.parameter_constraints(_init_names(cls))
+
     def _check_hyperparameters(self) -> None:
-        get_penalty(self.penalty)
-        if isinstance(self.backend, str):
-            KERNELS.resolve(self.backend)
-        elif self.backend is not None and not isinstance(self.backend, Kernels):
-            get_kernels(self.backend)  # raises the TypeError naming what a backend may be
-        device_like = isinstance(self.device, str) or type(self.device).__module__ == "torch"
-        if self.device is not None and not device_like:
-            raise TypeError(
-                f"device must be None or a torch device ('cpu', 'cuda', 'cuda:1'), got {self.device!r}"
-            )
-        OPTIMIZERS.resolve(self.optimizer)
-        SCHEDULES.resolve(self.schedule)
-        PREPROCESSORS.resolve(self.preprocess)
-        v.check_positive(self.alpha, "alpha", allow_zero=True)
-        v.check_fraction(self.l1_ratio, "l1_ratio")
-        v.check_positive(self.learning_rate, "learning_rate")
-        v.check_int(self.batch_size, "batch_size")
-        v.check_int(self.epochs, "epochs")
-        v.check_fraction(self.momentum, "momentum", high_open=True)
-        v.check_fraction(self.validation_fraction, "validation_fraction", low_open=True, high_open=True)
-        v.check_int(self.n_iter_no_change, "n_iter_no_change")
-        v.check_positive(self.tol, "tol", allow_zero=True)
-        if self.dtype is not None and np.dtype(self.dtype).name not in _DTYPES:
-            raise ValueError(f"dtype={self.dtype!r} is not supported; expected None, 'float32' or 'float64'")
-        v.check_random_state(self.random_state)
+        """Every hyperparameter against its entry in ``linclass.hyperparameters.SCHEMA``."""
+        schema.validate(self, _init_names(type(self)))
 
     def _compute_dtype(self, X: np.ndarray) -> type:
         if self.dtype is not None:

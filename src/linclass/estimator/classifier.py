@@ -265,16 +265,9 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
     def _class_weights(self, y_idx: np.ndarray, n_classes: int) -> np.ndarray | None:
         if self.class_weight is None:
             return None
-        if isinstance(self.class_weight, str):
-            if self.class_weight != "balanced":
-                raise ValueError(
-                    f"class_weight={self.class_weight!r} is not supported; expected None, 'balanced' "
-                    "or a dict {label: weight}"
-                )
+        if self.class_weight == "balanced":  # the schema has checked the value
             counts = np.bincount(y_idx, minlength=n_classes).astype(np.float64)
             return len(y_idx) / (n_classes * np.maximum(counts, 1))
-        if not isinstance(self.class_weight, dict):
-            raise TypeError(f"class_weight must be None, 'balanced' or a dict, got {self.class_weight!r}")
         weights = np.ones(n_classes)
         for label, weight in self.class_weight.items():
             position = np.flatnonzero(self.classes_ == label)

@@ -7,11 +7,11 @@ from numpy.typing import ArrayLike
 
 from linclass import _validation as v
 from linclass._devices import on_device_of, to_host
-from linclass.splits import split_indices
 from linclass.estimator._base import LinearModelMixin
 from linclass.estimator._checks import check_consistent_length, check_feature_names, column_or_1d, validate_X
 from linclass.estimator._compat import BaseEstimator, RegressorMixin
 from linclass.losses import LOSSES
+from linclass.splits import split_indices
 
 
 class LinearRegressor(LinearModelMixin, RegressorMixin, BaseEstimator):

@@ -24,9 +24,9 @@ import numpy as np
 from linclass._devices import is_tensor, on_device_of, to_host
 from linclass._validation import check_int, check_positive, check_random_state
 from linclass.progress import ProgressBar
-from linclass.train.loop import _Loop, driver_for
 from linclass.train.checks import check_callables, check_data, check_params, resolve_optimizer
 from linclass.train.events import TrainResult
+from linclass.train.loop import _Loop, driver_for
 from linclass.train.state import TrainState, generator_from_state, restore_tree, tree_leaves
 
 

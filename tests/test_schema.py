@@ -1,0 +1,79 @@
+"""The one hyperparameter table: estimator validation, TrainConfig and the CLI options derive from it."""
+
+import argparse
+import dataclasses
+import inspect
+
+import numpy as np
+import pytest
+
+from linclass import LinearClassifier, LinearRegressor
+from linclass.app.config import ESTIMATOR_NAMES, RUN_SETTINGS, TrainConfig
+from linclass.hyperparameters import HYPERPARAMETERS, SCHEMA, add_arguments, parameter_constraints
+from linclass.losses import loss_names
+from linclass.optim import OPTIMIZERS
+
+
+def init_defaults(cls):
+    return {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items() if name != "self"}
+
+
+def test_every_estimator_hyperparameter_is_in_the_table_with_the_classifiers_defaults():
+    assert set(init_defaults(LinearClassifier)) == set(HYPERPARAMETERS)
+    assert set(init_defaults(LinearRegressor)) == set(HYPERPARAMETERS) - {"loss", "class_weight"}
+    assert init_defaults(LinearClassifier) == {h.name: h.default for h in SCHEMA}
+
+
+def test_train_config_takes_its_defaults_from_the_table():
+    config = TrainConfig()
+    for field in dataclasses.fields(TrainConfig):
+        if field.name in RUN_SETTINGS or field.name == "seed":
+            continue
+        assert getattr(config, field.name) == HYPERPARAMETERS[ESTIMATOR_NAMES.get(field.name, field.name)].default
+    estimator = config.estimator()
+    assert estimator.random_state == 0 and estimator.n_iter_no_change == config.patience
+
+
+def test_parameter_constraints_come_from_the_table():
+    constraints = LinearClassifier._parameter_constraints
+    assert set(constraints) == set(HYPERPARAMETERS)
+    assert constraints["alpha"] == ["a finite number >= 0"]
+    assert parameter_constraints(["loss"]) == {"loss": ["a classification loss in linclass.losses.LOSSES"]}
+    assert "loss" not in LinearRegressor._parameter_constraints
+
+
+@pytest.mark.parametrize(
+    ("settings", "error", "message"),
+    [
+        ({"early_stopping": "yes"}, TypeError, r"^early_stopping must be True or False, got 'yes'$"),
+        ({"verbose": -1}, TypeError, r"^verbose must be True, False or an integer >= 0, got -1$"),
+        ({"dtype": "int8"}, ValueError, r"^dtype='int8' is not supported; expected None, 'float32' or 'float64'$"),
+        ({"class_weight": "even"}, ValueError, r"^class_weight='even' is not supported; expected None, 'balanced'"),
+        ({"class_weight": 3}, TypeError, r"^class_weight must be None, 'balanced' or a dict, got 3$"),
+        ({"loss": "squared_error"}, ValueError, r"^loss='squared_error' is not supported; expected one of \['cra"),
+        ({"preprocess": "whiten"}, ValueError, r"^preprocess='whiten' is not supported; expected one of \["),
+    ],
+)
+def test_bad_hyperparameters_are_refused_before_training(settings, error, message):
+    X, y = np.eye(4), np.array([0, 1, 0, 1])
+    with pytest.raises(error, match=message):
+        LinearClassifier(**settings).fit(X, y)
+
+
+def test_numpy_dtypes_are_accepted_as_before():
+    X, y = np.eye(4), np.array([0, 1, 0, 1])
+    assert LinearClassifier(dtype=np.float64, epochs=1).fit(X, y).coef_.dtype == np.float64
+
+
+def test_command_line_options_derive_from_the_table():
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, ["loss", "learning_rate", "early_stopping", "dtype"], defaults={"learning_rate": 0.5})
+    args = parser.parse_args([])
+    assert (args.loss, args.learning_rate, args.early_stopping, args.dtype) == ("softmax", 0.5, False, None)
+    args = parser.parse_args(["--loss", "svm", "--lr", "0.1", "--early-stopping", "--dtype", "float64"])
+    assert (args.loss, args.learning_rate, args.early_stopping, args.dtype) == ("svm", 0.1, True, "float64")
+    choices = {action.dest: action.choices for action in parser._actions}
+    assert choices["loss"] == loss_names("classification")
+    with pytest.raises(ValueError, match="hyperparameter 'tol' has no command-line option"):
+        add_arguments(parser, ["tol"])
+    assert OPTIMIZERS.names() == HYPERPARAMETERS["optimizer"].choices()

@@ -13,7 +13,7 @@ OPTIMIZERS = {
     "momentum": lambda: sgd(0.1, momentum=0.9),
     "nesterov": lambda: sgd(0.1, momentum=0.9, nesterov=True),
     "adam": lambda: adam(0.01),
-    "cosine": lambda: sgd(lambda count: SCHEDULES.get("cosine")(0.1, decay_steps=30)(count), momentum=0.5),
+    "cosine": lambda: sgd(lambda count: SCHEDULES["cosine"](0.1, decay_steps=30)(count), momentum=0.5),
 }
 
 

@@ -190,7 +190,7 @@ def test_metadata_json_cannot_hold_is_refused_naming_the_key(tmp_path, metadata,
 
 
 def test_unknown_kind_is_refused(tmp_path):
-    expected = r"kind='weights' is not supported; expected one of \['checkpoint', 'model'\]"
+    expected = r"kind='weights' is not supported; expected one of \['checkpoint', 'features', 'model'\]"
     with pytest.raises(ValueError, match=expected):
         write_bundle(tmp_path / "m.npz", {}, {}, kind="weights")
     with pytest.raises(ValueError, match="kind='weights' is not supported"):

@@ -7,7 +7,7 @@ NumPy's ``numpy.lib.format``) that never needs pickle to read:
   strings, objects and structured dtypes are refused on write;
 - one member ``__metadata__.npy``: a 1-D ``uint8`` array holding UTF-8 JSON::
 
-      {"format": "linclass", "kind": "model" | "checkpoint", "format_version": 1,
+      {"format": "linclass", "kind": "model" | "checkpoint" | "features", "format_version": 1,
        "linclass_version": "0.1.0", "metadata": {...user metadata...},
        "checksum": "sha256:<64 hex digits>"}
 
@@ -56,7 +56,7 @@ from linclass.atomic import atomic_writer
 
 FORMAT_NAME = "linclass"
 FORMAT_VERSION = 1
-KINDS = ("checkpoint", "model")
+KINDS = ("checkpoint", "features", "model")
 METADATA_KEY = "__metadata__"
 
 _DOCUMENT_KEYS = {"format", "kind", "format_version", "linclass_version", "metadata", "checksum"}
@@ -93,7 +93,8 @@ def write_bundle(
             Names use letters, digits, ``_``, ``.`` and ``-``.
         metadata: JSON-serializable mapping with string keys (lists, dicts, str, int, float,
             bool, None; NumPy scalars and tuples are converted).
-        kind: ``"model"`` or ``"checkpoint"``; :func:`read_bundle` refuses the other kind.
+        kind: ``"model"``, ``"checkpoint"`` or ``"features"``; :func:`read_bundle` refuses the
+            other kinds.
 
     Raises:
         TypeError: an array has an object, string or structured dtype, or metadata holds a
@@ -208,7 +209,7 @@ def read_bundle(
 
     Args:
         path: the file to read (a regular file: FIFOs and devices are refused unopened).
-        kind: ``"model"`` or ``"checkpoint"``: the kind the file must be.
+        kind: ``"model"``, ``"checkpoint"`` or ``"features"``: the kind the file must be.
         max_bytes: the size limit for the file (see :mod:`linclass.limits`); every array is
             checked against the entry holding it, so the file's size bounds the memory used.
 

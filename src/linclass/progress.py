@@ -26,6 +26,8 @@ class ProgressBar:
         stream: where to draw; defaults to ``sys.stderr`` at construction time.
         steps_per_epoch: minibatch steps in one epoch (1 for full-batch optimizers).
         initial_step: steps already done in the current epoch (a run resumed mid-epoch).
+        description: a fixed label (for example ``"HOG"``) instead of ``epoch i/n``.
+        unit: what one step is, shown after the rate (``"step"``, ``"image"``).
 
     Example:
         >>> with ProgressBar(total=3, verbose=False) as bar:   # not a terminal: draws nothing
@@ -42,12 +44,15 @@ class ProgressBar:
         stream: IO[str] | None = None,
         steps_per_epoch: int = 1,
         initial_step: int = 0,
+        description: str | None = None,
+        unit: str = "step",
     ) -> None:
         stream = sys.stderr if stream is None else stream
         self._bar = None
         self._total_epochs = total
         self._epoch = initial
         self._steps_per_epoch = steps_per_epoch
+        self._label = description
         if verbose and _is_terminal(stream):
             try:
                 from tqdm import tqdm
@@ -57,7 +62,7 @@ class ProgressBar:
                 total=total * steps_per_epoch,
                 initial=initial * steps_per_epoch + initial_step,
                 desc=self._description(),
-                unit="step",
+                unit=unit,
                 file=stream,
                 dynamic_ncols=True,
                 leave=False,
@@ -68,12 +73,14 @@ class ProgressBar:
         return self._bar is not None
 
     def _description(self) -> str:
+        if self._label is not None:
+            return self._label
         return f"epoch {min(self._epoch + 1, self._total_epochs)}/{self._total_epochs}"
 
-    def advance(self) -> None:
-        """One minibatch step done."""
+    def advance(self, steps: int = 1) -> None:
+        """``steps`` minibatch steps (or images, chunks: whatever ``unit`` names) done."""
         if self._bar is not None:
-            self._bar.update(1)
+            self._bar.update(steps)
 
     def update(self, metrics: Mapping[str, float]) -> None:
         """An epoch ended: move to its end and show ``metrics`` (the keys of the loop's history)."""

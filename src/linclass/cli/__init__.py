@@ -14,7 +14,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS = ("train", "evaluate", "predict", "tune", "gradcheck", "explain", "plot", "playground")
+SUBCOMMANDS = (
+    "train", "evaluate", "predict", "tune", "features", "gradcheck", "explain", "plot", "playground"
+)
 
 
 class CommandError(Exception):

@@ -10,6 +10,7 @@ from linclass.splits import CS231nSplit, cs231n_split, split_indices, train_val_
 
 from .base import DataFormatError, DataNotFoundError, Dataset, UnsafeDataError
 from .cifar import CIFAR10_CLASSES, load_cifar10
+from .featurefile import load_features, save_features
 from .fetch import ChecksumError, DownloadError, download, fetch
 from .files import load_csv, load_npy, load_npz, load_svmlight
 from .folder import load_image_folder
@@ -37,6 +38,7 @@ __all__ = [
     "load_cifar10",
     "load_csv",
     "load_digits",
+    "load_features",
     "load_fashion_mnist",
     "load_idx",
     "load_image_folder",
@@ -48,6 +50,7 @@ __all__ = [
     "make_blobs",
     "make_linearly_separable",
     "make_spiral",
+    "save_features",
     "split_indices",
     "train_val_split",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ import numpy as np
 from linclass import limits
 
 from .base import DataFormatError, DataNotFoundError, Dataset, empty_like_rows, encode_labels
+from .featurefile import load_features
 
 
 def load_npz(path: str | Path, *, max_bytes: int | None = None) -> Dataset:
@@ -28,9 +30,12 @@ def load_npz(path: str | Path, *, max_bytes: int | None = None) -> Dataset:
 
     An optional ``classes`` array of names makes ``y`` indices into it; otherwise labels are
     encoded as described in the module docstring. ``X`` with more than 2 dimensions keeps its
-    shape as ``image_shape``.
+    shape as ``image_shape``. A linclass feature file (an ``.npz`` with a ``__metadata__``
+    member, see :mod:`linclass.datasets.featurefile`) is read and checksum-verified as one.
     """
     path = _existing(path, "a .npz file")
+    if _is_bundle(path):
+        return load_features(path, max_bytes=max_bytes)[0]
     arrays = limits.read_npz(path, DataFormatError, limits.max_bytes(max_bytes), kinds="biufUS")
     if {"X_train", "y_train"} <= arrays.keys():
         X_train, y_train = arrays["X_train"], arrays["y_train"]
@@ -45,6 +50,14 @@ def load_npz(path: str | Path, *, max_bytes: int | None = None) -> Dataset:
             "(optionally X_test, y_test) or X and y"
         )
     return _dataset(path, X_train, y_train, X_test, y_test, arrays.get("classes"))
+
+
+def _is_bundle(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "__metadata__.npy" in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 def load_npy(path: str | Path, *, label: int = -1, max_bytes: int | None = None) -> Dataset:

@@ -6,6 +6,7 @@ machines without a display and leaves the user's matplotlib settings alone. This
 needs the ``plot`` extra (``pip install 'linclass[plot]'``); the core library never imports it.
 """
 
+from linclass.viz.centroids import centroid_mosaic, plot_centroids
 from linclass.viz.confusion import plot_confusion_matrix
 from linclass.viz.curves import plot_history
 from linclass.viz.lecture import (
@@ -18,7 +19,9 @@ from linclass.viz.lecture import (
 from linclass.viz.templates import plot_weight_templates, weight_templates
 
 __all__ = [
+    "centroid_mosaic",
     "nll_bases",
+    "plot_centroids",
     "plot_confusion_matrix",
     "plot_hinge_loss",
     "plot_history",

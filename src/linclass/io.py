@@ -185,9 +185,11 @@ def _checksum(arrays: Mapping[str, np.ndarray], document: Mapping[str, Any]) -> 
     digest = hashlib.sha256()
     for name in sorted(arrays):
         array = arrays[name]
-        data = array.tobytes(order="C")
+        # hashed in place (a C-ordered view, copied only when the array is not C-contiguous), so
+        # a gigabyte of features is not duplicated to be checksummed
+        data = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
         header = f"array\0{name}\0{array.dtype.str}\0{array.shape!r}\0".encode("ascii")
-        digest.update(header + struct.pack("<Q", len(data)))
+        digest.update(header + struct.pack("<Q", data.nbytes))
         digest.update(data)
     unsigned = {key: value for key, value in document.items() if key != "checksum"}
     digest.update(b"metadata\0" + _canonical_json(unsigned).encode("ascii"))

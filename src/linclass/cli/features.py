@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
         from linclass.viz import plot_centroids
 
         patch = (extractor.patch_size, extractor.patch_size, *dataset.image_shape[2:])
-        title = f"{extractor.n_centroids} k-means centroids (first 256), {args.data}"
+        count = extractor.n_centroids
+        title = f"k-means centroids ({min(count, 256)} of {count}, whitened), {args.data.rsplit('/', 1)[-1]}"
         plot_centroids(extractor.centroids_, patch, args.plot, title=title)
     summary = {
         "data": args.data,

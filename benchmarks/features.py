@@ -122,6 +122,9 @@ def step_train(name: str, work: Path, loss: str, lr: float, alpha: float, epochs
     model = _classifier(loss, lr, alpha, epochs).fit(dataset.X_train, dataset.y_train)
     trained = time.perf_counter()
     return {
+        "lr": lr,
+        "alpha": alpha,
+        "epochs": epochs,
         "load_seconds": loaded - start,
         "train_seconds": trained - loaded,
         "test_accuracy": float(model.score(dataset.X_test, dataset.y_test)),
@@ -194,53 +197,60 @@ def _record(results: dict, key: str, value: dict) -> None:
     print(f"    -> {value}", flush=True)
 
 
+def _once(results: dict, key: str, step: str, **kwargs) -> dict:
+    """Run a step unless ``results`` already holds it without an error (a rerun resumes)."""
+    if key not in results or "error" in results[key]:
+        _record(results, key, _run_step(step, **kwargs))
+    return results[key]
+
+
 def run_feature_set(name: str, work: Path, results: dict) -> None:
+    if FEATURE_SETS[name] is not None and not (work / f"{name}.npz").is_file():
+        results.pop(f"{name}/extract", None)
     if FEATURE_SETS[name] is not None:
-        _record(results, f"{name}/extract", _run_step("extract", name=name, work=str(work)))
-    selection = _run_step("select", name=name, work=str(work))
-    _record(results, f"{name}/select", selection)
+        _once(results, f"{name}/extract", "extract", name=name, work=str(work))
+    selection = _once(results, f"{name}/select", "select", name=name, work=str(work))
     for loss in LOSSES:
         best = selection[loss]["best"]
-        _record(
+        _once(
             results,
             f"{name}/{loss}",
-            {
-                **_run_step(
-                    "train", name=name, work=str(work), loss=loss, lr=best["lr"], alpha=best["alpha"]
-                ),
-                "lr": best["lr"],
-                "alpha": best["alpha"],
-            },
+            "train",
+            name=name,
+            work=str(work),
+            loss=loss,
+            lr=best["lr"],
+            alpha=best["alpha"],
         )
 
 
-def run_wide(work: Path, results: dict) -> None:
+def run_wide(work: Path, results: dict, timeout: float) -> None:
     name = "kmeans1600"
     for loss in LOSSES:
         best = results[f"{name}/{loss}"]
         for epochs in WIDE_EPOCHS:
-            _record(
+            _once(
                 results,
                 f"wide/linclass-{loss}/{epochs}",
-                _run_step(
-                    "train",
-                    name=name,
-                    work=str(work),
-                    loss=loss,
-                    lr=best["lr"],
-                    alpha=best["alpha"],
-                    epochs=epochs,
-                ),
+                "train",
+                name=name,
+                work=str(work),
+                loss=loss,
+                lr=best["lr"],
+                alpha=best["alpha"],
+                epochs=epochs,
             )
-    alpha = results[f"{name}/svm"]["alpha"]
     for contender in ("LogisticRegression(lbfgs)", "LinearSVC(ovr)", "LinearSVC(crammer_singer)"):
-        alpha_used = results[f"{name}/softmax"]["alpha"] if contender.startswith("Logistic") else alpha
-        _record(
+        alpha = results[f"{name}/{'softmax' if contender.startswith('Logistic') else 'svm'}"]["alpha"]
+        _once(
             results,
             f"wide/{contender}",
-            _run_step(
-                "sklearn", timeout=2400, name=name, work=str(work), contender=contender, alpha=alpha_used
-            ),
+            "sklearn",
+            timeout=timeout,
+            name=name,
+            work=str(work),
+            contender=contender,
+            alpha=alpha,
         )
 
 
@@ -253,6 +263,12 @@ def main(argv: list[str] | None = None) -> int:
         "--work",
         default=os.path.expanduser("~/.cache/linclass/bench-features"),
         help="where the feature files go (about 1.5 GB for 1,600 centroids)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=1200.0,
+        help="seconds each scikit-learn contender may take (default: 1200)",
     )
     parser.add_argument("--step", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -268,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.only.split(","):
         print(name, flush=True)
         if name == "wide":
-            run_wide(work, results)
+            run_wide(work, results, args.timeout)
         else:
             run_feature_set(name, work, results)
     from benchmarks.features_report import write_report

@@ -171,11 +171,14 @@ def test_the_centroid_figure_is_written(tmp_path, capsys):
 
 
 def test_options_of_another_kind_and_images_less_data_are_errors(tmp_path, capsys):
-    assert main(["features", "--kind", "hog", "--centroids", "10"]) == 1
+    assert main(["features", "--kind", "hog", "--centroids", "10"]) == 2
     assert (
         capsys.readouterr().err.strip()
         == "linclass features: error: --centroids does not apply to --kind hog"
     )
+    missing = tmp_path / "missing" / "f.npz"
+    assert main(["features", "--kind", "hog", "--out", str(missing)]) == 2
+    assert capsys.readouterr().err.startswith(f"linclass features: error: --out {missing}: ")
     csv = tmp_path / "t.csv"
     csv.write_text("1,2,0\n3,4,1\n")
     assert main(["features", "--kind", "hog", "--data", str(csv)]) == 1

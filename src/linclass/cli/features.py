@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from linclass.cli import CommandError, common_options
+from linclass.cli import UsageError, common_options
 
 EPILOG = """\
 examples:
@@ -74,7 +74,7 @@ def _extractor(args: argparse.Namespace, verbose: bool):
         if value is None:
             continue
         if option not in allowed[args.kind]:
-            raise CommandError(f"--{option.replace('_', '-')} does not apply to --kind {args.kind}")
+            raise UsageError(f"--{option.replace('_', '-')} does not apply to --kind {args.kind}")
         if name is not None:
             params[name] = (value, value) if option == "cell" else value
     if args.kind == "kmeans":
@@ -85,8 +85,12 @@ def _extractor(args: argparse.Namespace, verbose: bool):
 def run(args: argparse.Namespace) -> int:
     from linclass.datasets import load_source, save_features
     from linclass.features import extract_features
+    from linclass.outputs import check_output_file
 
     extractor = _extractor(args, verbose=not args.quiet)
+    check_output_file(args.out, "--out")
+    if args.plot:
+        check_output_file(args.plot, "--plot")
     dataset = load_source(args.data)
     features, settings = extract_features(dataset, extractor)
     settings["kind"] = args.kind

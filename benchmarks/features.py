@@ -25,10 +25,11 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from benchmarks.runner import run_worker
 
 RESULTS = Path(__file__).parent / "results"
 CIFAR = "folder:" + str(
@@ -145,8 +146,9 @@ def step_sklearn(name: str, work: Path, contender: str, alpha: float) -> dict:
     dataset = load_source(_data_spec(name, work))
     mean = dataset.X_train.mean(axis=0, dtype=np.float64)
     scale = dataset.X_train.std(axis=0, dtype=np.float64) + 1e-8
-    X = (dataset.X_train - mean) / scale
-    X_test = (dataset.X_test - mean) / scale
+    X, y = (dataset.X_train - mean) / scale, dataset.y_train
+    X_test, y_test = (dataset.X_test - mean) / scale, dataset.y_test
+    del dataset  # the float32 copy: liblinear's own copy of X needs the room
     C = 1.0 / (2 * len(X) * alpha)
     model = {
         "LinearSVC(crammer_singer)": lambda: LinearSVC(C=C, multi_class="crammer_singer", max_iter=1000),
@@ -156,12 +158,12 @@ def step_sklearn(name: str, work: Path, contender: str, alpha: float) -> dict:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         start = time.perf_counter()
-        model.fit(X, dataset.y_train)
+        model.fit(X, y)
         seconds = time.perf_counter() - start
     converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     return {
         "train_seconds": seconds,
-        "test_accuracy": float(model.score(X_test, dataset.y_test)),
+        "test_accuracy": float(model.score(X_test, y_test)),
         "C": C,
         "converged": converged,
         "n_iter": np.asarray(model.n_iter_).max().item(),
@@ -174,20 +176,8 @@ STEPS = {"extract": step_extract, "select": step_select, "train": step_train, "s
 
 def _run_step(step: str, timeout: float = 3600, **kwargs) -> dict:
     """Run one step in a fresh process; return its result (or the error it stopped with)."""
-    task = json.dumps({"step": step, **kwargs})
     print(f"  {step} {kwargs}", flush=True)
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "benchmarks.features", "--step", task],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired:
-        return {"error": f"stopped after {timeout:.0f} s"}
-    if done.returncode != 0:
-        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_worker({"step": step, **kwargs}, timeout=timeout, module="benchmarks.features")
 
 
 def _record(results: dict, key: str, value: dict) -> None:
@@ -270,10 +260,10 @@ def main(argv: list[str] | None = None) -> int:
         default=1200.0,
         help="seconds each scikit-learn contender may take (default: 1200)",
     )
-    parser.add_argument("--step", help=argparse.SUPPRESS)
+    parser.add_argument("task", nargs="?", help=argparse.SUPPRESS)  # one step, as JSON (a worker)
     args = parser.parse_args(argv)
-    if args.step:
-        task = json.loads(args.step)
+    if args.task:
+        task = json.loads(args.task)
         task["work"] = Path(task["work"])
         print(json.dumps(STEPS[task.pop("step")](**task)))
         return 0

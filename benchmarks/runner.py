@@ -1,4 +1,5 @@
-"""Run one task of :mod:`benchmarks.worker` in a fresh Python process and read its JSON result."""
+"""Run one task of a benchmark worker (:mod:`benchmarks.worker` by default) in a fresh Python process
+and read its JSON result."""
 
 from __future__ import annotations
 
@@ -10,11 +11,19 @@ import sys
 from benchmarks.data import REPO_ROOT
 
 
-def run_worker(task: dict, numpy_reference: bool = False, timeout: float = 600.0, fresh: bool = True) -> dict:
+def run_worker(
+    task: dict,
+    numpy_reference: bool = False,
+    timeout: float = 600.0,
+    fresh: bool = True,
+    module: str = "benchmarks.worker",
+) -> dict:
     """The worker's result, or ``{"error": ...}`` when it failed.
 
     ``numpy_reference=True`` runs linclass with ``LINCLASS_DISABLE_NUMBA=1`` (its NumPy path).
     ``fresh=False`` runs the task in this process instead (faster; no memory figures).
+    ``module`` is the worker run as ``python -m MODULE '<task as JSON>'``; it prints its result
+    as the last line of JSON.
     """
     if not fresh:
         from benchmarks import worker
@@ -33,7 +42,7 @@ def run_worker(task: dict, numpy_reference: bool = False, timeout: float = 600.0
     env["LINCLASS_DISABLE_NUMBA"] = "1" if numpy_reference else ""
     try:
         completed = subprocess.run(
-            [sys.executable, "-m", "benchmarks.worker", json.dumps(task)],
+            [sys.executable, "-m", module, json.dumps(task)],
             cwd=REPO_ROOT,
             env=env,
             capture_output=True,

@@ -83,9 +83,9 @@ def _extractor(args: argparse.Namespace, verbose: bool):
 
 
 def run(args: argparse.Namespace) -> int:
+    from linclass.app.outputs import check_output_file
     from linclass.datasets import load_source, save_features
     from linclass.features import extract_features
-    from linclass.outputs import check_output_file
 
     extractor = _extractor(args, verbose=not args.quiet)
     check_output_file(args.out, "--out")

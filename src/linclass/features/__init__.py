@@ -16,27 +16,29 @@ Example:
     ...                       linclass.LinearClassifier(loss="svm"))      # doctest: +SKIP
 """
 
-from linclass.features._base import ImageFeatures, check_images
-from linclass.features.extract import describe, extract_features
-from linclass.features.handcrafted import HOG, ColorHistogram, hog_color
-from linclass.features.kmeans import KMeansFeatures, zca_whitening
-from linclass.registry import Registry
+from __future__ import annotations
 
-EXTRACTORS: Registry = Registry("kind")
-EXTRACTORS.register("hog", HOG)
-EXTRACTORS.register("color", ColorHistogram)
-EXTRACTORS.register("hog-color", hog_color)
-EXTRACTORS.register("kmeans", KMeansFeatures)
+import importlib
 
-__all__ = [
-    "EXTRACTORS",
-    "HOG",
-    "ColorHistogram",
-    "ImageFeatures",
-    "KMeansFeatures",
-    "check_images",
-    "describe",
-    "extract_features",
-    "hog_color",
-    "zca_whitening",
-]
+# Names and the submodule defining each: importing ``linclass.features`` stays free of
+# scikit-learn and scikit-image (the core imports no heavy dependency); a name loads its module.
+_HOMES = {
+    "ImageFeatures": "_base",
+    "check_images": "_base",
+    "describe": "extract",
+    "extract_features": "extract",
+    "HOG": "handcrafted",
+    "ColorHistogram": "handcrafted",
+    "hog_color": "handcrafted",
+    "KMeansFeatures": "kmeans",
+    "zca_whitening": "kmeans",
+    "EXTRACTORS": "registry",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module 'linclass.features' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"linclass.features.{_HOMES[name]}"), name)

@@ -147,6 +147,15 @@ def test_url_round_trips_every_control_after_a_reload(playground, browser):
     fresh.close()
 
 
+def test_a_link_pasted_into_the_open_tab_applies_its_fields(playground):
+    playground.open()
+    playground.page.evaluate("location.hash = '#loss=ova&margin=0.25'")
+    playground.page.wait_for_function("window.playground.state().loss === 'ova'")
+    state = playground.state()
+    assert (state["loss"], state["margin"], len(state["points"])) == ("ova", 0.25, 15)
+    assert playground.page.input_value("#loss") == "ova"
+
+
 def test_a_bad_link_reports_its_error_and_keeps_the_defaults(playground):
     playground.open("#loss=hinge")
     assert (

@@ -30,7 +30,7 @@ def blobs():
 @pytest.mark.parametrize("loss", loss_names("classification"))
 def test_every_loss_learns_digits(digits, loss):
     X, y, X_test, y_test = digits
-    clf = LinearClassifier(loss=loss, random_state=0, epochs=20).fit(X, y)
+    clf = LinearClassifier(loss=loss, optimizer="sgd", random_state=0, epochs=20).fit(X, y)
     assert clf.score(X_test, y_test) > 0.9
     assert clf.coef_.shape == (10, 64) and clf.intercept_.shape == (10,)
     assert len(clf.history_["loss"]) == clf.n_iter_ == 20
@@ -78,9 +78,9 @@ def test_margin_losses_give_platt_probabilities_that_agree_with_predict(blobs, l
 
 def test_same_seed_gives_identical_bits_and_different_seed_differs(digits):
     X, y, _, _ = digits
-    a = LinearClassifier(random_state=7, epochs=3).fit(X, y)
-    b = LinearClassifier(random_state=7, epochs=3).fit(X, y)
-    c = LinearClassifier(random_state=8, epochs=3).fit(X, y)
+    a = LinearClassifier(optimizer="sgd", random_state=7, epochs=3).fit(X, y)
+    b = LinearClassifier(optimizer="sgd", random_state=7, epochs=3).fit(X, y)
+    c = LinearClassifier(optimizer="sgd", random_state=8, epochs=3).fit(X, y)
     assert a.coef_.tobytes() == b.coef_.tobytes()
     assert a.history_["loss"] == b.history_["loss"]
     assert not np.array_equal(a.coef_, c.coef_)
@@ -88,7 +88,7 @@ def test_same_seed_gives_identical_bits_and_different_seed_differs(digits):
 
 def test_divergence_names_epoch_and_step_and_keeps_finite_weights(digits):
     X, y, _, _ = digits
-    clf = LinearClassifier(learning_rate=1e6, momentum=0.9, random_state=0)
+    clf = LinearClassifier(optimizer="sgd", learning_rate=1e6, momentum=0.9, random_state=0)
     with pytest.raises(DivergenceError, match=r"diverged at epoch \d+, step \d+"):
         clf.fit(X, y)
     assert np.isfinite(clf.coef_).all() and np.isfinite(clf.intercept_).all()
@@ -217,7 +217,7 @@ def test_numeric_dtypes_are_accepted(digits, dtype):
 def test_memory_layout_does_not_change_results_or_the_input(digits, tmp_path):
     X, y, _, _ = digits
     X = X.astype(np.float32)
-    reference = LinearClassifier(random_state=0, epochs=3).fit(X, y).coef_
+    reference = LinearClassifier(optimizer="sgd", random_state=0, epochs=3).fit(X, y).coef_
     fortran = np.asfortranarray(X)
     path = tmp_path / "X.npy"
     np.save(path, X)
@@ -225,7 +225,7 @@ def test_memory_layout_does_not_change_results_or_the_input(digits, tmp_path):
     strided = np.repeat(X, 2, axis=1)[:, ::2]
     for variant in (fortran, mapped, strided):
         before = np.array(variant, copy=True)
-        coef = LinearClassifier(random_state=0, epochs=3).fit(variant, y).coef_
+        coef = LinearClassifier(optimizer="sgd", random_state=0, epochs=3).fit(variant, y).coef_
         np.testing.assert_allclose(coef, reference, rtol=1e-5, atol=1e-6)
         np.testing.assert_array_equal(np.asarray(variant), before)
 
@@ -245,7 +245,7 @@ def test_regressor_solves_the_lectures_squared_loss_example():
 @pytest.mark.parametrize("schedule", ["constant", "step", "exponential", "inverse_time", "cosine"])
 def test_every_schedule_trains(digits, schedule):
     X, y, X_test, y_test = digits
-    clf = LinearClassifier(schedule=schedule, learning_rate=0.05, random_state=0).fit(X, y)
+    clf = LinearClassifier(optimizer="sgd", schedule=schedule, learning_rate=0.05, random_state=0).fit(X, y)
     assert clf.score(X_test, y_test) > 0.9
     with pytest.raises(ValueError, match="schedule='linear' is not supported"):
         LinearClassifier(schedule="linear").fit(X, y)

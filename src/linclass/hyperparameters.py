@@ -63,6 +63,10 @@ class Hyperparameter:
         return value
 
 
+def _or_none(check: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
+    return lambda value, name: value if value is None else check(value, name)
+
+
 def _choice(names: Callable[[], list[str]], none: bool = False) -> Callable[[Any, str], Any]:
     def check(value: Any, name: str) -> Any:
         if value is None and none:
@@ -155,12 +159,14 @@ SCHEMA: tuple[Hyperparameter, ...] = (
        _choice(_classification_losses), "loss", "--loss", choices=_classification_losses),
     _H("penalty", "l2", "a name in linclass.penalties.PENALTIES or None",
        _penalty, "regularizer", "--penalty", choices=PENALTIES.names),
-    _H("alpha", 1e-4, "a finite number >= 0",
-       _positive(True), "regularization strength", "--alpha", float),
+    _H("alpha", 1e-4, "None (1 / (2 N), scikit-learn's C = 1) or a finite number >= 0",
+       _or_none(_positive(True)), "regularization strength", "--alpha", float),
     _H("l1_ratio", 0.15, "a number in [0, 1]",
        _fraction(), "elastic-net mixing", "--l1-ratio", float),
-    _H("optimizer", "sgd", "a name in linclass.optim.OPTIMIZERS",
-       _choice(OPTIMIZERS.names), "optimizer", "--optimizer", choices=OPTIMIZERS.names),
+    _H("optimizer", "sgd", "'auto' or a name in linclass.optim.OPTIMIZERS",
+       _choice(lambda: ["auto", *OPTIMIZERS.names()]), "optimizer", "--optimizer", choices=OPTIMIZERS.names),
+    _H("max_iter", 1000, "an integer >= 1",
+       _int, "most L-BFGS iterations (a run that stops unconverged warns)"),
     _H("learning_rate", 0.01, "a finite number > 0",
        _positive(False), "learning rate (the search scale sigma for the searches)", "--lr", float),
     _H("schedule", "cosine", "a name in linclass.optim.SCHEDULES",

@@ -4,21 +4,53 @@ from __future__ import annotations
 
 import inspect
 import math
+import warnings
 
 import numpy as np
 
 from linclass import hyperparameters as schema
 from linclass._devices import is_tensor, to_host
 from linclass.estimator._checks import check_feature_names, check_is_fitted, validate_X
+from linclass.estimator._compat import ConvergenceWarning
 from linclass.kernels import Kernels, get_kernels
 from linclass.losses import LossSpec
 from linclass.objective import Objective
-from linclass.optim import OPTIMIZERS
+from linclass.optim import OPTIMIZERS, solver
 from linclass.penalties import get_penalty
 from linclass.preprocess import Affine, fit_transform
 from linclass.train import fit as train_loop
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
+# optimizer="auto" solves the full-batch problem exactly (L-BFGS) for smooth objectives up to
+# this many input elements N * D, and runs minibatch SGD otherwise ...
+AUTO_MAX_ELEMENTS = 10**7
+# ... giving it at least this many steps, so that small data sets get enough updates for the
+# cosine schedule to settle near the optimum.
+AUTO_SGD_STEPS = 10_000
+
+
+def resolve_optimizer(optimizer: str, objective: Objective, X: np.ndarray, incremental: bool = False) -> str:
+    """The optimizer ``"auto"`` stands for on ``X (N, D)``: ``"lbfgs"`` or ``"sgd"`` (others unchanged).
+
+    ``"lbfgs"`` (to convergence, at most ``max_iter`` iterations) when the objective is smooth —
+    a smooth loss (softmax, squared hinge, squared error) with an L2 or no penalty — and
+    ``N * D <= AUTO_MAX_ELEMENTS`` (and SciPy is installed); minibatch ``"sgd"`` otherwise
+    (for ``fit`` with at least ``AUTO_SGD_STEPS`` steps, its cosine schedule decaying over all
+    of them) and for ``partial_fit``.
+    """
+    if optimizer != "auto":
+        return optimizer
+    small = X.shape[0] * X.shape[1] <= AUTO_MAX_ELEMENTS
+    return "lbfgs" if objective.smooth and small and not incremental and _scipy_available() else "sgd"
+
+
+def _scipy_available() -> bool:
+    """L-BFGS takes its line search from SciPy; without it ``"auto"`` means ``"sgd"``."""
+    try:
+        import scipy.optimize  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _init_names(cls: type) -> list[str]:
@@ -66,12 +98,16 @@ class LinearModelMixin:
         place = getattr(self.objective_.kernels, "place", None)
         return tuple(array if array is None or place is None else place(array) for array in arrays)
 
-    def _make_objective(self, X: np.ndarray, loss: LossSpec, class_weight: np.ndarray | None) -> Objective:
+    def _make_objective(
+        self, X: np.ndarray, loss: LossSpec, class_weight: np.ndarray | None, n_train: int | None = None
+    ) -> Objective:
+        """The objective; ``alpha=None`` is ``1 / (2 n_train)``, scikit-learn's ``C = 1``."""
         transform: Affine = fit_transform(self.preprocess, X)
+        n_train = X.shape[0] if n_train is None else n_train
         return Objective(
             loss=loss,
             penalty=get_penalty(self.penalty),
-            alpha=float(self.alpha),
+            alpha=1.0 / (2.0 * n_train) if self.alpha is None else float(self.alpha),
             l1_ratio=float(self.l1_ratio),
             class_weight=class_weight,
             transform=transform,
@@ -79,24 +115,36 @@ class LinearModelMixin:
         )
 
     def _run_loop(self, objective, params, X, y, X_val, y_val, rng, resume=None, epochs=None, **options):
-        epochs = int(self.epochs if epochs is None else epochs)
+        """``linclass.train.fit`` with the estimator's settings; records ``optimizer_``.
+
+        Iteration-based optimizers (``lbfgs``) run at most ``max_iter`` iterations and warn
+        with ``ConvergenceWarning`` when they stop unconverged.
+        """
         rows = options.get("rows")
         n_train = X.shape[0] if rows is None else len(rows)
         batch = min(int(self.batch_size), n_train)
-        spec = OPTIMIZERS.resolve(self.optimizer)
+        name = resolve_optimizer(self.optimizer, objective, X, incremental=epochs is not None)
+        spec = OPTIMIZERS.resolve(name)
+        steps_per_epoch = math.ceil(n_train / batch) if spec.data == "minibatch" else 1
+        decay = int(self.epochs)
+        if epochs is None:
+            epochs = self.max_iter if name == "lbfgs" else self.epochs
+            if self.optimizer == "auto" and name == "sgd":
+                epochs = decay = max(int(self.epochs), math.ceil(AUTO_SGD_STEPS / steps_per_epoch))
+        epochs = int(epochs)
         # The schedule steers a learning rate (as scikit-learn's solver-specific options, the
         # optimizers without one ignore it); named schedules count epochs, cosine decays over the run.
         schedule = self.schedule if spec.scheduled else "constant"
         built = spec.build(
             learning_rate=float(self.learning_rate),
             schedule=schedule,
-            schedule_options={"decay_steps": int(self.epochs)} if schedule == "cosine" else None,
-            steps_per_epoch=math.ceil(n_train / batch) if spec.data == "minibatch" else 1,
+            schedule_options={"decay_steps": decay} if schedule == "cosine" else None,
+            steps_per_epoch=steps_per_epoch,
             momentum=float(self.momentum),
             max_iter=epochs,
             tol=float(self.tol),
         )
-        return train_loop(
+        result = train_loop(
             objective,
             params,
             X,
@@ -114,6 +162,18 @@ class LinearModelMixin:
             resume=resume,
             **options,
         )
+        self.optimizer_ = name
+        run = result.state.opt_state
+        if solver.converged(run) is False and (run.lbfgs.done or result.state.epoch >= epochs):
+            why = "its line search found no decrease" if run.lbfgs.done else f"max_iter={epochs} was reached"
+            warnings.warn(
+                f"{type(self).__name__}(optimizer={name!r}) did not converge: {why} before the largest "
+                f"gradient component ({run.lbfgs.grad_max:.3g}) fell to tol={self.tol!r}; increase max_iter "
+                "or tol",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return result
 
     def _raw_params(self) -> tuple[np.ndarray, np.ndarray]:
         """``(W, b)`` acting on raw inputs: ``W (D, K)``, ``b (K,)``."""

@@ -58,4 +58,12 @@ except ImportError:
             return float(1.0 - residual / total) if total > 0 else 0.0
 
 
-__all__ = ["BaseEstimator", "ClassifierMixin", "RegressorMixin"]
+try:
+    from sklearn.exceptions import ConvergenceWarning
+except ImportError:
+
+    class ConvergenceWarning(UserWarning):  # type: ignore[no-redef]
+        """An iterative fit stopped before its convergence test was met (scikit-learn's name)."""
+
+
+__all__ = ["BaseEstimator", "ClassifierMixin", "ConvergenceWarning", "RegressorMixin"]

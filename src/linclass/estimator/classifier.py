@@ -38,14 +38,21 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
     Args:
         loss: a classification loss of ``linclass.losses.LOSSES`` (a name or its ``LossSpec``).
         penalty: ``"l2"`` (sum W²), ``"l1"``, ``"elasticnet"`` or None.
-        alpha: regularization strength.
+        alpha: regularization strength; None (the default) is ``1 / (2 N)`` for ``N`` training
+            rows, the penalty of scikit-learn's ``LogisticRegression(C=1)`` and ``LinearSVC(C=1)``
+            (``alpha = 1 / (2 C N)`` in general; see the README).
         l1_ratio: elastic-net mixing, ``R = l1_ratio * |W|_1 + (1 - l1_ratio) * |W|²``.
-        optimizer: a name in ``linclass.optim.OPTIMIZERS`` (sgd, adam, gd, lbfgs, random_search, ...).
+        optimizer: ``"auto"`` or a name in ``linclass.optim.OPTIMIZERS`` (sgd, adam, gd, lbfgs,
+            random_search, ...). ``"auto"`` solves a smooth objective (softmax or squared hinge
+            with an L2 or no penalty) exactly by L-BFGS when ``N * D <= 1e7``, and runs minibatch
+            SGD otherwise (see ``linclass.estimator._base.resolve_optimizer``).
         learning_rate: step size of gradient optimizers (search scale for the gradient-free ones).
         schedule: learning-rate schedule for gd, sgd and adam (constant, step, exponential,
             inverse_time, cosine — which decays over ``epochs``); the other optimizers ignore it.
         batch_size: minibatch size for sgd and adam.
-        epochs: passes over the data (iterations for the full-batch optimizers).
+        max_iter: most iterations of ``lbfgs`` (scikit-learn's ``max_iter``); a run that stops
+            unconverged warns with ``ConvergenceWarning``.
+        epochs: passes over the data for sgd and adam; steps for gd and the searches.
         momentum: momentum for sgd.
         early_stopping: stop when the validation score stops improving and restore the best epoch.
         validation_fraction: share of the data held out for early stopping and for Platt scaling.
@@ -67,7 +74,8 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         classes_: the labels, sorted; ``coef_ (C, D)``, ``intercept_ (C,)`` on raw inputs;
         ``n_features_in_``; ``feature_names_in_`` (the column names of a DataFrame ``X``, when
         they are all strings); ``history_`` (per-epoch loss and accuracies); ``n_iter_``;
-        ``probability_slope_`` (Platt scaling, for losses without probabilities).
+        ``probability_slope_`` (Platt scaling, for losses without probabilities); ``optimizer_``
+        (the optimizer ``"auto"`` chose).
 
     Example:
         >>> from sklearn.datasets import load_iris
@@ -82,12 +90,13 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         *,
         loss: str = "softmax",
         penalty: str | None = "l2",
-        alpha: float = 1e-4,
+        alpha: float | None = None,
         l1_ratio: float = 0.15,
-        optimizer: str = "sgd",
+        optimizer: str = "auto",
         learning_rate: float = 0.01,
         schedule: str = "cosine",
         batch_size: int = 64,
+        max_iter: int = 1000,
         epochs: int = 20,
         momentum: float = 0.9,
         early_stopping: bool = False,
@@ -110,6 +119,7 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.schedule = schedule
         self.batch_size = batch_size
+        self.max_iter = max_iter
         self.epochs = epochs
         self.momentum = momentum
         self.early_stopping = early_stopping
@@ -163,7 +173,8 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
 
         # Preprocessing statistics use every row (they ignore labels); training rows are indexed,
         # never copied, so a held-out split costs no copy of X.
-        self.objective_ = self._make_objective(X, spec, self._class_weights(y_idx, len(classes)))
+        n_train = X.shape[0] if rows is None else rows.shape[0]
+        self.objective_ = self._make_objective(X, spec, self._class_weights(y_idx, len(classes)), n_train)
         dtype = self._compute_dtype(X)
         params = (np.zeros((X.shape[1], len(classes)), dtype), np.zeros(len(classes), dtype))
         # on a GPU backend the data moves to the device here, once for the whole fit

@@ -55,6 +55,7 @@ def save(estimator, path: str | os.PathLike) -> None:
         metadata["probability_slope"] = float(estimator.probability_slope_)
     if hasattr(estimator, "_single_output"):
         metadata["single_output"] = bool(estimator._single_output)
+    metadata["alpha"] = float(estimator.objective_.alpha)  # alpha=None resolves to 1 / (2 N) in fit
     write_bundle(path, arrays, metadata, kind="model")
 
 
@@ -88,7 +89,7 @@ def load(path: str | os.PathLike):
     estimator.objective_ = Objective(
         loss=loss,
         penalty=penalty,
-        alpha=float(estimator.alpha),
+        alpha=float(meta.get("alpha", estimator.alpha if estimator.alpha is not None else 0.0)),
         l1_ratio=float(estimator.l1_ratio),
         class_weight=arrays.get("class_weight"),
         transform=transform,

@@ -44,6 +44,7 @@ class LinearRegressor(LinearModelMixin, RegressorMixin, BaseEstimator):
         learning_rate: float = 0.01,
         schedule: str = "constant",
         batch_size: int = 200,
+        max_iter: int = 1000,
         epochs: int = 50,
         momentum: float = 0.9,
         early_stopping: bool = False,
@@ -64,6 +65,7 @@ class LinearRegressor(LinearModelMixin, RegressorMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.schedule = schedule
         self.batch_size = batch_size
+        self.max_iter = max_iter
         self.epochs = epochs
         self.momentum = momentum
         self.early_stopping = early_stopping

@@ -6,7 +6,9 @@ Three kinds, as in the lecture:
   ``random_local_search``, ``genetic`` — ``init(params, rng)`` / ``step(state, loss_fn, rng)``;
 - gradient transformations (:mod:`~linclass.optim.transforms`): ``gd``, ``sgd``, ``adam``,
   built by ``chain``-ing small ``init``/``update`` pairs in the optax style;
-- full-batch quasi-Newton (:mod:`~linclass.optim.lbfgs`): ``lbfgs`` through scipy.
+- full-batch quasi-Newton (:mod:`~linclass.optim.lbfgs`): ``lbfgs``, linclass's own L-BFGS over
+  SciPy's line search, run in preconditioned coordinates (:mod:`~linclass.optim.precondition`);
+  :func:`~linclass.optim.solver.solve` is the same solver as a function (warm starts, counts).
 
 Every optimizer has the same shape in the registry: ``OPTIMIZERS`` maps each name to an
 :class:`OptimizerSpec` — its factory, how it consumes data (``"minibatch"``, ``"full_batch"``
@@ -21,7 +23,7 @@ Example:
     ['adam', 'gd', 'genetic', 'lbfgs', 'random_local_search', 'random_search', 'sgd']
 """
 
-from linclass.optim.lbfgs import LBFGS, LBFGSResult, check_smooth, lbfgs
+from linclass.optim.lbfgs import LBFGS, LBFGSResult, LBFGSState, check_smooth, lbfgs
 from linclass.optim.schedules import SCHEDULES, Schedule, per_step
 from linclass.optim.search import (
     GeneticState,
@@ -31,6 +33,7 @@ from linclass.optim.search import (
     random_local_search,
     random_search,
 )
+from linclass.optim.solver import SolveResult, solve
 from linclass.optim.spec import DATA_MODES, BuiltOptimizer, OptimizerSpec
 from linclass.optim.transforms import (
     EmptyState,
@@ -73,10 +76,12 @@ __all__ = [
     "GeneticState",
     "GradientTransformation",
     "LBFGSResult",
+    "LBFGSState",
     "ScaleByAdamState",
     "ScaleByScheduleState",
     "Schedule",
     "Search",
+    "SolveResult",
     "SearchState",
     "TraceState",
     "adam",
@@ -94,5 +99,6 @@ __all__ = [
     "scale_by_learning_rate",
     "scale_by_schedule",
     "sgd",
+    "solve",
     "trace",
 ]

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from linclass._devices import all_finite, is_tensor, on_device_of
-from linclass.optim import LBFGS, GradientTransformation, Search, apply_updates, check_smooth
+from linclass.optim import LBFGS, GradientTransformation, Search, apply_updates, check_smooth, solver
 from linclass.progress import ProgressBar
 from linclass.train import interrupts
 from linclass.train.events import DivergenceError, EpochEnd, StopTraining
@@ -193,39 +193,44 @@ class _Loop:
         )
 
     def run_lbfgs(self) -> None:
+        """One L-BFGS iteration per epoch; the whole iteration state travels in ``opt_state``."""
         if self.state.step > 0 and self.end_epoch():
             return
-        remaining = self.epochs - self.state.epoch
-        if self.max_iter is not None:
-            remaining = min(remaining, self.max_iter - self.state.n_steps)
-        if remaining <= 0:
-            return
-        minimizer = dataclasses.replace(self.optimizer, max_iter=min(self.optimizer.max_iter, remaining))
-        last = {"params": None, "n_correct": 0, "n_evaluations": self.state.n_evaluations}
-
-        def value_and_grad(params: tuple) -> tuple[float, tuple]:
-            result = self.objective.batch(params, self.X_train, self.y)
-            last.update(params=params, n_correct=result.n_correct, n_evaluations=last["n_evaluations"] + 1)
-            return result.value, result.grads
-
-        def after_iteration(params: tuple, value: float) -> bool:
+        state = self.state
+        dtype = state.params[0].dtype
+        solver_state, problem = solver.prepare(self.optimizer, state.opt_state, self.objective, self.X_train,
+                                               self.y, dtype)
+        run = solver_state.lbfgs
+        if not run.started:
+            run = self.optimizer.start(run, problem.fun)
+            if not math.isfinite(run.value):
+                raise self.diverged(1, f"loss is {run.value}", state.params)
+            self.state = dataclasses.replace(
+                state, opt_state=solver_state._replace(lbfgs=run), n_evaluations=state.n_evaluations + 1,
+            )
+        while not run.done and self.state.epoch < self.epochs and not self.budget_spent():
             state = self.state
-            if not math.isfinite(value):
-                raise self.diverged(1, f"loss is {value}", state.params)
+            opt_state = solver.iterate(self.optimizer, state.opt_state, problem)
+            run = opt_state.lbfgs
+            params = problem.params(run.x)
+            if not math.isfinite(run.value):
+                raise self.diverged(1, f"loss is {run.value}", state.params)
             if not all_finite(params):
                 raise self.diverged(1, "the weights are not finite", state.params)
-            same = last["params"] is not None and all(
-                np.array_equal(a, b) for a, b in zip(params, last["params"], strict=True)
+            same = problem.last_params is not None and all(
+                np.array_equal(a, b) for a, b in zip(params, problem.last_params, strict=True)
             )
             self.state = dataclasses.replace(
-                state, params=params, step=1, n_steps=state.n_steps + 1, n_evaluations=last["n_evaluations"],
-                epoch_loss_sum=value, epoch_batches=1,
-                epoch_correct=last["n_correct"] if same else self.count_correct(params),
+                state, params=params, opt_state=opt_state, step=1,
+                n_steps=state.n_steps + 1,
+                n_evaluations=state.n_evaluations + run.n_evaluations - state.opt_state.lbfgs.n_evaluations,
+                epoch_loss_sum=run.value, epoch_batches=1,
+                epoch_correct=problem.last_correct if same else self.count_correct(params),
                 epoch_seen=self.n_samples, elapsed=self.elapsed(),
             )
-            return not self.end_epoch() and self.state.epoch < self.epochs
-
-        minimizer.minimize(value_and_grad, self.state.params, after_iteration)
+            if self.end_epoch():
+                return
+            interrupts.check()
 
     def end_epoch(self) -> bool:
         """Record the epoch, update early stopping, run callbacks and checkpoints; True to stop."""
@@ -299,7 +304,7 @@ DRIVERS: tuple[tuple[type, Driver], ...] = (
                                     _rate_hint, _no_check, on_host=False)),
     (Search, Driver(lambda opt, params, rng: opt.init(params, rng), _Loop.run_search,
                     lambda rate, n: "lower the search scale sigma (learning_rate)", _no_check, on_host=True)),
-    (LBFGS, Driver(lambda opt, params, rng: (), _Loop.run_lbfgs,
+    (LBFGS, Driver(lambda opt, params, rng: solver.init_state(opt, params), _Loop.run_lbfgs,
                    lambda rate, n: "check the data for very large or non-finite values", check_smooth,
                    on_host=True)),
 )

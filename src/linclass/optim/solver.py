@@ -1,0 +1,253 @@
+"""The exact full-batch solver for smooth objectives: preconditioned L-BFGS to convergence.
+
+:func:`solve` minimizes an objective (softmax or squared hinge or squared error, L2 or no
+penalty) over all training rows, from zeros or from a given ``(W, b)`` (a warm start, as a
+path over regularization strengths wants), and says how it went:
+
+    >>> from linclass.objective import Objective
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 2.0], [2.0, 0.0]])
+    >>> result = solve(Objective("softmax", alpha=1e-2), X, np.array([0, 1, 0, 1]), tol=1e-8)
+    >>> result.converged, result.n_passes == result.n_evaluations
+    (True, True)
+
+Every pass over the data is one ``objective.batch(params, X, y)`` call, so the solver runs on
+whatever kernels the objective uses; the rest is arithmetic on ``(D, C)`` arrays. The
+iterations run in the coordinates of :mod:`linclass.optim.precondition`, which leave the
+objective — and so its optimum — unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from linclass._devices import to_host
+from linclass.optim.lbfgs import LBFGS, STATUS_MESSAGES, LBFGSState, check_smooth, lbfgs
+from linclass.optim.precondition import Preconditioner, fit_preconditioner, placeholder, resolve, sample_rows
+
+# refit the coordinates' scales to the current curvature every this many iterations (softmax)
+REFIT_EVERY = 10
+
+
+class SolverState(NamedTuple):
+    """An L-BFGS run of ``linclass.train.fit``: its coordinates and its iteration state."""
+
+    preconditioner: Preconditioner
+    lbfgs: LBFGSState
+
+
+class SolveResult(NamedTuple):
+    """What :func:`solve` returns.
+
+    Attributes:
+        params: ``(W (D, C), b (C,))`` in the dtype of the computation.
+        value: objective at ``params``.
+        n_iter: L-BFGS iterations.
+        n_evaluations: objective evaluations (value and gradient).
+        n_passes: passes over the training rows: ``n_evaluations`` (the preconditioner's
+            moments read at most ``MOMENT_ROWS`` rows once more).
+        converged: the gradient or relative-decrease test was met.
+        message: why it stopped.
+        grad_max: largest gradient component at ``params``.
+        seconds: wall time, the preconditioner included.
+    """
+
+    params: tuple[np.ndarray, np.ndarray]
+    value: float
+    n_iter: int
+    n_evaluations: int
+    n_passes: int
+    converged: bool
+    message: str
+    grad_max: float
+    seconds: float
+
+
+def loss_curvature(objective, n_classes: int) -> float:
+    """Curvature of the data loss per unit score variance at zero scores (the preconditioner's ``h``)."""
+    weight = 1.0 if objective.class_weight is None else float(np.mean(objective.class_weight))
+    base = 1.0 / n_classes if objective.loss.name == "softmax" else 1.0
+    return max(base * weight, 1e-12)
+
+
+def l2_strength(objective) -> float:
+    """``alpha`` of an L2 penalty (0 without one)."""
+    return float(objective.alpha) if objective.has_penalty and objective.penalty.name == "l2" else 0.0
+
+
+class Problem:
+    """``f(x) = objective(params(x))`` on the training rows, in preconditioned coordinates ``x``.
+
+    ``fun(x)`` returns the value, the gradient in ``x`` and the largest gradient component
+    with respect to ``(W, b)`` (the stopping test is in the parameters' own coordinates).
+    ``last_params``/``last_correct`` are the last evaluated point and its correct predictions.
+    """
+
+    def __init__(self, objective, X: np.ndarray, y: np.ndarray, preconditioner: Preconditioner, dtype) -> None:
+        self.objective, self.X, self.y = objective, X, y
+        self.preconditioner, self.dtype = preconditioner, np.dtype(dtype)
+        self.last_params: tuple | None = None
+        self.last_correct = 0
+        self._sample: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def centered(self) -> bool:
+        """The softmax is unchanged when one vector is added to every column of ``W`` (or one
+        number to every bias), and the L2 penalty is smallest with the columns' mean at zero:
+        the optimum has ``W 1 = 0``. Parameters are kept there (``W Π``, ``b Π`` with
+        ``Π = I - 1 1ᵀ / C``), so per-class scales never push ``W`` along ``1``, a direction
+        only the weak penalty would pull back."""
+        return self.objective.loss.name == "softmax" and self.preconditioner.scale.shape[1] > 1
+
+    def params(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        W, b = self.preconditioner.to_params(x, np.float64)
+        if self.centered:
+            W, b = W - W.mean(axis=1, keepdims=True), b - b.mean()
+        return W.astype(self.dtype, copy=False), b.astype(self.dtype, copy=False)
+
+    def fun(self, x: np.ndarray) -> tuple[float, np.ndarray, float]:
+        params = self.params(x)
+        result = self.objective.batch(params, self.X, self.y)
+        dW, db = result.grads
+        self.last_params, self.last_correct = params, result.n_correct
+        grad_max = max(float(np.abs(dW).max(initial=0.0)), float(np.abs(db).max(initial=0.0)))
+        if not math.isfinite(result.value):
+            grad_max = math.inf
+        dW, db = np.asarray(to_host(dW), np.float64), np.asarray(to_host(db), np.float64)
+        if self.centered:
+            dW, db = dW - dW.mean(axis=1, keepdims=True), db - db.mean()
+        return float(result.value), self.preconditioner.gradient(dW, db), grad_max
+
+    def sample(self) -> tuple[np.ndarray, np.ndarray]:
+        """The moment rows of ``X`` and their coordinates along the basis ``((x' - mu) @ U)``."""
+        if self._sample is None:
+            rows = sample_rows(self.X.shape[0])
+            X_rows = np.asarray(to_host(self.X[rows]))
+            transform = self.objective.transform
+            Xt = transform.apply(X_rows) if transform is not None else X_rows.astype(np.float64)
+            Xt -= self.preconditioner.center
+            basis = self.preconditioner.basis
+            self._sample = (X_rows, Xt @ basis if basis.size else Xt)
+        return self._sample
+
+    def refit_scales(self, state: SolverState) -> SolverState:
+        """Rescale the coordinates to the softmax's curvature at the current point (same ``(W, b)``).
+
+        Per class ``c`` and basis direction ``k``: ``scale_kc = 1 / sqrt(mean_i w_ic t_ik² + 2 alpha)``
+        with ``w_ic = p_ic (1 - p_ic)`` and ``t_i`` the sample's coordinates; the bias:
+        ``1 / sqrt(mean_i w_ic)``. The L-BFGS memory is carried into the new coordinates exactly.
+        """
+        X_rows, T = self.sample()
+        P, run = state.preconditioner, state.lbfgs
+        scores = np.asarray(to_host(self.objective.scores(self.params(run.x), X_rows)), dtype=np.float64)
+        scores -= scores.max(axis=1, keepdims=True)
+        p = np.exp(scores)
+        p /= p.sum(axis=1, keepdims=True)
+        w = p * (1.0 - p)
+        if self.objective.class_weight is not None:
+            w *= np.asarray(self.objective.class_weight, dtype=np.float64)[self.y[sample_rows(self.X.shape[0])]][:, None]
+        curve = (T * T).T @ w / T.shape[0] + 2.0 * l2_strength(self.objective)
+        floor = 1e-10 * max(float(curve.max()), 1e-300)
+        bias = np.maximum(w.mean(axis=0), 1e-10 * max(float(w.mean(axis=0).max()), 1e-300))
+        new = P._replace(scale=1.0 / np.sqrt(np.maximum(curve, floor)), bias_scale=1.0 / np.sqrt(bias))
+        r = P.ratio(new)
+        self.preconditioner = new
+        return SolverState(new, run._replace(x=run.x * r, grad=run.grad / r, s=run.s * r, y=run.y / r))
+
+
+def iterate(optimizer: LBFGS, state: SolverState, problem: Problem) -> SolverState:
+    """One L-BFGS iteration, the coordinates refitted first every ``REFIT_EVERY`` iterations (softmax)."""
+    run = state.lbfgs
+    refit = (optimizer.precondition != "none" and problem.objective.loss.name == "softmax"
+             and run.n_iter > 0 and run.n_iter % REFIT_EVERY == 0)
+    if refit:
+        state = problem.refit_scales(state)
+    return state._replace(lbfgs=optimizer.step(state.lbfgs, problem.fun))
+
+
+def init_state(optimizer: LBFGS, params: tuple[np.ndarray, np.ndarray]) -> SolverState:
+    """An unstarted run from ``params`` (identity coordinates until :func:`prepare` fits them)."""
+    W, b = params
+    mode = resolve(optimizer.precondition, W.shape[0])
+    x0 = np.concatenate([np.asarray(W, np.float64).ravel(), np.asarray(b, np.float64)])
+    return SolverState(placeholder(mode, *W.shape), optimizer.init(x0))
+
+
+def prepare(optimizer: LBFGS, state: SolverState, objective, X_train: np.ndarray, y: np.ndarray,
+            dtype) -> tuple[SolverState, Problem]:
+    """Fit the coordinates of an unstarted run (a started one keeps those it was saved with).
+
+    ``X_train (N, D)``, ``y (N,)`` are the training rows; ``dtype`` the dtype of the computation.
+    """
+    precond = state.preconditioner
+    D, C = precond.scale.shape
+    if not state.lbfgs.started:
+        x0 = state.lbfgs.x
+        W0, b0 = x0[: D * C].reshape(D, C), x0[D * C:]
+        if objective.loss.name == "softmax" and C > 1:  # see Problem.centered: same loss, no larger penalty
+            W0, b0 = W0 - W0.mean(axis=1, keepdims=True), b0 - b0.mean()
+        precond = fit_preconditioner(resolve(optimizer.precondition, D), X_train, objective.transform,
+                                     loss_curvature(objective, C), l2_strength(objective), C)
+        state = SolverState(precond, state.lbfgs._replace(x=precond.to_coordinates(W0, b0)))
+    return state, Problem(objective, X_train, y, precond, dtype)
+
+
+def converged(opt_state: Any) -> bool | None:
+    """Whether an L-BFGS run of ``linclass.train.fit`` converged (None for other optimizers' states)."""
+    return opt_state.lbfgs.converged if isinstance(opt_state, SolverState) else None
+
+
+def solve(
+    objective,
+    X: np.ndarray,
+    y: np.ndarray,
+    params: tuple[np.ndarray, np.ndarray] | None = None,
+    *,
+    tol: float = 1e-6,
+    max_iter: int = 1000,
+    memory: int = 10,
+    precondition: str = "auto",
+    n_classes: int | None = None,
+    dtype: Any = None,
+    callback: Callable[[int, float, tuple], bool | None] | None = None,
+) -> SolveResult:
+    """Minimize a smooth ``objective`` on ``X (N, D)``, ``y (N,)`` by preconditioned L-BFGS.
+
+    Args:
+        objective: a :class:`linclass.objective.Objective` with a smooth loss and an L2 or no
+            penalty (others are refused, as for ``optimizer="lbfgs"``).
+        params: the start ``(W (D, C), b (C,))`` — a warm start — or None for zeros.
+        tol: stop when the largest component of the gradient in ``(W, b)`` is at most ``tol``
+            (or the relative decrease of the objective is at most 64 machine epsilons).
+        max_iter: most iterations.
+        memory: curvature pairs L-BFGS keeps.
+        precondition: ``"auto"`` (whitened coordinates up to ``MAX_WHITEN_FEATURES`` features,
+            diagonal above), ``"whiten"``, ``"diagonal"`` or ``"none"``.
+        n_classes: classes when ``params`` is None (default ``y.max() + 1``; 1 output for
+            ``squared_error`` with 1-D targets).
+        dtype: computation dtype when ``params`` is None (float64 for float64 ``X``, else float32).
+        callback: ``callback(n_iter, value, params)`` after every iteration; False stops.
+    """
+    clock = time.perf_counter()
+    check_smooth(objective)
+    optimizer = lbfgs(max_iter=max_iter, tol=tol, memory=memory, precondition=precondition)
+    if params is None:
+        if n_classes is None:
+            n_classes = (1 if y.ndim == 1 else y.shape[1]) if objective.is_regression else int(y.max()) + 1
+        dtype = np.dtype(dtype or (np.float64 if X.dtype == np.float64 else np.float32))
+        params = (np.zeros((X.shape[1], n_classes), dtype), np.zeros(n_classes, dtype))
+    state, problem = prepare(optimizer, init_state(optimizer, params), objective, X, y, params[0].dtype)
+    state = state._replace(lbfgs=optimizer.start(state.lbfgs, problem.fun))
+    while not state.lbfgs.done and state.lbfgs.n_iter < max_iter:
+        state = iterate(optimizer, state, problem)
+        run = state.lbfgs
+        if callback is not None and callback(run.n_iter, run.value, problem.params(run.x)) is False:
+            break
+    run = state.lbfgs
+    message = STATUS_MESSAGES[run.status] if run.done else f"stopped after {run.n_iter} iterations"
+    return SolveResult(problem.params(run.x), run.value, run.n_iter, run.n_evaluations, run.n_evaluations,
+                       run.converged, message, run.grad_max, time.perf_counter() - clock)

@@ -1,0 +1,186 @@
+"""linclass's own L-BFGS: the two-loop recursion, SciPy's optimum, checkpointed resume, coordinates."""
+
+import numpy as np
+import pytest
+
+from linclass.objective import Objective
+from linclass.optim import LBFGSState, lbfgs, solve, solver
+from linclass.optim.precondition import fit_preconditioner
+from linclass.train import TrainState, fit
+
+
+def blobs(seed=0, n_per_class=40, n_features=6, n_classes=3):
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(n_classes), n_per_class)
+    X = rng.normal(scale=0.7, size=(n_classes, n_features))[y] + rng.normal(size=(y.size, n_features))
+    return X * rng.uniform(0.1, 10.0, n_features) + rng.normal(size=n_features) * 5, y
+
+
+def zeros(n_features=6, n_classes=3, dtype=np.float64):
+    return (np.zeros((n_features, n_classes), dtype), np.zeros(n_classes, dtype))
+
+
+def test_two_loop_direction_equals_the_explicit_bfgs_inverse_hessian():
+    rng = np.random.default_rng(1)
+    n, m = 7, 4
+    optimizer = lbfgs(memory=m)
+    state = optimizer.init(np.zeros(n))
+    pairs = []
+    for k in range(6):  # more pairs than the memory: the ring buffer drops the oldest
+        s, y = rng.normal(size=n), rng.normal(size=n)
+        y = y + 3 * s  # keeps s·y > 0
+        newest = 0 if k == 0 else (state.newest + 1) % m
+        S, Y = state.s.copy(), state.y.copy()
+        S[newest], Y[newest] = s, y
+        state = state._replace(s=S, y=Y, newest=newest, n_pairs=min(k + 1, m))
+        pairs.append((s, y))
+    grad = rng.normal(size=n)
+    state = state._replace(grad=grad)
+    kept = pairs[-m:]
+    s_new, y_new = kept[-1]
+    H = np.eye(n) * (s_new @ y_new) / (y_new @ y_new)
+    for s, y in kept:  # H <- (I - rho s yᵀ) H (I - rho y sᵀ) + rho s sᵀ, oldest first
+        rho = 1.0 / (y @ s)
+        V = np.eye(n) - rho * np.outer(y, s)
+        H = V.T @ H @ V + rho * np.outer(s, s)
+    np.testing.assert_allclose(optimizer.direction(state), -H @ grad, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("precondition", ["none", "whiten", "diagonal"])
+def test_reaches_the_optimum_of_scipys_lbfgs_b(precondition):
+    from scipy.optimize import minimize
+
+    X, y = blobs()
+    objective = Objective("softmax", penalty="l2", alpha=1e-3)
+    D, C = X.shape[1], 3
+
+    def flat(x):
+        value, (dW, db) = objective.value_and_grad((x[: D * C].reshape(D, C), x[D * C:]), X, y)
+        return value, np.concatenate([dW.ravel(), db])
+
+    reference = minimize(flat, np.zeros(D * C + C), jac=True, method="L-BFGS-B",
+                         options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 20_000, "maxcor": 10})
+    ours = solve(objective, X, y, tol=1e-10, max_iter=5000, precondition=precondition)
+    assert ours.converged and ours.n_passes == ours.n_evaluations >= ours.n_iter
+    assert abs(ours.value - reference.fun) <= 1e-10 * abs(reference.fun)
+    W, b = ours.params
+    np.testing.assert_allclose(W, reference.x[: D * C].reshape(D, C), rtol=1e-5, atol=1e-7)
+    # a common shift of the biases leaves the softmax unchanged; compare them centred
+    np.testing.assert_allclose(b - b.mean(), reference.x[D * C:] - reference.x[D * C:].mean(), rtol=1e-5)
+
+
+def test_warm_start_from_the_optimum_stops_at_once_and_counts_its_work():
+    X, y = blobs()
+    objective = Objective("softmax", penalty="l2", alpha=1e-3)
+    cold = solve(objective, X, y, tol=1e-8)
+    warm = solve(objective, X, y, params=cold.params, tol=1e-6)
+    assert cold.converged and warm.converged and cold.n_iter > 10
+    assert warm.n_iter == 0 and warm.n_evaluations == 1
+    assert warm.message == "converged: the largest gradient component is at most tol"
+    nearby = solve(objective, X, y, params=tuple(p * 1.01 for p in cold.params), tol=1e-8)
+    assert nearby.converged and nearby.n_evaluations < cold.n_evaluations
+    assert abs(nearby.value - cold.value) <= 1e-10 * cold.value
+    capped = solve(objective, X, y, tol=1e-12, max_iter=3)
+    assert not capped.converged and capped.n_iter == 3 and capped.message == "stopped after 3 iterations"
+
+
+def test_preconditioned_coordinates_round_trip_and_give_the_chain_rule_gradient():
+    X, y = blobs()
+    objective = Objective("softmax", penalty="l2", alpha=1e-2)
+    D, C = X.shape[1], 3
+    for mode in ("whiten", "diagonal", "none"):
+        P = fit_preconditioner(mode, X, None, 1.0 / C, objective.alpha, C)
+        x = np.random.default_rng(2).normal(size=D * C + C)
+        W, b = P.to_params(x, np.float64)
+        np.testing.assert_allclose(P.to_coordinates(W, b), x, rtol=1e-9, atol=1e-9)
+        _, (dW, db) = objective.value_and_grad((W, b), X, y)
+        grad = P.gradient(dW, db)
+        for i in (0, D * C // 2, D * C + 1):  # central differences of f(params(x))
+            e = np.zeros_like(x)
+            e[i] = 1e-6
+            numeric = (objective.value(P.to_params(x + e, np.float64), X, y)
+                       - objective.value(P.to_params(x - e, np.float64), X, y)) / 2e-6
+            assert abs(numeric - grad[i]) <= 1e-6 * max(1.0, abs(grad[i]))
+
+
+def test_refitted_scales_keep_the_point_its_gradient_and_the_memory_pairs():
+    X, y = blobs()
+    objective = Objective("softmax", penalty="l2", alpha=1e-3)
+    optimizer = lbfgs(memory=5, tol=0.0)
+    state, problem = solver.prepare(optimizer, solver.init_state(optimizer, zeros()), objective, X, y, np.float64)
+    state = state._replace(lbfgs=optimizer.start(state.lbfgs, problem.fun))
+    for _ in range(7):
+        state = state._replace(lbfgs=optimizer.step(state.lbfgs, problem.fun))
+    before = problem.params(state.lbfgs.x)
+    old = state
+    state = problem.refit_scales(state)
+    assert not np.allclose(state.preconditioner.scale, old.preconditioner.scale)
+    for a, b in zip(problem.params(state.lbfgs.x), before, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    value, grad, _ = problem.fun(state.lbfgs.x)
+    assert value == pytest.approx(state.lbfgs.value, rel=1e-12)
+    np.testing.assert_allclose(grad, state.lbfgs.grad, rtol=1e-9, atol=1e-14)
+    n = state.lbfgs.n_pairs
+    np.testing.assert_allclose(np.einsum("ij,ij->i", state.lbfgs.s[:n], state.lbfgs.y[:n]),
+                               np.einsum("ij,ij->i", old.lbfgs.s[:n], old.lbfgs.y[:n]), rtol=1e-12)
+
+
+def through_file(state, tmp_path):
+    path = tmp_path / "state.npz"
+    state.save(path)
+    return TrainState.load(path)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_resumed_lbfgs_run_is_bit_identical_to_an_uninterrupted_one(dtype, tmp_path):
+    X, y = blobs()
+    X = X.astype(dtype)
+    X_val, y_val = blobs(seed=3)
+    settings = dict(optimizer="lbfgs", tol=0.0, X_val=X_val.astype(dtype), y_val=y_val, memory=4)
+    objective = Objective("softmax", penalty="l2", alpha=1e-4)
+    straight = fit(objective, zeros(dtype=dtype), X, y, epochs=12, **settings)
+    first = fit(objective, zeros(dtype=dtype), X, y, epochs=5, **settings)
+    assert isinstance(first.state.opt_state.lbfgs, LBFGSState) and first.state.opt_state.lbfgs.n_pairs == 4
+    resumed = fit(objective, None, X, y, epochs=12, resume=through_file(first.state, tmp_path), **settings)
+    assert straight.n_iter == resumed.n_iter == 12
+    for a, b in zip(straight.params, resumed.params, strict=True):
+        assert a.dtype == b.dtype == dtype and a.tobytes() == b.tobytes()
+    drop = ("time",)
+    assert {k: v for k, v in straight.history.items() if k not in drop} == {
+        k: v for k, v in resumed.history.items() if k not in drop
+    }
+    # resuming from the weights alone (a fresh memory) ends elsewhere: the memory matters
+    restart = fit(objective, first.params, X, y, epochs=7, **settings)
+    assert restart.params[0].tobytes() != straight.params[0].tobytes()
+
+
+class InterruptAfter:
+    """An objective that raises KeyboardInterrupt on its ``limit + 1``-th evaluation, like Ctrl-C."""
+
+    def __init__(self, objective, limit):
+        self.objective, self.limit, self.calls = objective, limit, 0
+
+    def batch(self, params, X, y):
+        self.calls += 1
+        if self.calls > self.limit:
+            raise KeyboardInterrupt
+        return self.objective.batch(params, X, y)
+
+    def __getattr__(self, name):
+        return getattr(self.objective, name)
+
+
+def test_interrupt_inside_a_line_search_checkpoints_the_last_iteration_and_resumes_bit_identically(tmp_path):
+    X, y = blobs()
+    objective = Objective("softmax", penalty="l2", alpha=1e-4)
+    settings = dict(optimizer="lbfgs", tol=0.0)
+    straight = fit(objective, zeros(), X, y, epochs=10, **settings)
+    saved = []
+    with pytest.raises(KeyboardInterrupt):
+        fit(InterruptAfter(objective, 6), zeros(), X, y, epochs=10, checkpoint=saved.append, **settings)
+    assert len(saved) == 1 and 1 <= saved[0].epoch < 6
+    resumed = fit(objective, None, X, y, epochs=10, resume=through_file(saved[0], tmp_path), **settings)
+    assert resumed.n_iter == 10
+    assert straight.params[0].tobytes() == resumed.params[0].tobytes()
+    assert straight.params[1].tobytes() == resumed.params[1].tobytes()
+    assert straight.history["loss"] == resumed.history["loss"]

@@ -136,7 +136,7 @@ def test_resumed_lbfgs_run_is_bit_identical_to_an_uninterrupted_one(dtype, tmp_p
     X, y = blobs()
     X = X.astype(dtype)
     X_val, y_val = blobs(seed=3)
-    settings = dict(optimizer="lbfgs", tol=0.0, X_val=X_val.astype(dtype), y_val=y_val, memory=4)
+    settings = dict(optimizer=lbfgs(max_iter=100, tol=0.0, memory=4), X_val=X_val.astype(dtype), y_val=y_val)
     objective = Objective("softmax", penalty="l2", alpha=1e-4)
     straight = fit(objective, zeros(dtype=dtype), X, y, epochs=12, **settings)
     first = fit(objective, zeros(dtype=dtype), X, y, epochs=5, **settings)
@@ -173,7 +173,7 @@ class InterruptAfter:
 def test_interrupt_inside_a_line_search_checkpoints_the_last_iteration_and_resumes_bit_identically(tmp_path):
     X, y = blobs()
     objective = Objective("softmax", penalty="l2", alpha=1e-4)
-    settings = dict(optimizer="lbfgs", tol=0.0)
+    settings = dict(optimizer=lbfgs(max_iter=100, tol=0.0))
     straight = fit(objective, zeros(), X, y, epochs=10, **settings)
     saved = []
     with pytest.raises(KeyboardInterrupt):

@@ -133,7 +133,8 @@ class LBFGS:
         x0 = np.array(x0, dtype=np.float64).ravel()
         n = x0.shape[0]
         memory = np.zeros((self.memory, n))
-        return LBFGSState(x0, float("nan"), np.zeros(n), float("nan"), memory, memory.copy(), 0, 0, 0, 0, RUNNING)
+        nan = float("nan")
+        return LBFGSState(x0, nan, np.zeros(n), nan, memory, memory.copy(), 0, 0, 0, 0, RUNNING)
 
     def start(self, state: LBFGSState, fun: FlatFun) -> LBFGSState:
         """Evaluate ``fun`` at ``state.x`` (a no-op for a started state)."""
@@ -190,7 +191,8 @@ class LBFGS:
             step_length = _line_search(evaluate, state, direction, fresh)
         n_evaluations = state.n_evaluations + counter[0]
         if step_length is None:
-            return state._replace(n_iter=state.n_iter + 1, n_evaluations=n_evaluations, status=LINE_SEARCH_FAILED)
+            return state._replace(n_iter=state.n_iter + 1, n_evaluations=n_evaluations,
+                                  status=LINE_SEARCH_FAILED)
         x = state.x + step_length * direction
         before = counter[0]
         value, grad, grad_max = evaluate(x)
@@ -243,9 +245,10 @@ class LBFGS:
                 message = "stopped by the callback"
                 break
         if message is None:
-            message = STATUS_MESSAGES[state.status] if state.done else f"stopped: max_iter={self.max_iter} reached"
-        return LBFGSResult(unflatten(state.x), state.value, state.n_iter, state.n_evaluations, state.converged,
-                           message)
+            message = (STATUS_MESSAGES[state.status] if state.done
+                       else f"stopped: max_iter={self.max_iter} reached")
+        return LBFGSResult(unflatten(state.x), state.value, state.n_iter, state.n_evaluations,
+                           state.converged, message)
 
 
 def _line_search(evaluate, state: LBFGSState, direction: np.ndarray, fresh: bool) -> float | None:

@@ -80,18 +80,20 @@ class Preconditioner(NamedTuple):
         return np.concatenate([(self.scale * G).ravel(), self.bias_scale * db])
 
     def ratio(self, other: Preconditioner) -> np.ndarray:
-        """``r (n,)`` with ``x_other = r * x`` for the same ``(W, b)``: ``other`` differs in its scales only."""
+        """``r (n,)`` with ``x_other = r * x`` for the same ``(W, b)`` (``other`` differs in scales only)."""
         return np.concatenate([(self.scale / other.scale).ravel(), self.bias_scale / other.bias_scale])
 
 
 def check_precondition(precondition: str) -> str:
     if precondition not in PRECONDITIONS:
-        raise ValueError(f"precondition={precondition!r} is not supported; expected one of {list(PRECONDITIONS)}")
+        raise ValueError(
+            f"precondition={precondition!r} is not supported; expected one of {list(PRECONDITIONS)}"
+        )
     return precondition
 
 
 def resolve(precondition: str, n_features: int) -> str:
-    """The mode ``precondition`` means for ``n_features`` features: ``"whiten"``, ``"diagonal"`` or ``"none"``."""
+    """The mode ``precondition`` means for ``n_features`` features: ``whiten``, ``diagonal`` or ``none``."""
     if precondition == "auto":
         return "whiten" if n_features <= MAX_WHITEN_FEATURES else "diagonal"
     return precondition

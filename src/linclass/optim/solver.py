@@ -87,7 +87,9 @@ class Problem:
     ``last_params``/``last_correct`` are the last evaluated point and its correct predictions.
     """
 
-    def __init__(self, objective, X: np.ndarray, y: np.ndarray, preconditioner: Preconditioner, dtype) -> None:
+    def __init__(
+        self, objective, X: np.ndarray, y: np.ndarray, preconditioner: Preconditioner, dtype
+    ) -> None:
         self.objective, self.X, self.y = objective, X, y
         self.preconditioner, self.dtype = preconditioner, np.dtype(dtype)
         self.last_params: tuple | None = None
@@ -149,7 +151,8 @@ class Problem:
         p /= p.sum(axis=1, keepdims=True)
         w = p * (1.0 - p)
         if self.objective.class_weight is not None:
-            w *= np.asarray(self.objective.class_weight, dtype=np.float64)[self.y[sample_rows(self.X.shape[0])]][:, None]
+            labels = self.y[sample_rows(self.X.shape[0])]
+            w *= np.asarray(self.objective.class_weight, dtype=np.float64)[labels][:, None]
         curve = (T * T).T @ w / T.shape[0] + 2.0 * l2_strength(self.objective)
         floor = 1e-10 * max(float(curve.max()), 1e-300)
         bias = np.maximum(w.mean(axis=0), 1e-10 * max(float(w.mean(axis=0).max()), 1e-300))

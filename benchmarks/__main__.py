@@ -9,7 +9,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import accuracy, machine, report, speed
+from benchmarks import accuracy, machine, report, solver, speed
 
 SUITES = {
     "fashion": (accuracy.fashion_suite, "1. Fashion-MNIST: time to accuracy", report.fashion_section),
@@ -17,6 +17,7 @@ SUITES = {
     "batch": (speed.batch_suite, "3. One batch: loss + gradient", report.batch_section),
     "cifar": (accuracy.cifar_suite, "4. CIFAR-10, raw pixels", report.cifar_section),
     "scaling": (speed.scaling_suite, "5. Cost growth", report.scaling_section),
+    "solver": (solver.solver_suite, "6. The exact solver: time to the optimum", solver.solver_section),
     "optimizers": (
         accuracy.optimizers_suite,
         "Every optimizer on digits and Fashion-MNIST",
@@ -40,6 +41,8 @@ NOTES = {
     "scaling": "One SGD epoch (batch 256, softmax, float32). Memory from a fresh process per N, one "
     "epoch: through `LinearClassifier.fit` (preprocessing fitted inside) and through "
     "`linclass.train.fit` alone. ![cost growth](cost_growth.png)",
+    "solver": "Fashion-MNIST pixels / 255, softmax + L2 at C = 1 (alpha = 1 / (2 C N)); all runs in one "
+    "process, one after the other, on a shared 2-core machine. See `benchmarks/solver.py`.",
     "optimizers": "Softmax objective with L2 (alpha = 1e-4); digits standardized, Fashion-MNIST "
     "center-scaled. Searches are budgeted in loss evaluations (each one a pass over the training set).",
 }

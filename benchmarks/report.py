@@ -192,6 +192,10 @@ def optimizers_section(result: dict) -> str:
 def targets(results: dict) -> list[list]:
     """Rows ``[target, requirement, measured, met]`` for every suite that ran."""
     rows = []
+    if results.get("solver"):
+        from benchmarks.solver import solver_target
+
+        rows.append(solver_target(results["solver"]))
     fashion = results.get("fashion")
     if fashion:
         for loss, baseline, accuracy, factor in (

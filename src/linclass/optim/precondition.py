@@ -4,20 +4,22 @@ L-BFGS on raw pixels is slow because the Hessian of the objective is ill-conditi
 features have very different variances, are strongly correlated, and the weak L2 penalty
 ``alpha ||W||²`` is all that curves the directions the data do not. A change of variables
 
-    W = B Z,      b = beta z - mu @ W        (B (D, D) invertible, beta > 0)
+    W_c = U diag(s_c) Z_c  (per class c),      b = beta ⊙ z - mu @ W       (U orthogonal, s, beta > 0)
 
-leaves the objective ``f(W, b)`` itself unchanged — the penalty is still ``alpha ||B Z||²``,
+leaves the objective ``f(W, b)`` itself unchanged — the penalty is still ``alpha ||W||²``,
 evaluated on ``W`` — and only moves the point L-BFGS walks. With ``mu`` the mean input, ``Σ``
 its covariance ``U diag(λ) Uᵀ`` and ``h`` the curvature of the loss at zero scores (``1/C`` for
 the softmax), ``"whiten"`` takes
 
-    B = U diag(1 / sqrt(h λ_k + 2 alpha)),    beta = 1 / sqrt(h),
+    s_kc = 1 / sqrt(h λ_k + 2 alpha),    beta_c = 1 / sqrt(h),
 
 so the Hessian at the start is close to the identity in every direction, data-driven or
-penalty-driven alike; ``"none"`` is ``B = I``, ``beta = 1``, ``mu = 0`` (the parameters
-themselves). The gradient follows by the chain rule:
+penalty-driven alike (``linclass.optim.solver`` later rescales ``s`` and ``beta`` per class to
+the curvature at the current point); ``"diagonal"`` is ``U = I`` with ``λ`` the variances;
+``"none"`` is ``U = I``, ``s = beta = 1``, ``mu = 0`` (the parameters themselves). The gradient
+follows by the chain rule:
 
-    dZ = Bᵀ (dW - mu dbᵀ),     dz = beta db.
+    dZ = s ⊙ Uᵀ (dW - mu dbᵀ),     dz = beta ⊙ db.
 
 The moments come from at most :data:`MOMENT_ROWS` evenly spaced training rows (any invertible
 ``B`` gives the same optimum; it only needs to be a good guess), through the objective's

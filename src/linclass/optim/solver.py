@@ -212,7 +212,7 @@ def solve(
     *,
     tol: float = 1e-6,
     max_iter: int = 1000,
-    memory: int = 10,
+    memory: int = 50,
     precondition: str = "auto",
     n_classes: int | None = None,
     dtype: Any = None,
@@ -227,7 +227,8 @@ def solve(
         tol: stop when the largest component of the gradient in ``(W, b)`` is at most ``tol``
             (or the relative decrease of the objective is at most 64 machine epsilons).
         max_iter: most iterations.
-        memory: curvature pairs L-BFGS keeps.
+        memory: curvature pairs L-BFGS keeps (on Fashion-MNIST pixels 50 pairs came closer to the
+            optimum in the same iterations than 10; each pair costs 2 (D*C + C) floats).
         precondition: ``"auto"`` (whitened coordinates up to ``MAX_WHITEN_FEATURES`` features,
             diagonal above), ``"whiten"``, ``"diagonal"`` or ``"none"``.
         n_classes: classes when ``params`` is None (default ``y.max() + 1``; 1 output for

@@ -22,10 +22,10 @@ from linclass.train import fit as train_loop
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 # optimizer="auto" solves the full-batch problem exactly (L-BFGS) for smooth objectives up to
-# this many input elements N * D, and runs minibatch SGD otherwise ...
+# this many input elements N * D, and runs minibatch SGD otherwise, on data of that size ...
 AUTO_MAX_ELEMENTS = 10**7
-# ... giving it at least this many steps, so that small data sets get enough updates for the
-# cosine schedule to settle near the optimum.
+# ... with at least this many steps, so that small data sets get enough updates for the cosine
+# schedule to settle near the optimum (larger data sets run ``epochs``).
 AUTO_SGD_STEPS = 10_000
 
 
@@ -35,8 +35,8 @@ def resolve_optimizer(optimizer: str, objective: Objective, X: np.ndarray, incre
     ``"lbfgs"`` (to convergence, at most ``max_iter`` iterations) when the objective is smooth —
     a smooth loss (softmax, squared hinge, squared error) with an L2 or no penalty — and
     ``N * D <= AUTO_MAX_ELEMENTS`` (and SciPy is installed); minibatch ``"sgd"`` otherwise
-    (for ``fit`` with at least ``AUTO_SGD_STEPS`` steps, its cosine schedule decaying over all
-    of them) and for ``partial_fit``.
+    (``fit`` on ``N * D <= AUTO_MAX_ELEMENTS`` gives it at least ``AUTO_SGD_STEPS`` steps, its
+    cosine schedule decaying over all of them) and for ``partial_fit``.
     """
     if optimizer != "auto":
         return optimizer
@@ -129,7 +129,7 @@ class LinearModelMixin:
         decay = int(self.epochs)
         if epochs is None:
             epochs = self.max_iter if name == "lbfgs" else self.epochs
-            if self.optimizer == "auto" and name == "sgd":
+            if self.optimizer == "auto" and name == "sgd" and X.shape[0] * X.shape[1] <= AUTO_MAX_ELEMENTS:
                 epochs = decay = max(int(self.epochs), math.ceil(AUTO_SGD_STEPS / steps_per_epoch))
         epochs = int(epochs)
         # The schedule steers a learning rate (as scikit-learn's solver-specific options, the

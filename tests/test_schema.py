@@ -29,7 +29,7 @@ def test_train_config_takes_its_defaults_from_the_table():
     for field in dataclasses.fields(TrainConfig):
         if field.name in RUN_SETTINGS or field.name == "seed":
             continue
-        assert getattr(config, field.name) == HYPERPARAMETERS[ESTIMATOR_NAMES.get(field.name, field.name)].default
+        assert getattr(config, field.name) == HYPERPARAMETERS[ESTIMATOR_NAMES.get(field.name, field.name)].cli_default
     estimator = config.estimator()
     assert estimator.random_state == 0 and estimator.n_iter_no_change == config.patience
 
@@ -37,7 +37,7 @@ def test_train_config_takes_its_defaults_from_the_table():
 def test_parameter_constraints_come_from_the_table():
     constraints = LinearClassifier._parameter_constraints
     assert set(constraints) == set(HYPERPARAMETERS)
-    assert constraints["alpha"] == ["a finite number >= 0"]
+    assert constraints["alpha"] == ["None (1 / (2 N), scikit-learn's C = 1) or a finite number >= 0"]
     assert parameter_constraints(["loss"]) == {"loss": ["a classification loss in linclass.losses.LOSSES"]}
     assert "loss" not in LinearRegressor._parameter_constraints
 

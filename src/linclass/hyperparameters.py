@@ -31,6 +31,7 @@ from linclass.penalties import PENALTIES, get_penalty
 from linclass.preprocess import PREPROCESSORS
 
 DTYPES = ("float32", "float64")
+SAME = "same"
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class Hyperparameter:
         flag: the command-line option (None when the command line does not take it).
         type: the command-line parser's type (None for choices and switches).
         choices: the allowed names, from a registry (None when not a choice).
+        command_line: the command line's default where it differs from the estimator's (the
+            command line keeps ``optimizer="sgd"`` and ``alpha=1e-4``); :data:`SAME` otherwise.
     """
 
     name: str
@@ -56,6 +59,12 @@ class Hyperparameter:
     flag: str | None = None
     type: Callable[[str], Any] | None = None
     choices: Callable[[], list[str]] | None = None
+    command_line: Any = SAME
+
+    @property
+    def cli_default(self) -> Any:
+        """The command line's default."""
+        return self.default if self.command_line == SAME else self.command_line
 
     def check(self, value: Any) -> Any:
         """``value`` if it is allowed; otherwise the error naming the hyperparameter."""
@@ -159,12 +168,13 @@ SCHEMA: tuple[Hyperparameter, ...] = (
        _choice(_classification_losses), "loss", "--loss", choices=_classification_losses),
     _H("penalty", "l2", "a name in linclass.penalties.PENALTIES or None",
        _penalty, "regularizer", "--penalty", choices=PENALTIES.names),
-    _H("alpha", 1e-4, "None (1 / (2 N), scikit-learn's C = 1) or a finite number >= 0",
-       _or_none(_positive(True)), "regularization strength", "--alpha", float),
+    _H("alpha", None, "None (1 / (2 N), scikit-learn's C = 1) or a finite number >= 0",
+       _or_none(_positive(True)), "regularization strength", "--alpha", float, command_line=1e-4),
     _H("l1_ratio", 0.15, "a number in [0, 1]",
        _fraction(), "elastic-net mixing", "--l1-ratio", float),
-    _H("optimizer", "sgd", "'auto' or a name in linclass.optim.OPTIMIZERS",
-       _choice(lambda: ["auto", *OPTIMIZERS.names()]), "optimizer", "--optimizer", choices=OPTIMIZERS.names),
+    _H("optimizer", "auto", "'auto' or a name in linclass.optim.OPTIMIZERS",
+       _choice(lambda: ["auto", *OPTIMIZERS.names()]), "optimizer", "--optimizer", choices=OPTIMIZERS.names,
+       command_line="sgd"),
     _H("max_iter", 1000, "an integer >= 1",
        _int, "most L-BFGS iterations (a run that stops unconverged warns)"),
     _H("learning_rate", 0.01, "a finite number > 0",
@@ -228,7 +238,7 @@ def add_arguments(
     defaults = defaults or {}
     for name in names:
         h = HYPERPARAMETERS[name]
-        default = defaults.get(name, h.default)
+        default = defaults.get(name, h.cli_default)
         if h.flag is None:
             raise ValueError(f"hyperparameter {name!r} has no command-line option")
         if h.default is False:

@@ -19,7 +19,7 @@ DEFAULT_ALPHAS = (1e-4, 1e-3, 1e-2)
 
 
 def _default(name: str) -> Any:
-    return HYPERPARAMETERS[name].default
+    return HYPERPARAMETERS[name].cli_default
 
 
 # TrainConfig fields that the command line names differently from the estimator.

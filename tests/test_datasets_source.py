@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from linclass.datasets import DATASETS, Source, accepted_forms, load_source
+from linclass.datasets import DATASETS, DataSpecError, Source, accepted_forms, load_source
 from linclass.datasets import source as source_module
 from test_datasets_support import random_images, write_cifar_folder, write_mnist
 
@@ -63,22 +63,36 @@ def test_csv_label_option_by_name_and_index(tmp_path):
     np.testing.assert_array_equal(by_name.X_train, np.array([[1, 2], [3, 4]], np.float32))
 
 
-def test_unknown_spec_lists_the_accepted_forms():
-    message = (r"data='imagenet' is not supported; expected one of \['blobs', 'cifar10:PATH', 'digits', "
-               r"'fashion-mnist\[:PATH\]', 'folder:PATH', 'mnist:PATH', 'spiral', 'FILE.npz', 'FILE.npy', "
-               r"'FILE.csv', 'FILE.svm', 'FILE.libsvm', 'FILE.txt', 'FILE.csv#label=NAME_OR_INDEX'\]")  # fmt: skip
-    with pytest.raises(ValueError, match=message):
+def test_unknown_spec_lists_the_accepted_forms_as_text_and_suggests_the_closest():
+    forms = ("blobs, cifar10:PATH, digits, fashion-mnist[:PATH], folder:PATH, mnist:PATH, spiral, or a file "
+             "FILE.npz, FILE.npy, FILE.csv, FILE.svm, FILE.libsvm, FILE.txt, FILE.csv#label=NAME_OR_INDEX")  # fmt: skip
+    with pytest.raises(DataSpecError) as info:
         load_source("imagenet")
-    with pytest.raises(ValueError, match="data='table.xlsx' is not supported"):
+    assert str(info.value) == f"data='imagenet': not a data source; expected {forms}"
+    for spec, guess in (("digit", "digits"), ("cifar:/x", "cifar10:/x"), ("table.cvs", "table.csv"),
+                        ("fashion_mnist", "fashion-mnist")):  # fmt: skip
+        with pytest.raises(DataSpecError) as info:
+            load_source(spec)
+        assert info.value.problem == f"not a data source; did you mean {guess!r}? expected {forms}"
+    with pytest.raises(ValueError, match="data='table.xlsx': not a data source; expected blobs"):
         load_source("table.xlsx")
-    with pytest.raises(ValueError, match="data='' is not a data spec"):
+    with pytest.raises(ValueError, match="data='': not a data spec"):
         load_source("")
 
 
+def test_a_folder_given_as_a_file_points_to_the_folder_forms(tmp_path):
+    with pytest.raises(DataSpecError) as info:
+        load_source(str(tmp_path))
+    assert info.value.problem == (
+        f"is a folder; write folder:{tmp_path} for <split>/<class>/<image> folders, cifar10:{tmp_path} for "
+        f"CIFAR-10 batches or mnist:{tmp_path} for MNIST files"
+    )
+
+
 def test_path_rules_for_named_sources():
-    with pytest.raises(ValueError, match="data='cifar10': cifar10 needs a path; write data='cifar10:PATH'"):
+    with pytest.raises(ValueError, match="data='cifar10': cifar10 needs a path; write 'cifar10:PATH'"):
         load_source("cifar10")
-    with pytest.raises(ValueError, match="data='digits:x': digits takes no path; write data='digits'"):
+    with pytest.raises(ValueError, match="data='digits:x': digits takes no path; write 'digits'"):
         load_source("digits:x")
     with pytest.raises(ValueError, match="'#label=' applies to .csv and .npy files only"):
         load_source("d.npz#label=2")

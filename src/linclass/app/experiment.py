@@ -15,6 +15,7 @@ bit where it stopped.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 from typing import NamedTuple
 
@@ -175,6 +176,11 @@ def save_checkpoint(
 
 def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Read a checkpoint written by ``save_checkpoint``; refuse anything else with a clear error."""
+    if not os.path.lexists(path):
+        raise FileNotFoundError(
+            errno.ENOENT, "no such file; expected a checkpoint written by 'linclass train --checkpoint'",
+            os.fspath(path),
+        )
     arrays, metadata = io.read_bundle(path, kind="checkpoint")
     if metadata.get("format") != CHECKPOINT_FORMAT:
         raise io.ModelFileError(f"{os.fspath(path)}: not a linclass training checkpoint")

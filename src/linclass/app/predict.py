@@ -20,6 +20,7 @@ A data set's labels are mapped to the model's classes by name, so true labels tr
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import re
@@ -80,6 +81,10 @@ def load_classifier(path: str | os.PathLike):
     """``linclass.load(path)``, refusing a model file that holds a regressor."""
     from linclass.estimator.persist import load
 
+    if not os.path.lexists(path):
+        raise FileNotFoundError(
+            errno.ENOENT, "no such file; expected a model file written by 'linclass train'", os.fspath(path)
+        )
     model = load(path)
     if not hasattr(model, "classes_"):
         raise ValueError(

@@ -9,6 +9,7 @@ the subcommand and sets ``func`` to a ``run(args) -> int`` function). Exit codes
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -61,6 +62,38 @@ def _load_subcommand(name: str):
         raise
 
 
+_OS_ERRORS = {
+    errno.ENOENT: "no such file or folder",
+    errno.EISDIR: "is a folder; expected a file",
+    errno.ENOTDIR: "a part of the path is not a folder",
+    errno.EEXIST: "already exists",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.ENOSPC: "no space left on the device",
+    errno.EROFS: "the file system is read-only",
+}
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line ``PATH: what went wrong`` for an ``OSError``, without the ``[Errno N]`` prefix."""
+    if exc.filename is None or exc.strerror is None:
+        return str(exc)
+    # linclass's own OSErrors say what was expected; the system's get a plain wording
+    own = "expected" in exc.strerror
+    problem = exc.strerror if own else _OS_ERRORS.get(exc.errno, exc.strerror[:1].lower() + exc.strerror[1:])
+    return f"{exc.filename}: {problem}"
+
+
+def check_data_option(flag: str, spec: str) -> None:
+    """Refuse a ``--data``-style spec of no known form as a usage error naming ``flag``."""
+    from linclass.datasets import DataSpecError, check_spec
+
+    try:
+        check_spec(spec)
+    except DataSpecError as exc:
+        raise UsageError(f"{flag} {spec}: {exc.problem}") from None
+
+
 def given_options(argv: Sequence[str]) -> frozenset[str]:
     """The ``dest`` names of the options typed in ``argv``, as opposed to those left at their defaults."""
     parser = build_parser()
@@ -97,7 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CommandError, ValueError, TypeError, OSError, ImportError) as exc:
         if getattr(args, "debug", False):
             raise
-        print(f"linclass {args.command}: error: {exc}", file=sys.stderr)
+        message = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
+        print(f"linclass {args.command}: error: {message}", file=sys.stderr)
         return 1
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from linclass.cli import common_options
+from linclass.cli import check_data_option, common_options
 
 EPILOG = """\
 examples:
@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from linclass.app.predict import load_classifier, load_split, rows_for_model
     from linclass.metrics import evaluate_model, format_confusion_matrix, format_report, normalize_rows
 
+    check_data_option("--data", args.data)
     if args.plot:
         check_output_file(args.plot, "--plot")
     model = load_classifier(args.model)

@@ -10,7 +10,7 @@ import numpy as np
 
 from linclass import limits
 from linclass.app.explain import LECTURE_LABELS, LECTURE_SCORES, explain_scores, format_table
-from linclass.cli import CommandError, common_options
+from linclass.cli import CommandError, check_data_option, common_options
 
 EPILOG = """\
 examples:
@@ -110,6 +110,7 @@ def _explain_model_example(args: argparse.Namespace):
     ]
     if given:
         raise CommandError(f"{given[0]} cannot be combined with --model (the model gives the scores)")
+    check_data_option("--data", args.data)
     model = load_classifier(args.model)
     split = args.split or "test"
     data = load_split(args.data, split)

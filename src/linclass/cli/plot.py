@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from linclass.cli import CommandError, common_options
+from linclass.cli import CommandError, check_data_option, common_options
 
 LECTURE = "lecture"
 LECTURE_FIGURES = ("hinge_loss.png", "softmax_example.png", "nll_bases.png")
@@ -63,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
 
     figures = LECTURE_FIGURES if args.model == LECTURE else MODEL_FIGURES[: 3 if args.data else 2]
     out_dir = check_output_folder(args.out, "--out", figures)
+    if args.data:
+        check_data_option("--data", args.data)
     out_dir.mkdir(parents=True, exist_ok=True)
     skipped: list[str] = []
     if args.model == LECTURE:

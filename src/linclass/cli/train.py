@@ -10,7 +10,7 @@ import signal
 import sys
 
 from linclass.app.config import TrainConfig
-from linclass.cli import UsageError, common_options
+from linclass.cli import UsageError, check_data_option, common_options
 from linclass.progress import write
 from linclass.train.interrupts import deferred_interrupts
 
@@ -208,6 +208,9 @@ def run(args: argparse.Namespace) -> int:
         check_output_file(args.resume, "--resume")
     else:
         out = args.out or DEFAULT_OUT
+        check_data_option("--data", args.data)
+        if args.test_data:
+            check_data_option("--test-data", args.test_data)
     check_output_file(out, "--out" if args.out or not args.resume else "the run's model file")
     if args.checkpoint:
         check_output_file(args.checkpoint, "--checkpoint")

@@ -7,7 +7,7 @@ import json
 import math
 
 from linclass.app.config import TrainConfig
-from linclass.cli import CommandError, common_options
+from linclass.cli import CommandError, check_data_option, common_options
 from linclass.cli.train import no_test_split_note
 
 EPILOG = """\
@@ -139,6 +139,9 @@ def run(args: argparse.Namespace) -> int:
     from linclass.app.outputs import check_output_file
 
     check_output_file(args.out, "--out")
+    check_data_option("--data", args.data)
+    if args.test_data:
+        check_data_option("--test-data", args.test_data)
     learning_rates = _axis(args.lr_range, args.lr, "--lr", tuning.DEFAULT_LEARNING_RATES)
     alphas = _axis(args.alpha_range, args.alpha, "--alpha", tuning.DEFAULT_ALPHAS)
     search = args.search or ("random" if args.lr_range or args.alpha_range else "grid")

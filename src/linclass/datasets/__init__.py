@@ -15,7 +15,7 @@ from .fetch import ChecksumError, DownloadError, download, fetch
 from .files import load_csv, load_npy, load_npz, load_svmlight
 from .folder import load_image_folder
 from .idx import FASHION_MNIST_CLASSES, MNIST_CLASSES, load_fashion_mnist, load_idx, load_mnist
-from .source import DATASETS, Source, accepted_forms, load_source
+from .source import DATASETS, DataSpecError, Source, accepted_forms, check_spec, forms_text, load_source
 from .toy import load_digits, make_blobs, make_linearly_separable, make_spiral
 
 __all__ = [
@@ -27,14 +27,17 @@ __all__ = [
     "ChecksumError",
     "DataFormatError",
     "DataNotFoundError",
+    "DataSpecError",
     "Dataset",
     "DownloadError",
     "Source",
     "UnsafeDataError",
     "accepted_forms",
+    "check_spec",
     "cs231n_split",
     "download",
     "fetch",
+    "forms_text",
     "load_cifar10",
     "load_csv",
     "load_digits",

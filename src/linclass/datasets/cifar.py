@@ -90,6 +90,9 @@ def parse_binary_meta(data: bytes, source: str) -> tuple[str, ...]:
     return names
 
 
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
 def load_cifar10(root: str | Path, *, max_bytes: int | None = None) -> Dataset:
     """Load CIFAR-10 from either official format as ``(N, 32, 32, 3)`` uint8 images.
 
@@ -140,15 +143,25 @@ def _read_folder(path: Path, limit: int) -> dict[str, tuple[str, bytes]]:
 
 def _read_archive(path: Path, limit: int) -> dict[str, tuple[str, bytes]]:
     files: dict[str, tuple[str, bytes]] = {}
-    for member, content in iter_tar_files(
-        path, select=lambda m: _BATCH.fullmatch(m.rsplit("/", 1)[-1]) is not None, max_bytes=limit
-    ):
+    images = []
+
+    def select(member: str) -> bool:
+        if member.lower().endswith(_IMAGE_SUFFIXES):
+            images.append(member)
+        return _BATCH.fullmatch(member.rsplit("/", 1)[-1]) is not None
+
+    for member, content in iter_tar_files(path, select=select, max_bytes=limit):
         base = member.rsplit("/", 1)[-1]
         if base in files:
             raise DataFormatError(
                 f"{path}: holds {base} twice ({files[base][0]} and {member}); expected one of each"
             )
         files[base] = (f"{path}:{member}", content)
+    if not files and images:
+        raise DataNotFoundError(
+            f"{path}: holds image files ({images[0]}, ...) but no CIFAR-10 batches; for an archive of "
+            f"<split>/<class>/<image> folders write folder:{path}"
+        )
     return files
 
 

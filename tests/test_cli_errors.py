@@ -1,0 +1,103 @@
+"""Errors a person can act on: one line that names the flag or the path and says what was expected."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tarfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from linclass.cli import describe_os_error, main
+
+FORMS = ("blobs, cifar10:PATH, digits, fashion-mnist[:PATH], folder:PATH, mnist:PATH, spiral, or a file "
+         "FILE.npz, FILE.npy, FILE.csv, FILE.svm, FILE.libsvm, FILE.txt, FILE.csv#label=NAME_OR_INDEX")  # fmt: skip
+
+
+def error_of(argv, capsys, code):
+    assert main(argv) == code
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    return err.rstrip("\n")
+
+
+def test_an_unknown_data_source_suggests_the_closest_and_lists_the_forms_as_text(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "linclass", "train", "--data", "digit"], capture_output=True, text=True,
+        cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"linclass train: error: --data digit: not a data source; did you mean 'digits'? expected {FORMS}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["tune", "--data", "cifar:/x"], "--data cifar:/x: not a data source; did you mean 'cifar10:/x'?"),
+        (["train", "--test-data", "t.cvs"], "--test-data t.cvs: not a data source; did you mean 't.csv'?"),
+        (["evaluate", "m.npz", "--data", "digits:x"], "--data digits:x: digits takes no path; write 'digits'"),
+        (["plot", "m.npz", "--data", "cifar10"], "--data cifar10: cifar10 needs a path; write 'cifar10:PATH'"),
+    ],
+)
+def test_data_spec_errors_name_the_flag_and_exit_2(tmp_path, monkeypatch, capsys, argv, message):
+    monkeypatch.chdir(tmp_path)
+    assert error_of(argv, capsys, 2).startswith(f"linclass {argv[0]}: error: {message}")
+
+
+def test_a_folder_given_as_data_points_to_the_folder_forms(tmp_path, capsys):
+    assert error_of(["train", "--data", str(tmp_path)], capsys, 2) == (
+        f"linclass train: error: --data {tmp_path}: is a folder; write folder:{tmp_path} for "
+        f"<split>/<class>/<image> folders, cifar10:{tmp_path} for CIFAR-10 batches or mnist:{tmp_path} for MNIST files"
+    )
+
+
+def test_cifar10_given_an_image_folder_archive_points_to_folder(tmp_path, capsys):
+    (tmp_path / "train" / "cat").mkdir(parents=True)
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "train" / "cat" / "0.png")
+    archive = tmp_path / "images.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "train", arcname="train")
+    assert error_of(["train", "--data", f"cifar10:{archive}", "--out", str(tmp_path / "m")], capsys, 1) == (
+        f"linclass train: error: {archive}: holds image files (train/cat/0.png, ...) but no CIFAR-10 batches; "
+        f"for an archive of <split>/<class>/<image> folders write folder:{archive}"
+    )
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["evaluate", "{t}/nope.npz", "--data", "digits"],
+         "{t}/nope.npz: no such file; expected a model file written by 'linclass train'"),
+        (["predict", "{t}/nope.npz", "digits:test[0]"],
+         "{t}/nope.npz: no such file; expected a model file written by 'linclass train'"),
+        (["plot", "{t}/nope.npz", "--out", "{t}/figs"],
+         "{t}/nope.npz: no such file; expected a model file written by 'linclass train'"),
+        (["train", "--resume", "{t}/nope.ckpt"],
+         "{t}/nope.ckpt: no such file; expected a checkpoint written by 'linclass train --checkpoint'"),
+        (["train", "--data", "{t}/nope.csv", "--out", "{t}/m.npz"], "{t}/nope.csv: no such file; expected a CSV file"),
+    ],
+)  # fmt: skip
+def test_missing_inputs_are_one_line_naming_the_path_never_errno_text(tmp_path, capsys, argv, message):
+    argv = [a.format(t=tmp_path) for a in argv]
+    error = error_of(argv, capsys, 1)
+    assert error == f"linclass {argv[0]}: error: {message.format(t=tmp_path)}"
+    assert "Errno" not in error
+
+
+def test_system_errors_lose_their_errno_prefix(tmp_path):
+    for exc, text in (
+        (FileNotFoundError(2, "No such file or directory", "a.txt"), "a.txt: no such file or folder"),
+        (IsADirectoryError(21, "Is a directory", "d"), "d: is a folder; expected a file"),
+        (FileExistsError(17, "File exists", "x"), "x: already exists"),
+        (PermissionError(13, "Permission denied", "/root/x"), "/root/x: permission denied"),
+        (OSError("plain"), "plain"),
+    ):
+        assert describe_os_error(exc) == text
+    try:
+        open(tmp_path)
+    except OSError as exc:
+        assert describe_os_error(exc) == f"{tmp_path}: is a folder; expected a file"

@@ -11,9 +11,21 @@ import sys
 from collections.abc import Mapping
 from typing import IO
 
-_POSTFIX = (
-    ("loss", "loss"), ("train_accuracy", "acc"), ("val_loss", "val_loss"), ("val_accuracy", "val_acc")
-)
+# (history key, label): "loss 0.235 acc 0.912 val loss 0.346 acc 0.901" fits an 80-column bar.
+_POSTFIX = (("loss", "loss"), ("train_accuracy", "acc"), ("val_loss", "val loss"), ("val_accuracy", "acc"))
+# No step counts or rate: at 80 columns tqdm's default meter would cut the metrics off. The
+# epoch and the metrics travel as a list in tqdm's postfix, which tqdm then leaves unformatted.
+_BAR_FORMAT = "{postfix[0]} {percentage:3.0f}%|{bar}| {postfix[1]} {remaining}"
+
+
+def format_metrics(metrics: Mapping[str, float]) -> str:
+    """The bar's metrics text, three decimals each.
+
+    Example:
+        >>> format_metrics({"loss": 0.23456, "train_accuracy": 0.912, "val_loss": 0.346, "val_accuracy": 0.9})
+        'loss 0.235 acc 0.912 val loss 0.346 acc 0.900'
+    """
+    return " ".join(f"{label} {metrics[key]:.3f}" for key, label in _POSTFIX if key in metrics)
 
 
 class ProgressBar:
@@ -28,6 +40,7 @@ class ProgressBar:
         initial_step: steps already done in the current epoch (a run resumed mid-epoch).
         description: a fixed label (for example ``"HOG"``) instead of ``epoch i/n``.
         unit: what one step is, shown after the rate (``"step"``, ``"image"``).
+        ncols: the bar's width; None follows the terminal's width as it changes.
 
     Example:
         >>> with ProgressBar(total=3, verbose=False) as bar:   # not a terminal: draws nothing
@@ -46,6 +59,7 @@ class ProgressBar:
         initial_step: int = 0,
         description: str | None = None,
         unit: str = "step",
+        ncols: int | None = None,
     ) -> None:
         stream = sys.stderr if stream is None else stream
         self._bar = None
@@ -61,10 +75,12 @@ class ProgressBar:
             self._bar = tqdm(
                 total=total * steps_per_epoch,
                 initial=initial * steps_per_epoch + initial_step,
-                desc=self._description(),
+                postfix=[self._description(), ""],
                 unit=unit,
                 file=stream,
-                dynamic_ncols=True,
+                ncols=ncols,
+                dynamic_ncols=ncols is None,
+                bar_format=_BAR_FORMAT,
                 leave=False,
             )
 
@@ -87,10 +103,7 @@ class ProgressBar:
         self._epoch += 1
         if self._bar is None:
             return
-        self._bar.set_postfix(
-            {label: f"{metrics[key]:.4g}" for key, label in _POSTFIX if key in metrics}, refresh=False
-        )
-        self._bar.set_description(self._description(), refresh=False)
+        self._bar.postfix = [self._description(), format_metrics(metrics)]
         self._bar.update(self._epoch * self._steps_per_epoch - self._bar.n)
 
     def close(self) -> None:

@@ -13,11 +13,13 @@ import errno
 import importlib
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 
 SUBCOMMANDS = (
     "train", "evaluate", "predict", "tune", "features", "gradcheck", "explain", "plot", "playground"
 )
+_COMPILING = ("train", "evaluate", "predict", "tune", "gradcheck")  # the commands that run the kernels
 
 
 class CommandError(Exception):
@@ -26,6 +28,29 @@ class CommandError(Exception):
 
 class UsageError(CommandError):
     """Options that cannot work together or values that cannot work: one line, exit code 2."""
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the line breaks of descriptions and examples, but wraps any line wider than the terminal.
+
+    A wrapped line continues under its own indentation plus four spaces, so an example command
+    that does not fit reads as one command.
+    """
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines = []
+        for line in text.splitlines():
+            if len(indent + line) <= width or not line.strip():
+                lines.append(indent + line)
+                continue
+            lead = indent + line[: len(line) - len(line.lstrip())]
+            lines.extend(
+                textwrap.wrap(
+                    line.strip(), width, initial_indent=lead, subsequent_indent=lead + "    ",
+                    break_on_hyphens=False, break_long_words=False,
+                )
+            )  # fmt: skip
+        return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
 
 
 def common_options() -> argparse.ArgumentParser:
@@ -49,7 +74,25 @@ def build_parser() -> argparse.ArgumentParser:
     for name in SUBCOMMANDS:
         module = _load_subcommand(name)
         if module is not None:
-            module.add_parser(subparsers)
+            describe_choices_and_defaults(module.add_parser(subparsers))
+    return parser
+
+
+def describe_choices_and_defaults(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Make every option's help say its choices and its default, and keep the usage line short.
+
+    An option with choices shows a ``NAME`` placeholder in the usage line and lists the choices
+    in its help; an option whose help does not mention its default gets ``(default: VALUE)``.
+    """
+    for action in parser._actions:
+        if action.help in (None, argparse.SUPPRESS) or not action.option_strings:
+            continue
+        if action.choices and action.metavar is None:
+            action.metavar = action.dest.upper()
+            text, paren, default = action.help.partition(" (default")
+            action.help = f"{text}, one of {', '.join(map(str, action.choices))}{paren}{default}"
+        if action.nargs != 0 and not action.required and "default" not in action.help:
+            action.help += f" (default: {'none' if action.default is None else action.default})"
     return parser
 
 
@@ -112,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.given = given_options(argv)
+    if args.command in _COMPILING and not getattr(args, "quiet", False):
+        from linclass.cli.compile_notice import announce_compilation
+
+        announce_compilation()
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from linclass.cli import check_data_option, common_options
+from linclass.cli import HelpFormatter, check_data_option, common_options
+from linclass.datasets.source import forms_text
 
 EPILOG = """\
 examples:
@@ -27,11 +28,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "and the confusion matrix (rows: true class, columns: predicted class)."
         ),
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("model", metavar="MODEL", help="model file written by 'linclass train'")
     parser.add_argument(
-        "--data", required=True, metavar="SPEC", help="data source (e.g. digits); see docs/data.md"
+        "--data", required=True, metavar="SPEC", help=f"data source: {forms_text()}"
     )
     parser.add_argument(
         "--split",

@@ -10,7 +10,7 @@ import numpy as np
 
 from linclass import limits
 from linclass.app.explain import LECTURE_LABELS, LECTURE_SCORES, explain_scores, format_table
-from linclass.cli import CommandError, check_data_option, common_options
+from linclass.cli import CommandError, HelpFormatter, check_data_option, common_options
 
 EPILOG = """\
 examples:
@@ -35,7 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "uses a trained model's scores of one real example."
         ),
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     scores = parser.add_mutually_exclusive_group()
     scores.add_argument(

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from linclass.cli import common_options
+from linclass.cli import HelpFormatter, common_options
 
 EPILOG = """\
 examples:
@@ -43,7 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "error of W and of b and the verdict."
         ),
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "--loss", default="softmax", choices=loss_names("classification"), help="loss (default: softmax)"

@@ -7,7 +7,7 @@ import errno
 import sys
 import webbrowser
 
-from linclass.cli import CommandError, common_options
+from linclass.cli import CommandError, HelpFormatter, common_options
 
 DEFAULT_PORT = 8231
 
@@ -43,7 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "--export, write the page as static files instead."
         ),
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "--port",

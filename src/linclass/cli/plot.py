@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from linclass.cli import CommandError, check_data_option, common_options
+from linclass.cli import CommandError, HelpFormatter, check_data_option, common_options
 
 LECTURE = "lecture"
 LECTURE_FIGURES = ("hinge_loss.png", "softmax_example.png", "nll_bases.png")
@@ -38,7 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "(hinge loss against the margin, the softmax worked example, the three bases for NLL)."
         ),
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("model", metavar="MODEL", help="model file written by 'linclass train', or 'lecture'")
     parser.add_argument(

@@ -7,7 +7,7 @@ import csv
 import io
 import json
 
-from linclass.cli import common_options
+from linclass.cli import HelpFormatter, common_options
 
 EPILOG = """\
 examples:
@@ -33,7 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "Probabilities are the softmax of the scores, or Platt-scaled scores for SVM losses."
         ),
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("model", metavar="MODEL", help="model file written by 'linclass train'")
     parser.add_argument(

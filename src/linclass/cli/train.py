@@ -10,7 +10,8 @@ import signal
 import sys
 
 from linclass.app.config import TrainConfig
-from linclass.cli import UsageError, check_data_option, common_options
+from linclass.cli import HelpFormatter, UsageError, check_data_option, common_options
+from linclass.datasets.source import forms_text
 from linclass.progress import write
 from linclass.train.interrupts import deferred_interrupts
 
@@ -19,10 +20,15 @@ examples:
   linclass train
       softmax classifier on the embedded 8x8 digits, model written to model.npz
   linclass train --data cifar10:~/data/cifar-10-python.tar.gz --loss svm --lr 1e-3 --epochs 10
+  linclass train --data table.csv#label=species --test-fraction 0.2
+      your own table: a seeded, stratified fifth of its rows is the test split
   linclass train --data fashion-mnist --optimizer lbfgs --alpha 1e-4 --out fmnist.npz
-  linclass train --checkpoint run.ckpt --checkpoint-every 1     (Ctrl-C saves and exits 130)
-  linclass train --resume run.ckpt                               (continues the same run)
-  linclass train --data fashion-mnist --device cuda               (PyTorch on the GPU)
+  linclass train --checkpoint run.ckpt --checkpoint-every 1
+      Ctrl-C saves a checkpoint and exits 130
+  linclass train --resume run.ckpt --epochs 40
+      continues the same run (to 40 epochs) and writes its model file
+  linclass train --data fashion-mnist --device cuda
+      PyTorch on the GPU
 """
 
 _DEFAULTS = TrainConfig()
@@ -38,10 +44,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="train a classifier and save the model",
         description="Train a multiclass SVM or softmax classifier, print its accuracy and save it.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     d = _DEFAULTS
-    parser.add_argument("--data", default=d.data, help="data source (default: digits); see docs/data.md")
+    parser.add_argument(
+        "--data", default=d.data, metavar="SPEC", help=f"data source: {forms_text()} (default: digits)"
+    )
     add_arguments(parser, ["loss", "penalty", "alpha", "l1_ratio", "optimizer"])
     parser.add_argument(
         "--lr", type=float, default=d.learning_rate, help=f"learning rate (default: {d.learning_rate})"

@@ -7,7 +7,7 @@ import json
 import math
 
 from linclass.app.config import TrainConfig
-from linclass.cli import CommandError, check_data_option, common_options
+from linclass.cli import CommandError, HelpFormatter, check_data_option, common_options
 from linclass.cli.train import no_test_split_note
 
 EPILOG = """\
@@ -39,7 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "so the results are the same for any --jobs."
         ),
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     d = _DEFAULTS
     parser.add_argument("--data", default=d.data, metavar="SPEC", help="data source (default: digits)")

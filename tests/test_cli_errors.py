@@ -101,3 +101,41 @@ def test_system_errors_lose_their_errno_prefix(tmp_path):
         open(tmp_path)
     except OSError as exc:
         assert describe_os_error(exc) == f"{tmp_path}: is a folder; expected a file"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--lr", "-1"], "--lr must be > 0, got -1"),
+        (["train", "--lr", "nan"], "--lr must be > 0, got nan"),
+        (["train", "--lr", "fast"], "--lr must be a number, got fast"),
+        (["train", "--epochs", "2.5"], "--epochs must be a whole number, got 2.5"),
+        (["train", "--epochs", "0"], "--epochs must be >= 1, got 0"),
+        (["train", "--batch-size", "0"], "--batch-size must be >= 1, got 0"),
+        (["train", "--alpha", "-1"], "--alpha must be >= 0, got -1"),
+        (["train", "--l1-ratio", "2"], "--l1-ratio must be in [0, 1], got 2"),
+        (["train", "--momentum", "1"], "--momentum must be in [0, 1), got 1"),
+        (["train", "--val-fraction", "1.5"], "--val-fraction must be in (0, 1), got 1.5"),
+        (["train", "--test-fraction", "1"], "--test-fraction must be in [0, 1), got 1"),
+        (["train", "--patience", "0"], "--patience must be >= 1, got 0"),
+        (["train", "--seed", "-3"], "--seed must be >= 0, got -3"),
+        (["train", "--checkpoint-every", "0"], "--checkpoint-every must be >= 1, got 0"),
+        (["train", "--optimizer", "lbgfs"],
+         "--optimizer lbgfs: not one of the choices; did you mean 'lbfgs'? expected one of "),
+        (["tune", "--trials", "0"], "--trials must be >= 1, got 0"),
+        (["tune", "--jobs", "0"], "--jobs must be -1 (every core) or >= 1, got 0"),
+        (["predict", "m.npz", "x.png", "--top", "0"], "--top must be >= 1, got 0"),
+        (["explain", "--margin", "0"], "--margin must be > 0, got 0"),
+    ],
+)  # fmt: skip
+def test_bad_flag_values_exit_2_naming_the_flag(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"linclass {argv[0]}: error: {message}") and err.count("\n") == 1
+
+
+def test_tune_lists_are_checked_value_by_value(capsys):
+    assert error_of(["tune", "--alpha=1e-4,-1"], capsys, 2) == "linclass tune: error: --alpha values must be >= 0, got -1"
+    assert error_of(["tune", "--lr", "0.1,0"], capsys, 2) == "linclass tune: error: --lr values must be > 0, got 0"

@@ -81,7 +81,6 @@ def test_csv_scores_file(tmp_path, capsys):
         (["--scores", "3,5", "--labels", "0", "--classes", "a,b,c"], "classes has 3 names but scores has 2"),
         (["--scores", "3.2,5.1"], "--labels or --labels-file is required"),
         (["--labels", "0"], "--labels/--labels-file need --scores or --scores-file"),
-        (["--margin", "0"], "margin must be a finite number > 0, got 0.0"),
         (["--scores", "nan,1", "--labels", "0"], "scores contains NaN or +inf values"),
     ],
 )

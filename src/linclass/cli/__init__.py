@@ -63,8 +63,9 @@ def common_options() -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     from linclass import __version__
+    from linclass.cli.values import Parser, check_ranges
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="linclass",
         description="Linear classifiers (multiclass SVM and softmax): train, evaluate, explain.",
         epilog="Run 'linclass COMMAND --help' for a command's options and an example.",
@@ -74,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in SUBCOMMANDS:
         module = _load_subcommand(name)
         if module is not None:
-            describe_choices_and_defaults(module.add_parser(subparsers))
+            check_ranges(describe_choices_and_defaults(module.add_parser(subparsers)))
     return parser
 
 

@@ -7,7 +7,7 @@ import json
 import math
 
 from linclass.app.config import TrainConfig
-from linclass.cli import CommandError, HelpFormatter, check_data_option, common_options
+from linclass.cli import HelpFormatter, UsageError, check_data_option, common_options
 from linclass.cli.train import no_test_split_note
 
 EPILOG = """\
@@ -104,13 +104,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
-def _parse_list(text: str, option: str) -> list[float]:
+def _parse_list(text: str, option: str, rule=None) -> list[float]:
+    """Comma-separated numbers, each in ``rule`` (a ``linclass.cli.values.Range``) when given."""
     values = []
     for item in text.split(","):
         try:
-            values.append(float(item))
+            value = float(item)
         except ValueError:
-            raise CommandError(f"{option}: {item.strip()!r} is not a number") from None
+            raise UsageError(f"{option}: {item.strip()!r} is not a number") from None
+        if rule is not None and not rule.holds(value):
+            raise UsageError(f"{option} values must be {rule}, got {item.strip()}")
+        values.append(value)
     return values
 
 
@@ -119,18 +123,20 @@ def _parse_range(text: str, option: str):
 
     low, colon, high = text.partition(":")
     if not colon:
-        raise CommandError(f"{option}: expected LOW:HIGH (e.g. 1e-4:1e-1), got {text!r}")
+        raise UsageError(f"{option}: expected LOW:HIGH (e.g. 1e-4:1e-1), got {text!r}")
     low_value, high_value = _parse_list(low, option)[0], _parse_list(high, option)[0]
     if not 0 < low_value <= high_value:
-        raise CommandError(f"{option}: expected 0 < LOW <= HIGH, got {text!r}")
+        raise UsageError(f"{option}: expected 0 < LOW <= HIGH, got {text!r}")
     return LogRange(low_value, high_value)
 
 
 def _axis(range_text: str | None, list_text: str | None, option: str, default):
+    from linclass.cli.values import RANGES
+
     if range_text:
         return _parse_range(range_text, f"{option}-range")
     if list_text:
-        return _parse_list(list_text, option)
+        return _parse_list(list_text, option, RANGES[option.lstrip("-")])
     return list(default)
 
 

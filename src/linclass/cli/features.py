@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from linclass.cli import UsageError, common_options
+from linclass.cli import HelpFormatter, UsageError, common_options
 
 EPILOG = """\
 examples:
@@ -32,7 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "settings to a checksummed feature file that 'linclass train --data FILE' reads."
         ),
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "--data", default="digits", metavar="SPEC", help="image data source (default: digits)"

@@ -214,8 +214,9 @@ def explain_example(model, x: ArrayLike, label: int, *, margin: float = 1.0) -> 
         >>> digits = load_digits()
         >>> model = LinearClassifier(loss="svm", optimizer="sgd", random_state=0)
         >>> model = model.fit(digits.X_train.reshape(-1, 64), digits.y_train)
-        >>> explain_example(model, digits.X_test[0], digits.y_test[0]).svm_losses.round(2)
-        array([7.58])
+        >>> losses = explain_example(model, digits.X_test[0], digits.y_test[0]).svm_losses
+        >>> losses.shape, bool(losses[0] > 1)      # misclassified by a margin (the value varies by threads)
+        ((1,), True)
     """
     from linclass.app.predict import model_class_names
 

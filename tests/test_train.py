@@ -299,7 +299,7 @@ def test_resume_refuses_a_different_optimizer_or_data():
         fit(Objective(), None, X, y, optimizer="sgd", epochs=2, resume=state)
     with pytest.raises(ValueError, match=r"resume was saved for 90 training samples, got X with 60"):
         fit(Objective(), None, X[:60], y[:60], optimizer="adam", epochs=2, resume=state)
-    with pytest.raises(ValueError, match=r"metadata is not a training state: format=None"):
+    with pytest.raises(ValueError, match=r"training state: field format missing; expected one of \['linclass.TrainState'\]"):
         TrainState.from_bundle({}, {})
 
 

@@ -26,6 +26,7 @@ from linclass._validation import check_fraction
 from linclass.app.config import TrainConfig
 from linclass.datasets import Dataset, load_source, train_val_split
 from linclass.estimator import LinearClassifier
+from linclass.schema import Fields
 from linclass.train import TrainState
 
 CHECKPOINT_FORMAT = "linclass-train-run"
@@ -182,16 +183,20 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
             os.fspath(path),
         )
     arrays, metadata = io.read_bundle(path, kind="checkpoint")
+    name = os.fspath(path)
     if metadata.get("format") != CHECKPOINT_FORMAT:
-        raise io.ModelFileError(f"{os.fspath(path)}: not a linclass training checkpoint")
+        raise io.ModelFileError(f"{name}: not a linclass training checkpoint")
+    fields = Fields(metadata, name)
+    fields.only({"format", "config", "state", "model_path"}, {"config", "state"})
     try:
-        config = TrainConfig.from_dict(metadata["config"])
-        state = TrainState.from_bundle(arrays, metadata["state"])
-        model_path = metadata.get("model_path")
-        if model_path is not None and not isinstance(model_path, str):
-            raise TypeError(f"model_path must be a string, got {type(model_path).__name__}")
-    except (KeyError, TypeError, ValueError) as exc:
-        raise io.ModelFileError(f"{os.fspath(path)}: damaged checkpoint ({exc})") from exc
+        config = TrainConfig.from_dict(fields.sub("config").values)
+        config.estimator()._check_hyperparameters()
+        if not isinstance(config.data, str):
+            raise TypeError(f"data must be a data spec string, got {config.data!r}")
+    except (TypeError, ValueError, KeyError) as exc:
+        raise io.ModelFileError(f"{name}: field config is refused ({exc})") from None
+    state = TrainState.from_bundle(arrays, fields.sub("state").values, name, "state.")
+    model_path = fields.str("model_path", optional=True)
     return Checkpoint(config, state, model_path)
 
 

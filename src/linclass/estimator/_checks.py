@@ -6,6 +6,8 @@ moving between the two libraries reads the same errors.
 
 from __future__ import annotations
 
+import numbers
+import reprlib
 import warnings
 
 import numpy as np
@@ -194,6 +196,13 @@ def classification_labels(y: np.ndarray) -> np.ndarray:
         if any(is_str) and not all(is_str):
             raise ValueError("Unknown label type: y mixes strings and numbers.")
         if not any(is_str):
+            bad = [v for v in y if not isinstance(v, numbers.Real)][:1]
+            if bad:
+                bad = bad[0]
+                raise ValueError(
+                    f"Unknown label type: y holds {reprlib.repr(bad)} of type {type(bad).__name__}; "
+                    "expected class labels that are all numbers or all strings."
+                )
             return classification_labels(np.asarray(y.tolist()))
     elif y.dtype.kind not in "iubUS":
         raise ValueError(f"Unknown label type: y has dtype {y.dtype}.")

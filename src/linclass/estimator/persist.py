@@ -9,6 +9,7 @@ predicts bit-identically.
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -18,7 +19,8 @@ from linclass.io import ModelFileError, read_bundle, write_bundle
 from linclass.losses import LOSSES, get_loss
 from linclass.objective import Objective
 from linclass.penalties import get_penalty
-from linclass.preprocess import Affine
+from linclass.preprocess import PREPROCESSORS, Affine
+from linclass.schema import Fields, check_array
 
 
 def save(estimator, path: str | os.PathLike) -> None:
@@ -59,67 +61,135 @@ def save(estimator, path: str | os.PathLike) -> None:
     write_bundle(path, arrays, metadata, kind="model")
 
 
+_MODEL_FIELDS = {
+    "estimator", "hyperparameters", "n_features_in", "preprocess", "history", "n_iter", "image_shape",
+    "class_names", "classes", "classes_dtype", "probability_slope", "single_output", "feature_names",
+}  # fmt: skip
+_ARRAYS = {"W", "b", "preprocess_shift", "preprocess_scale", "class_weight"}
+
+
 def load(path: str | os.PathLike):
-    """Read a model file written by ``save`` and return the fitted estimator."""
+    """Read a model file written by ``save`` and return the fitted estimator.
+
+    Every metadata field and array is validated (see :mod:`linclass.schema`): types, ranges,
+    and agreement with each other (``W (D, C)``, ``b (C,)``, ``D`` features, ``C`` classes and
+    class names, an ``image_shape`` of ``D`` pixels). Anything else raises ``ModelFileError``
+    naming the file and the field.
+    """
     from linclass.estimator import LinearClassifier, LinearRegressor
 
     arrays, meta = read_bundle(path, kind="model")
     name = os.fspath(path)
-    factories = {"LinearClassifier": LinearClassifier, "LinearRegressor": LinearRegressor}
-    try:
-        factory = factories[meta["estimator"]]
-        estimator = factory(**meta["hyperparameters"])
-        W, b = arrays["W"], arrays["b"]
-        transform = Affine.from_arrays(meta["preprocess"], arrays)
-        n_features = int(meta["n_features_in"])
-        task = "regression" if factory is LinearRegressor else "classification"
-        loss = LOSSES["squared_error"] if task == "regression" else get_loss(estimator.loss, task)
-        penalty = get_penalty(estimator.penalty)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"{name}: the model file lacks or garbles an entry ({exc})") from exc
-    if (
-        W.ndim != 2
-        or W.shape[0] != n_features
-        or b.shape != (W.shape[1],)
-        or transform.n_features != n_features
-    ):
-        raise ModelFileError(
-            f"{name}: array shapes disagree (W {W.shape}, b {b.shape}, {n_features} features)"
-        )
+    fields = Fields(meta, name)
+    fields.only(_MODEL_FIELDS, {"estimator", "hyperparameters", "n_features_in", "preprocess"})
+    factory = {"LinearClassifier": LinearClassifier, "LinearRegressor": LinearRegressor}[
+        fields.str("estimator", ("LinearClassifier", "LinearRegressor"))
+    ]
+    regression = factory is LinearRegressor
+    estimator, loss, penalty = _estimator(factory, fields.sub("hyperparameters"), regression)
+    if set(arrays) - _ARRAYS:
+        raise ModelFileError(f"{name}: holds unknown arrays {sorted(set(arrays) - _ARRAYS)}")
+    W = check_array(name, "W", arrays.get("W"), shape=(None, None))
+    n_features, n_outputs = W.shape
+    fields.int("n_features_in", n_features, n_features)
+    b = check_array(name, "b", arrays.get("b"), shape=(n_outputs,))
+    if W.dtype != b.dtype:
+        raise ModelFileError(f"{name}: arrays 'W' and 'b' have dtypes {W.dtype} and {b.dtype}; expected one")
+    preprocess = fields.str("preprocess", tuple(PREPROCESSORS.names()) + ("affine",))
+    moments = ("preprocess_shift", "preprocess_scale")
+    transform = Affine.from_arrays(
+        preprocess, {key: check_array(name, key, arrays.get(key), shape=(n_features,)) for key in moments}
+    )
+    class_weight = arrays.get("class_weight")
+    if class_weight is not None:
+        check_array(name, "class_weight", class_weight, shape=(n_outputs,))
+        if (class_weight < 0).any():
+            raise ModelFileError(f"{name}: array 'class_weight' holds negative weights")
     estimator.objective_ = Objective(
         loss=loss,
         penalty=penalty,
         alpha=float(meta.get("alpha", estimator.alpha if estimator.alpha is not None else 0.0)),
         l1_ratio=float(estimator.l1_ratio),
-        class_weight=arrays.get("class_weight"),
+        class_weight=class_weight,
         transform=transform,
     )
     estimator.params_ = (W, b)
     estimator.n_features_in_ = n_features
-    estimator.history_ = meta.get("history", {})
-    estimator.n_iter_ = int(meta.get("n_iter", 0))
-    if meta.get("image_shape"):
-        estimator.image_shape_ = tuple(int(d) for d in meta["image_shape"])
-    if meta.get("class_names"):
-        estimator.class_names_ = tuple(str(name) for name in meta["class_names"])
-    names = meta.get("feature_names")
-    if names is not None:
-        strings = isinstance(names, list) and all(isinstance(n, str) for n in names)
-        if not (strings and len(names) == n_features):
-            raise ModelFileError(f"{name}: feature_names must be {n_features} strings, one per feature")
-        estimator.feature_names_in_ = np.asarray(names, dtype=object)
+    estimator.history_ = fields.numbers("history") if "history" in meta else {}
+    estimator.n_iter_ = fields.int("n_iter") if "n_iter" in meta else 0
+    image_shape = fields.list("image_shape", optional=True)
+    if image_shape:
+        if not (
+            len(image_shape) in (2, 3)
+            and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in image_shape)
+            and math.prod(image_shape) == n_features
+        ):
+            raise fields.fail(
+                "image_shape", f"(H, W) or (H, W, C) positive sizes of {n_features} values in all"
+            )
+        estimator.image_shape_ = tuple(image_shape)
+    feature_names = fields.list("feature_names", length=n_features, optional=True)
+    if feature_names is not None:
+        if not all(isinstance(n, str) for n in feature_names):
+            raise fields.fail("feature_names", f"a list of {n_features} strings, one per feature")
+        estimator.feature_names_in_ = np.asarray(feature_names, dtype=object)
     W_raw, b_raw = estimator.objective_.effective_params(estimator.params_)
     if factory is LinearClassifier:
-        dtype = meta.get("classes_dtype", "object")
-        estimator.classes_ = np.array(meta["classes"], dtype=object if dtype == "object" else np.dtype(dtype))
-        if estimator.classes_.shape != (W.shape[1],):
-            raise ModelFileError(f"{name}: {len(meta['classes'])} classes but W has {W.shape[1]} columns")
+        estimator.classes_ = _classes(fields, n_outputs)
+        class_names = fields.list("class_names", length=n_outputs, optional=True)
+        if class_names:
+            if not all(isinstance(c, str) for c in class_names):
+                raise fields.fail("class_names", f"a list of {n_outputs} strings")
+            estimator.class_names_ = tuple(class_names)
         estimator.coef_, estimator.intercept_ = W_raw.T.copy(), b_raw.copy()
         if "probability_slope" in meta:
-            estimator.probability_slope_ = float(meta["probability_slope"])
+            estimator.probability_slope_ = fields.float("probability_slope")
     else:
-        estimator._single_output = bool(meta.get("single_output", True))
-        single = estimator._single_output
+        for key in ("classes", "classes_dtype", "class_names", "probability_slope"):
+            if key in meta:
+                raise fields.fail(key, "no such field in a regressor's model file")
+        single = fields.bool("single_output", True)
+        if single and n_outputs != 1:
+            raise fields.fail("single_output", f"false for W with {n_outputs} columns")
+        estimator._single_output = single
         estimator.coef_ = W_raw[:, 0].copy() if single else W_raw.T.copy()
         estimator.intercept_ = float(b_raw[0]) if single else b_raw.copy()
     return estimator
+
+
+def _estimator(factory, hyperparameters: Fields, regression: bool):
+    """The estimator the hyperparameters describe, checked as ``fit`` would check them, with its
+    resolved loss and penalty."""
+    allowed = set(factory().get_params()) - {"random_state"}
+    hyperparameters.only(allowed)
+    try:
+        estimator = factory(**hyperparameters.values)
+        estimator._check_hyperparameters()
+        loss = LOSSES["squared_error"] if regression else get_loss(estimator.loss, "classification")
+        penalty = get_penalty(estimator.penalty)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ModelFileError(f"{hyperparameters.source}: field hyperparameters is refused ({exc})") from None
+    return estimator, loss, penalty
+
+
+def _classes(fields: Fields, n_classes: int) -> np.ndarray:
+    classes = fields.list("classes", length=n_classes)
+    dtype = fields.str("classes_dtype") if "classes_dtype" in fields.values else "object"
+    if dtype == "object":
+        if not all(isinstance(c, (str, int, float)) and not isinstance(c, bool) for c in classes):
+            raise fields.fail("classes", f"a list of {n_classes} strings or numbers")
+        array = np.empty(n_classes, dtype=object)
+        array[:] = classes
+    else:
+        try:
+            kind = np.dtype(dtype).kind
+            if kind not in "biufUS":
+                raise TypeError(kind)
+            array = np.array(classes, dtype=np.dtype(dtype))
+        except (TypeError, ValueError, OverflowError):
+            raise fields.fail("classes", f"a list of {n_classes} values of dtype {dtype!r}") from None
+        if array.shape != (n_classes,):
+            raise fields.fail("classes", f"a flat list of {n_classes} values")
+    if len(set(array.tolist())) != n_classes:
+        raise fields.fail("classes", f"{n_classes} distinct classes")
+    return array

@@ -23,6 +23,7 @@ import numpy as np
 
 from linclass import io
 from linclass._devices import is_tensor, on_device_of, to_host
+from linclass.schema import MAX_INT, Fields, check_array
 
 Params = tuple[np.ndarray, ...]
 
@@ -182,53 +183,16 @@ class TrainState:
         return arrays, metadata
 
     @classmethod
-    def from_bundle(cls, arrays: dict[str, np.ndarray], metadata: dict) -> TrainState:
-        """Rebuild a state from :meth:`to_bundle`'s output (the optimizer state as a flat list of leaves)."""
-        if metadata.get("format") != STATE_FORMAT:
-            raise ValueError(f"metadata is not a training state: format={metadata.get('format')!r}, "
-                             f"expected {STATE_FORMAT!r}")
-        if metadata.get("version") != STATE_VERSION:
-            raise ValueError(f"training state version {metadata.get('version')!r} is not supported; "
-                             f"expected {STATE_VERSION}")
+    def from_bundle(
+        cls, arrays: dict[str, np.ndarray], metadata: dict, source: str = "training state", prefix: str = ""
+    ) -> TrainState:
+        """Rebuild a state from :meth:`to_bundle`'s output (the optimizer state as a flat list of leaves).
 
-        def array(name: str) -> np.ndarray:
-            if name not in arrays:
-                raise ValueError(f"training state bundle lacks the array {name!r}")
-            return np.asarray(arrays[name])
-
-        n_params = metadata["n_params"]
-        leaves = []
-        for i, leaf in enumerate(metadata["opt_state"]):
-            if leaf == "array":
-                leaves.append(array(f"opt_state.{i}"))
-            elif "int" in leaf:
-                leaves.append(int(leaf["int"]))
-            else:
-                leaves.append(float(leaf["float"]))
-        has_best = "best_params.0" in arrays
-        return cls(
-            params=tuple(array(f"params.{i}") for i in range(n_params)),
-            opt_state=tuple(leaves),
-            rng_state=metadata["rng_state"],
-            n_samples=int(metadata["n_samples"]),
-            batch_size=metadata["batch_size"],
-            optimizer=metadata["optimizer"],
-            epoch=int(metadata["epoch"]),
-            step=int(metadata["step"]),
-            n_steps=int(metadata["n_steps"]),
-            n_evaluations=int(metadata["n_evaluations"]),
-            permutation=array("permutation") if "permutation" in arrays else None,
-            epoch_loss_sum=float(metadata["epoch_loss_sum"]),
-            epoch_batches=int(metadata["epoch_batches"]),
-            epoch_correct=int(metadata["epoch_correct"]),
-            epoch_seen=int(metadata["epoch_seen"]),
-            elapsed=float(metadata["elapsed"]),
-            history={key: list(values) for key, values in metadata["history"].items()},
-            best_params=tuple(array(f"best_params.{i}") for i in range(n_params)) if has_best else None,
-            best_score=float(metadata["best_score"]),
-            best_epoch=int(metadata["best_epoch"]),
-            bad_epochs=int(metadata["bad_epochs"]),
-        )
+        Every field is validated (see :func:`_validated`); a bad one raises
+        :class:`linclass.io.ModelFileError` naming ``source`` and the field (``prefix`` is the
+        state's place in the file's metadata, e.g. ``"state."``).
+        """
+        return cls(**_validated(arrays, Fields(metadata, source, prefix)))
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the state to ``path`` as a checkpoint bundle, atomically (see :mod:`linclass.io`)."""
@@ -239,7 +203,87 @@ class TrainState:
     def load(cls, path: str | os.PathLike) -> TrainState:
         """Read a state written by :meth:`save`."""
         arrays, metadata = io.read_bundle(path, kind="checkpoint")
-        return cls.from_bundle(arrays, metadata)
+        return cls.from_bundle(arrays, metadata, os.fspath(path))
+
+
+_STATE_FIELDS = {
+    "format", "version", "n_params", "opt_state", "rng_state", "n_samples", "batch_size", "optimizer",
+    "epoch", "step", "n_steps", "n_evaluations", "epoch_loss_sum", "epoch_batches", "epoch_correct",
+    "epoch_seen", "elapsed", "history", "best_score", "best_epoch", "bad_epochs",
+}  # fmt: skip
+
+
+def _validated(arrays: dict[str, np.ndarray], f: Fields) -> dict[str, Any]:
+    """The keyword arguments of a :class:`TrainState`, each checked for type, range and
+    consistency with the arrays and the other fields."""
+    f.str("format", (STATE_FORMAT,))
+    f.int("version", STATE_VERSION, STATE_VERSION)
+    f.only(_STATE_FIELDS, _STATE_FIELDS)
+    n_params = f.int("n_params", 2, 2)
+    W = check_array(f.source, "params.0", arrays.get("params.0"), shape=(None, None))
+    params = (W, check_array(f.source, "params.1", arrays.get("params.1"), shape=(W.shape[1],)))
+    has_best = "best_params.0" in arrays
+    best = tuple(check_array(f.source, f"best_params.{i}", arrays.get(f"best_params.{i}"), shape=p.shape)
+                 for i, p in enumerate(params)) if has_best else None  # fmt: skip
+    leaves = _opt_state(arrays, f)
+    expected = {f"params.{i}" for i in range(n_params)} | {
+        f"best_params.{i}" for i in range(n_params) if has_best
+    }
+    expected |= {f"opt_state.{i}" for i, leaf in enumerate(f.values["opt_state"]) if leaf == "array"}
+    n_samples = f.int("n_samples", 1)
+    batch_size = f.int("batch_size", 1, n_samples, optional=True)
+    epoch = f.int("epoch")
+    step = f.int("step", 0, 0 if batch_size is None else -(-n_samples // batch_size) - 1)
+    permutation = arrays.get("permutation")
+    if permutation is not None:
+        expected.add("permutation")
+        check_array(f.source, "permutation", permutation, shape=(n_samples,), kinds="iu")
+        if not np.array_equal(np.sort(permutation), np.arange(n_samples)):
+            raise io.ModelFileError(
+                f"{f.source}: array 'permutation' is not a permutation of 0..{n_samples - 1}"
+            )
+    elif step > 0:
+        raise io.ModelFileError(
+            f"{f.source}: array 'permutation' is missing, but the run stopped at step {step}"
+        )
+    if set(arrays) != expected:
+        raise io.ModelFileError(f"{f.source}: holds arrays {sorted(arrays)}; expected {sorted(expected)}")
+    rng_state = f.sub("rng_state").values
+    try:
+        generator_from_state(rng_state)
+    except (TypeError, ValueError, KeyError, OverflowError, AttributeError) as exc:
+        raise f.fail("rng_state", f"the state of a NumPy bit generator ({exc})") from None
+    epoch_seen = f.int("epoch_seen", 0, n_samples)
+    return dict(
+        params=params, opt_state=leaves, rng_state=rng_state, n_samples=n_samples, batch_size=batch_size,
+        optimizer=f.str("optimizer", optional=True), epoch=epoch, step=step, n_steps=f.int("n_steps"),
+        n_evaluations=f.int("n_evaluations"), permutation=permutation,
+        epoch_loss_sum=f.float("epoch_loss_sum", finite=False), epoch_batches=f.int("epoch_batches"),
+        epoch_correct=f.int("epoch_correct", 0, epoch_seen), epoch_seen=epoch_seen,
+        elapsed=f.float("elapsed", 0.0), history=f.numbers("history"), best_params=best,
+        best_score=f.float("best_score", finite=False), best_epoch=f.int("best_epoch", 0, epoch),
+        bad_epochs=f.int("bad_epochs", 0, epoch),
+    )  # fmt: skip
+
+
+def _opt_state(arrays: dict[str, np.ndarray], f: Fields) -> tuple:
+    """The optimizer state's leaves: arrays (numeric, finite) and integer or float counters."""
+    leaves = []
+    for i, leaf in enumerate(f.list("opt_state")):
+        if leaf == "array":
+            array = arrays.get(f"opt_state.{i}")
+            shape = (None,) * (0 if array is None else array.ndim)
+            leaves.append(check_array(f.source, f"opt_state.{i}", array, shape=shape, kinds="biuf"))
+            continue
+        item = Fields(leaf, f.source, f"{f.prefix}opt_state[{i}].")
+        item.only({"int", "float"})
+        if set(leaf) == {"int"}:
+            leaves.append(item.int("int", -MAX_INT - 1))
+        elif set(leaf) == {"float"}:
+            leaves.append(item.float("float", finite=False))
+        else:
+            raise f.fail(f"opt_state[{i}]", '"array", {"int": N} or {"float": X}', leaf)
+    return tuple(leaves)
 
 
 def generator_from_state(rng_state: dict) -> np.random.Generator:

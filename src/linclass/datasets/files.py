@@ -176,7 +176,7 @@ def _convert(
     if bad.any():
         i, j = np.argwhere(bad)[0]
         raise DataFormatError(
-            f"{path}: row {lines[i]}, {_column_name(int(j), column, names)} holds {values[i, j]!r}, "
+            f"{path}: row {lines[i]}, {_column_name(int(j), column, names)} holds {float(values[i, j])!r}, "
             f"which {problem}"
         )
     return converted if converted is not None else values.astype(dtype)

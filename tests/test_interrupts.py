@@ -8,22 +8,35 @@ import pytest
 
 from linclass.objective import Objective
 from linclass.train import fit
-from linclass.train.interrupts import Interrupted, check, deferred_interrupts
+from linclass.train.interrupts import Interrupted, check, deferred_interrupts, deferring
 
 
-def test_signal_waits_for_check_and_a_second_one_interrupts_at_once():
+def test_outside_training_a_signal_interrupts_at_once():
     with deferred_interrupts():
+        with pytest.raises(Interrupted) as info:
+            os.kill(os.getpid(), signal.SIGTERM)
+        assert info.value.signum == signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_inside_training_signals_wait_for_check_however_many_arrive():
+    with deferred_interrupts(), deferring():
+        for _ in range(5):
+            os.kill(os.getpid(), signal.SIGINT)
         os.kill(os.getpid(), signal.SIGTERM)
-        check_passed_before = True  # reached: the handler only recorded the signal
+        reached = True  # the handler only recorded the signals
         with pytest.raises(Interrupted) as info:
             check()
-        assert info.value.signum == signal.SIGTERM and check_passed_before
+        assert info.value.signum == signal.SIGINT and reached
         check()  # nothing pending any more
-        os.kill(os.getpid(), signal.SIGINT)
-        with pytest.raises(Interrupted) as info:
-            os.kill(os.getpid(), signal.SIGINT)
-        assert info.value.signum == signal.SIGINT
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_signal_after_the_last_check_raises_when_training_ends():
+    with deferred_interrupts(), pytest.raises(Interrupted) as info:
+        with deferring():
+            os.kill(os.getpid(), signal.SIGTERM)
+    assert info.value.signum == signal.SIGTERM
 
 
 def test_training_stops_after_a_whole_step_and_checkpoints_it():

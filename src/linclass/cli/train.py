@@ -170,10 +170,25 @@ def _resume_conflicts(args: argparse.Namespace, saved: TrainConfig) -> list[str]
     return conflicts
 
 
-def _interrupt_message(args: argparse.Namespace, terminated: bool) -> str:
+def _file_identity(path: str | None) -> tuple | None:
+    """What tells a file written since: its inode and modification time (None if absent)."""
+    try:
+        info = os.stat(path) if path else None
+    except OSError:
+        return None
+    return None if info is None else (info.st_ino, info.st_mtime_ns, info.st_size)
+
+
+def _interrupt_message(args: argparse.Namespace, terminated: bool, before: tuple | None) -> str:
     what = "terminated" if terminated else "interrupted"
     checkpoint = args.checkpoint or args.resume
-    if checkpoint and os.path.isfile(checkpoint):
+    now = _file_identity(checkpoint)
+    if now is not None and now == before:
+        return (
+            f"linclass train: {what} before a new checkpoint was written; {checkpoint} is unchanged"
+            + (f"; continue with: linclass train --resume {shlex.quote(checkpoint)}" if args.resume else "")
+        )
+    if now is not None:
         return (
             f"linclass train: {what}; checkpoint saved to {checkpoint}; "
             f"continue with: linclass train --resume {shlex.quote(checkpoint)}"
@@ -223,9 +238,11 @@ def run(args: argparse.Namespace) -> int:
     if args.checkpoint:
         check_output_file(args.checkpoint, "--checkpoint")
     callbacks = []
+    before = _file_identity(args.checkpoint or args.resume)
     try:
-        # Ctrl-C and SIGTERM stop training at the next step boundary, where a checkpoint is whole.
-        with deferred_interrupts():
+        # Ctrl-C and SIGTERM stop training at the next step boundary, where a checkpoint is whole,
+        # and loading or evaluation at once.
+        with deferred_interrupts(then_ignore=True):
             if args.resume:
                 epochs = config.epochs if args.epochs is None else args.epochs
                 if not args.quiet and not args.json:
@@ -256,7 +273,7 @@ def run(args: argparse.Namespace) -> int:
                 )
     except KeyboardInterrupt as exc:
         terminated = getattr(exc, "signum", signal.SIGINT) == signal.SIGTERM
-        print(_interrupt_message(args, terminated), file=sys.stderr)
+        print(_interrupt_message(args, terminated, before), file=sys.stderr)
         return 143 if terminated else 130
     result.model.save(out)
     summary = {

@@ -24,6 +24,7 @@ import numpy as np
 from linclass._devices import is_tensor, on_device_of, to_host
 from linclass._validation import check_int, check_positive, check_random_state
 from linclass.progress import ProgressBar
+from linclass.train import interrupts
 from linclass.train.checks import check_callables, check_data, check_params, resolve_optimizer
 from linclass.train.events import TrainResult
 from linclass.train.loop import _Loop, driver_for
@@ -176,7 +177,7 @@ def fit(
     with ProgressBar(
         total=epochs, initial=state.epoch, verbose=verbose, steps_per_epoch=loop.steps_per_epoch,
         initial_step=state.step,
-    ) as bar:
+    ) as bar, interrupts.deferring():
         state = loop.run(bar)
     if early_stopping and state.best_params is not None:
         return TrainResult(state.best_params, state.history, state.epoch, state.best_epoch, state)

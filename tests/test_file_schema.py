@@ -189,3 +189,21 @@ def test_labels_holding_none_are_a_clear_error_not_a_recursion_error():
     with pytest.raises(ValueError, match=r"Unknown label type: y holds None of type NoneType; expected class "
                        r"labels that are all numbers or all strings"):  # fmt: skip
         linclass.LinearClassifier(epochs=1).fit(X, [None, 1, None, 1])
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        # {b'data': [[[...]]]} nested 20,000 deep: MARK ... LIST, built without recursion
+        (b"U\x04data" + b"(" * 20_000 + b"l" * 20_000, r"data is a list nested more than 32 deep"),
+        # {(((),),...): 1} nested 20,000 deep: hashing that key recurses in C (200,000 deep segfaults)
+        (b")" + b"\x85" * 20_000 + b"K\x01", r"the pickle builds a tuple nested 65 deep"),
+    ],
+)
+def test_deeply_nested_pickles_are_refused_without_recursion(tmp_path, body, message):
+    from linclass.datasets import DataFormatError, load_cifar10
+
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(b"\x80\x02}" + body + b"s.")
+    with pytest.raises(DataFormatError, match=rf"data_batch_1: {message}"):
+        load_cifar10(path)

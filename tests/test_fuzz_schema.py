@@ -19,8 +19,8 @@ import linclass
 from linclass.app.config import TrainConfig
 from linclass.app.experiment import CHECKPOINT_FORMAT, load_checkpoint
 from linclass.io import ModelFileError, read_bundle, write_bundle
-from test_fuzz_model_file import FUZZ
 from test_file_schema import _state
+from test_fuzz_model_file import FUZZ
 
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.sampled_from([0, 1, -1, 2**63, 2**64]),

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from linclass.app.predict import load_image
 from linclass.datasets import DataFormatError, load_image_folder
 from linclass.datasets.images import IMAGE_FORMATS, decode_image
-from linclass.predict import load_image
 
 EPS = b"""%!PS-Adobe-3.0 EPSF-3.0
 %%BoundingBox: 0 0 4 4

@@ -12,9 +12,9 @@ import time
 import numpy as np
 import pytest
 
-import linclass.experiment as experiment
+import linclass.app.experiment as experiment
+from linclass.app.config import TrainConfig
 from linclass.cli import main
-from linclass.config import TrainConfig
 from linclass.estimator import LinearClassifier
 from linclass.train.interrupts import Interrupted, deferred_interrupts
 

@@ -63,7 +63,7 @@ def save(estimator, path: str | os.PathLike) -> None:
 
 _MODEL_FIELDS = {
     "estimator", "hyperparameters", "n_features_in", "preprocess", "history", "n_iter", "image_shape",
-    "class_names", "classes", "classes_dtype", "probability_slope", "single_output", "feature_names",
+    "class_names", "classes", "classes_dtype", "probability_slope", "single_output", "feature_names", "alpha",
 }  # fmt: skip
 _ARRAYS = {"W", "b", "preprocess_shift", "preprocess_scale", "class_weight"}
 
@@ -108,7 +108,7 @@ def load(path: str | os.PathLike):
     estimator.objective_ = Objective(
         loss=loss,
         penalty=penalty,
-        alpha=float(meta.get("alpha", estimator.alpha if estimator.alpha is not None else 0.0)),
+        alpha=fields.float("alpha", 0.0) if "alpha" in meta else float(estimator.alpha or 0.0),
         l1_ratio=float(estimator.l1_ratio),
         class_weight=class_weight,
         transform=transform,

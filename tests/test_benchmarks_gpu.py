@@ -34,6 +34,9 @@ def test_the_gpu_check_runs_on_the_cpu_and_writes_its_table(tmp_path):
         ("probe", "linclass torch"), ("probe", "torch.optim.LBFGS"),
     ]
     assert all(float(row[3]) > 0 for row in rows)
+    fashion = [line.split(" | ") for line in table.splitlines() if line.startswith("| Fashion-MNIST")]
+    assert [row[2] for row in fashion] == ["fit, batch 64, 1 epochs"] * 2 + ["fit, batch 256, 1 epochs"] * 2
+    assert fashion[1][1].startswith("linclass torch (CPU), ") and fashion[1][1].endswith(f"x {host.split()[1]}")
     assert table.startswith("GPU check on CPU (torch 2.13.0")
 
 

@@ -126,7 +126,10 @@ class TorchKernels:
     def _weights(self, W: Any, b: Any) -> tuple[torch.Tensor, torch.Tensor, bool]:
         """``(W, b)`` as device tensors and whether they came as NumPy arrays."""
         host = not isinstance(W, torch.Tensor)
-        return self._tensor(W).to(self.device), self._tensor(b).to(self.device), host
+        return self._on_device(self._tensor(W)), self._on_device(self._tensor(b)), host
+
+    def _on_device(self, tensor: torch.Tensor) -> torch.Tensor:
+        return tensor if tensor.device == self.device else tensor.to(self.device)
 
     def _fold(self, transform: Affine | None, dtype: torch.dtype) -> torch_kernels.FoldVectors | None:
         """The transform's device tensors, made once per transform and dtype."""
@@ -151,13 +154,14 @@ class TorchKernels:
 
     def _labels(self, y: Any, loss: LossSpec, n_classes: int) -> torch.Tensor:
         """Labels on the device; class indices are checked where they are still cheap to read."""
-        y = self._tensor(y).to(self.device)
         if loss.is_regression:
-            return y
+            return self._on_device(self._tensor(y))
+        host = y if not isinstance(y, torch.Tensor) else y if y.device.type == "cpu" else None
+        y = self._on_device(self._tensor(y))
         if y.dtype.is_floating_point or y.dtype == torch.bool:
             raise TypeError(f"y must hold integer class indices, got dtype {y.dtype}")
-        if y.device.type == "cpu" and y.numel():
-            low, high = int(y.min()), int(y.max())
+        if host is not None and y.numel():
+            low, high = (int(v) for v in (host.min(), host.max()))  # NumPy's or a CPU tensor's
             if low < 0 or high >= n_classes:
                 bad = low if low < 0 else high
                 raise ValueError(f"y contains label {bad}; expected class indices 0..{n_classes - 1}")

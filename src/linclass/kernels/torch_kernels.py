@@ -134,18 +134,18 @@ class FoldVectors(NamedTuple):
     scale: torch.Tensor
     shift_scaled: torch.Tensor
     shift: torch.Tensor
+    scale_column: torch.Tensor  # scale as (D, 1), to multiply W's rows
 
 
 def fold_vectors(transform: Affine | None, dtype: torch.dtype, device: torch.device) -> FoldVectors | None:
     """The tensors of ``transform`` (None for None), rounded as :meth:`Affine.fold` rounds them."""
     if transform is None:
         return None
-    return FoldVectors(
-        *(
-            torch.as_tensor(vector, device=device).to(dtype)
-            for vector in (transform.scale, transform.shift * transform.scale, transform.shift)
-        )
+    scale, shift_scaled, shift = (
+        torch.as_tensor(vector, device=device).to(dtype)
+        for vector in (transform.scale, transform.shift * transform.scale, transform.shift)
     )
+    return FoldVectors(scale, shift_scaled, shift, scale[:, None].contiguous())
 
 
 def fold_weights(
@@ -154,7 +154,7 @@ def fold_weights(
     """Raw-input weights ``(scale * W, b - (shift * scale) @ W)`` (:meth:`Affine.fold`)."""
     if fold is None:
         return W, b
-    return W * fold.scale[:, None], b - fold.shift_scaled @ W
+    return W * fold.scale_column, torch.addmv(b, W.T, fold.shift_scaled, alpha=-1)
 
 
 # Below this many classes the scores are computed as (W.T @ chunk.T).T (see chunk_scores).
@@ -182,7 +182,7 @@ def fold_grad(
     transposed view of a ``(C, D)`` tensor, the layout the backward product gives.
     """
     if fold is not None:
-        dW_raw_t = dW_raw_t - db[:, None] * fold.shift
+        dW_raw_t = torch.addr(dW_raw_t, db, fold.shift, alpha=-1)
         dW_raw_t *= fold.scale
     return dW_raw_t.T, db
 
@@ -196,7 +196,7 @@ def row_chunks(X: torch.Tensor, rows: int, device: torch.device) -> Iterator[tup
     """
     starts = range(0, max(X.shape[0], 1), rows)
     if X.device == device or device.type == "cpu":
-        yield from ((start, X[start : start + rows]) for start in starts)
+        yield from ((0, X),) if len(starts) == 1 else ((start, X[start : start + rows]) for start in starts)
         return
     copy_stream, compute_stream = torch.cuda.Stream(device), torch.cuda.current_stream(device)
     staging = [torch.empty((rows, *X.shape[1:]), dtype=X.dtype, pin_memory=True) for _ in range(2)]
@@ -268,13 +268,16 @@ def linear_sums(
     rows = chunk_rows(X.shape[1], W.shape[1], W.element_size(), chunk_bytes)
     loss_sum = n_correct = dW_t = db = None
     for start, chunk in row_chunks(X, rows, W.device):
-        chunk = chunk.to(W.dtype)
-        y_chunk = y[start : start + rows]
+        chunk = chunk if chunk.dtype == W.dtype else chunk.to(W.dtype)
+        y_chunk = y if chunk.shape[0] == n else y[start : start + rows]
         scores = chunk_scores(chunk, W_raw, b_raw)
         losses, dscores = term(scores, y_chunk, class_weight)
         chunk_loss = losses.sum(dtype=torch.float64)
-        chunk_correct = None if regression else (scores.argmax(dim=1) == y_chunk).sum()
-        grad_W_t = (dscores.T @ chunk).to(acc) if with_grad else None
+        # counted in float64, exact to 2**53 rows, so that one stack reads both numbers
+        chunk_correct = None if regression else (scores.argmax(dim=1) == y_chunk).sum(dtype=torch.float64)
+        grad_W_t = dscores.T @ chunk if with_grad else None
+        if grad_W_t is not None and acc != W.dtype:
+            grad_W_t = grad_W_t.to(acc)
         grad_b = dscores.sum(dim=0, dtype=acc) if with_grad else None
         if loss_sum is None:
             loss_sum, n_correct, dW_t, db = chunk_loss, chunk_correct, grad_W_t, grad_b
@@ -288,10 +291,12 @@ def linear_sums(
     if n_correct is None:
         total, correct = loss_sum.item(), 0
     else:
-        total, correct = torch.stack([loss_sum, n_correct.to(torch.float64)]).tolist()
+        total, correct = torch.stack([loss_sum, n_correct]).tolist()
     if not with_grad:
         return total, None, n, int(correct)
-    return total, fold_grad(fold, dW_t.to(W.dtype), db.to(W.dtype)), n, int(correct)
+    if acc != W.dtype:
+        dW_t, db = dW_t.to(W.dtype), db.to(W.dtype)
+    return total, fold_grad(fold, dW_t, db), n, int(correct)
 
 
 def linear_scores(

@@ -16,6 +16,7 @@ from linclass.kernels import fused, reference  # noqa: E402
 from linclass.kernels.threads import limit_threads, map_parts, num_threads, set_num_threads  # noqa: E402
 from linclass.losses import LOSSES as SPECS  # noqa: E402
 from linclass.preprocess import fit_transform  # noqa: E402
+from problems import linear_problem as problem  # noqa: E402
 
 LOSSES = sorted(kernels.FUSED_LOSSES)
 CLASSIFICATION = [name for name in LOSSES if name != "squared_error"]
@@ -23,23 +24,6 @@ REFERENCE = kernels.NumpyKernels()
 NUMBA = kernels.NumbaKernels()
 # (input dtype, computation dtype); each pair compiles the kernels once.
 DTYPES = [(np.uint8, np.float32), (np.float32, np.float32), (np.float64, np.float64), (np.uint8, np.float64)]
-
-
-def problem(loss, x_dtype, w_dtype, n=53, n_features=19, n_classes=4, seed=0, weighted=False):
-    rng = np.random.default_rng(seed)
-    if np.dtype(x_dtype) == np.uint8:
-        X = rng.integers(0, 256, size=(n, n_features), dtype=np.uint8)
-        W = rng.normal(scale=2e-3, size=(n_features, n_classes)).astype(w_dtype)
-    else:
-        X = rng.normal(size=(n, n_features)).astype(x_dtype)
-        W = rng.normal(scale=0.3, size=(n_features, n_classes)).astype(w_dtype)
-    b = rng.normal(scale=0.5, size=n_classes).astype(w_dtype)
-    if loss == "squared_error":
-        y = rng.normal(size=(n, n_classes)).astype(w_dtype)
-    else:
-        y = rng.integers(0, n_classes, size=n)
-    class_weight = rng.uniform(0.2, 2.0, size=n_classes) if weighted else None
-    return X, y, W, b, class_weight
 
 
 def assert_close(actual, desired, dtype):

@@ -16,7 +16,9 @@ from linclass.optim import OPTIMIZERS as REGISTERED
 from linclass.preprocess import fit_transform
 from linclass.train import fit
 
+pytest_plugins = ["torch_fixtures"]
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.usefixtures("exact_matmul")
 
 from linclass.kernels.torch_backend import TorchKernels  # noqa: E402
 
@@ -25,13 +27,6 @@ CLASSIFICATION = ["softmax", "svm", "squared_hinge", "multi_margin", "crammer_si
 PENALTIES = ["none", "l2", "l1", "elasticnet"]
 RTOL = {np.float32: 1e-5, np.float64: 1e-10}
 
-
-@pytest.fixture(autouse=True)
-def exact_matmul():
-    previous = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision("highest")
-    yield
-    torch.set_float32_matmul_precision(previous)
 
 
 def problem(loss="softmax", dtype=np.float64, raw=np.uint8, n=90, n_features=12, n_classes=4, seed=0):

@@ -5,6 +5,7 @@ predicts the same on the CPU. Every test here needs a GPU and is skipped without
 import numpy as np
 import pytest
 
+pytest_plugins = ["torch_fixtures"]
 torch = pytest.importorskip("torch")
 
 from linclass.kernels import torch_backend  # noqa: E402
@@ -12,13 +13,10 @@ from linclass.kernels.torch_backend import TorchKernels  # noqa: E402
 
 pytestmark = [
     pytest.mark.cuda,
+    pytest.mark.usefixtures("exact_matmul"),
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
 ]
 
-
-@pytest.fixture(autouse=True)
-def exact_matmul():
-    torch.set_float32_matmul_precision("highest")
 
 
 def data(n=3000, n_features=64, n_classes=5, seed=0):

@@ -7,17 +7,11 @@ import pytest
 import linclass
 from linclass import LinearClassifier, LinearRegressor
 
+pytest_plugins = ["torch_fixtures"]
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.usefixtures("exact_matmul")
 
 from linclass.kernels.torch_backend import TorchKernels  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def exact_matmul():
-    previous = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision("highest")
-    yield
-    torch.set_float32_matmul_precision(previous)
 
 
 @pytest.fixture(scope="module")

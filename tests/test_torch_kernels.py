@@ -6,8 +6,11 @@ import pytest
 from linclass.kernels import NumpyKernels
 from linclass.losses import LOSSES as LOSS_SPECS
 from linclass.preprocess import fit_transform
+from problems import linear_problem
 
+pytest_plugins = ["torch_fixtures"]
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.usefixtures("exact_matmul")
 
 from linclass.kernels import torch_kernels  # noqa: E402
 
@@ -17,26 +20,9 @@ DTYPES = [(np.uint8, np.float32), (np.float32, np.float32), (np.float64, np.floa
 TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
 
 
-@pytest.fixture(autouse=True)
-def exact_matmul():
-    previous = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision("highest")
-    yield
-    torch.set_float32_matmul_precision(previous)
 
-
-def problem(loss, x_dtype, w_dtype, n=61, n_features=17, n_classes=5, seed=0, weighted=False):
-    rng = np.random.default_rng(seed)
-    if np.dtype(x_dtype) == np.uint8:
-        X = rng.integers(0, 256, size=(n, n_features), dtype=np.uint8)
-        W = rng.normal(scale=2e-3, size=(n_features, n_classes)).astype(w_dtype)
-    else:
-        X = rng.normal(size=(n, n_features)).astype(x_dtype)
-        W = rng.normal(scale=0.3, size=(n_features, n_classes)).astype(w_dtype)
-    b = rng.normal(scale=0.5, size=n_classes).astype(w_dtype)
-    y = rng.normal(size=(n, n_classes)).astype(w_dtype) if loss == "squared_error" else rng.integers(0, n_classes, n)
-    class_weight = rng.uniform(0.2, 2.0, size=n_classes) if weighted else None
-    return X, y, W, b, class_weight
+def problem(loss, x_dtype, w_dtype, n=61, **options):
+    return linear_problem(loss, x_dtype, w_dtype, n=n, **{"n_features": 17, "n_classes": 5, **options})
 
 
 def reference(X, y, W, b, *, loss, **options):
@@ -182,3 +168,7 @@ def test_preprocessing_fitted_on_a_tensor_equals_the_array_fit(preprocess, x_dty
     np.testing.assert_allclose(actual.shift, expected.shift, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(actual.scale, expected.scale, rtol=1e-12)
     assert actual.shift.dtype == actual.scale.dtype == np.float64
+
+
+def test_the_torch_tests_run_float32_products_at_full_precision():
+    assert torch.get_float32_matmul_precision() == "highest"

@@ -72,66 +72,49 @@ def validate_X(
             ) from exc
     if arr.dtype.kind not in _ACCEPTED_KINDS:
         raise TypeError(f"{name} must be numeric (float, int, uint8 or bool), got dtype {arr.dtype}")
-    if arr.ndim != 2:
-        shape_hint = (
-            "Reshape your data either using array.reshape(-1, 1) if your data has a single feature "
-            "or array.reshape(1, -1) if it contains a single sample."
-        )
-        raise ValueError(
-            f"Expected 2D array, got {arr.ndim}D array instead: {name} has shape {arr.shape}. "
-            + (shape_hint if arr.ndim == 1 else "")
-        )
-    if arr.shape[0] == 0:
-        raise ValueError(
-            f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required."
-        )
-    if arr.shape[1] == 0:
-        raise ValueError(
-            f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required."
-        )
+    _check_shape(arr.shape, name, n_features, estimator_name)
     if arr.dtype.kind == "f":
         _check_finite(arr, name)
     elif arr.dtype.kind == "b":
         arr = arr.view(np.uint8)
     if c_order and not arr.flags.c_contiguous:
         arr = np.ascontiguousarray(arr)
-    if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(
-            f"X has {arr.shape[1]} features, but {estimator_name} is expecting {n_features} features "
-            "as input."
-        )
     return arr
 
 
+def _check_shape(shape: tuple, name: str, n_features: int | None, estimator_name: str) -> None:
+    """2-D with at least one row and one column, and ``n_features`` columns when given."""
+    if len(shape) != 2:
+        shape_hint = (
+            "Reshape your data either using array.reshape(-1, 1) if your data has a single feature "
+            "or array.reshape(1, -1) if it contains a single sample."
+        )
+        raise ValueError(
+            f"Expected 2D array, got {len(shape)}D array instead: {name} has shape {shape}. "
+            + (shape_hint if len(shape) == 1 else "")
+        )
+    for axis, what in enumerate(("sample(s)", "feature(s)")):
+        if shape[axis] == 0:
+            raise ValueError(f"Found array with 0 {what} (shape={shape}) while a minimum of 1 is required.")
+    if n_features is not None and shape[1] != n_features:
+        raise ValueError(
+            f"X has {shape[1]} features, but {estimator_name} is expecting {n_features} features as input."
+        )
+
+
 def _validate_tensor(X, name: str, n_features: int | None, estimator_name: str, c_order: bool):
-    """:func:`validate_X` for a torch tensor: the same checks and messages, no copy, no move."""
+    """:func:`validate_X` for a torch tensor: the same checks and messages, on its device, no move."""
+    import torch  # imported already: X is a tensor
+
     if X.is_complex():
         raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}")
-    if X.dim() != 2:
-        shape = tuple(X.shape)
-        raise ValueError(f"Expected 2D array, got {X.dim()}D array instead: {name} has shape {shape}. ")
-    if X.shape[0] == 0:
-        raise ValueError(
-            f"Found array with 0 sample(s) (shape={tuple(X.shape)}) while a minimum of 1 is required."
-        )
-    if X.shape[1] == 0:
-        raise ValueError(
-            f"Found array with 0 feature(s) (shape={tuple(X.shape)}) while a minimum of 1 is required."
-        )
+    _check_shape(tuple(X.shape), name, n_features, estimator_name)
     if X.dtype.is_floating_point and not X.isfinite().all():
         if X.isnan().any():
             raise ValueError(f"Input {name} contains NaN.")
         raise ValueError(f"Input {name} contains infinity or a value too large for dtype('{X.dtype}').")
-    else:
-        import torch  # imported already: X is a tensor
-
-        if X.dtype == torch.bool:
-            X = X.view(torch.uint8)
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(
-            f"X has {X.shape[1]} features, but {estimator_name} is expecting {n_features} features "
-            "as input."
-        )
+    if X.dtype == torch.bool:
+        X = X.view(torch.uint8)
     return X.contiguous() if c_order else X
 
 

@@ -1,0 +1,21 @@
+"""Random linear-model problems shared by the kernel tests (NumPy, Numba and torch backends)."""
+
+import numpy as np
+
+
+def linear_problem(loss, x_dtype, w_dtype, n=53, n_features=19, n_classes=4, seed=0, weighted=False):
+    """``(X, y, W, b, class_weight)``: uint8 or real inputs, labels (targets for squared error)."""
+    rng = np.random.default_rng(seed)
+    if np.dtype(x_dtype) == np.uint8:
+        X = rng.integers(0, 256, size=(n, n_features), dtype=np.uint8)
+        W = rng.normal(scale=2e-3, size=(n_features, n_classes)).astype(w_dtype)
+    else:
+        X = rng.normal(size=(n, n_features)).astype(x_dtype)
+        W = rng.normal(scale=0.3, size=(n_features, n_classes)).astype(w_dtype)
+    b = rng.normal(scale=0.5, size=n_classes).astype(w_dtype)
+    if loss == "squared_error":
+        y = rng.normal(size=(n, n_classes)).astype(w_dtype)
+    else:
+        y = rng.integers(0, n_classes, size=n)
+    class_weight = rng.uniform(0.2, 2.0, size=n_classes) if weighted else None
+    return X, y, W, b, class_weight

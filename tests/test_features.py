@@ -288,7 +288,7 @@ def test_kmeans_features_and_a_classifier_work_in_a_pipeline():
     X_test, y_test = _stripes(40, rng)
     pipeline = make_pipeline(
         KMeansFeatures(n_centroids=16, n_patches=2000, max_iter=20, random_state=0),
-        linclass.LinearClassifier(loss="svm", epochs=30, random_state=0),
+        linclass.LinearClassifier(loss="svm", optimizer="sgd", alpha=1e-4, epochs=30, random_state=0),
     )
     assert pipeline.fit(X, y).score(X_test, y_test) == 1.0
     assert clone(pipeline).get_params()["kmeansfeatures__n_centroids"] == 16

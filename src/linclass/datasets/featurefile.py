@@ -43,7 +43,12 @@ def save_features(
         settings: JSON-serializable description of how (extractor, parameters, timings).
 
     Example:
-        >>> save_features("feats.npz", features, source="digits", settings={"kind": "hog"})  # doctest: +SKIP
+        >>> from linclass.datasets import load_digits
+        >>> features = load_digits().flatten()
+        >>> save_features("feats.npz", features, source="digits", settings={"kind": "pixels"})
+        >>> loaded, metadata = load_features("feats.npz")
+        >>> loaded.X_train.shape, loaded.X_train.dtype, metadata["settings"]
+        ((1438, 64), dtype('float32'), {'kind': 'pixels'})
     """
     if dataset.X_train.ndim != 2:
         raise ValueError(

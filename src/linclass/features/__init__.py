@@ -12,8 +12,11 @@ scikit-learn (all) and scikit-image (HOG, colour histogram): ``pip install lincl
 Example:
     >>> from sklearn.pipeline import make_pipeline
     >>> import linclass
+    >>> from linclass.features import KMeansFeatures
     >>> model = make_pipeline(KMeansFeatures(n_centroids=400, random_state=0),
-    ...                       linclass.LinearClassifier(loss="svm"))      # doctest: +SKIP
+    ...                       linclass.LinearClassifier(loss="svm"))
+    >>> [name for name, _ in model.steps]
+    ['kmeansfeatures', 'linearclassifier']
 """
 
 from __future__ import annotations

@@ -22,8 +22,11 @@ def extract_features(dataset: Dataset, extractor: Any) -> tuple[Dataset, dict]:
         parameters), ``image_shape``, ``n_features``, ``fit_seconds``, ``transform_seconds``.
 
     Example:
-        >>> digits = load_digits()  # doctest: +SKIP
-        >>> features, settings = extract_features(digits, HOG(pixels_per_cell=(4, 4)))  # doctest: +SKIP
+        >>> from linclass.datasets import load_digits
+        >>> from linclass.features import HOG
+        >>> features, settings = extract_features(load_digits(), HOG(pixels_per_cell=(4, 4)))
+        >>> features.X_train.shape, features.X_test.shape, settings["n_features"]
+        ((1438, 36), (359, 36), 36)
     """
     if dataset.image_shape is None:
         raise ValueError(f"dataset {dataset.name or ''} holds feature rows, not images; features need images")

@@ -61,7 +61,11 @@ def plot_centroids(
         dpi: pixels per inch.
 
     Example:
-        >>> plot_centroids(km.centroids_, (6, 6, 3), "centroids.png")  # doctest: +SKIP
+        >>> centroids = np.random.default_rng(0).normal(size=(16, 6 * 6 * 3))
+        >>> plot_centroids(centroids, (6, 6, 3), "centroids.png")
+        PosixPath('centroids.png')
+        >>> open("centroids.png", "rb").read(8) == b"\\x89PNG\\r\\n\\x1a\\n"
+        True
     """
     shown = np.asarray(centroids)[:count]
     ncols = math.ceil(math.sqrt(len(shown)))

@@ -7,8 +7,6 @@ import pytest
 
 from playground_reference import CANVAS, VIEW_MAX, VIEW_MIN, seeded_state, to_pixel
 
-pytest_plugins = ["playground_fixtures"]
-
 
 def rgb(hex_colour: str) -> list[int]:
     return [int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)]

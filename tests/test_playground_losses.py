@@ -18,8 +18,6 @@ import pytest
 from linclass.gradcheck import numerical_gradient
 from playground_reference import PENALTIES, gradient_descent, objective, seeded_state
 
-pytest_plugins = ["playground_fixtures"]
-
 LOSSES = ["svm", "ova", "structured", "softmax"]
 TOL = 1e-9
 SRC = Path(__file__).resolve().parents[1] / "src"

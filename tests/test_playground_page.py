@@ -10,8 +10,6 @@ import numpy as np
 
 from playground_reference import CANVAS, gradient_descent, seeded_state, to_pixel
 
-pytest_plugins = ["playground_fixtures"]
-
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 

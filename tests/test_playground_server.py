@@ -18,8 +18,6 @@ import pytest
 from linclass.app.playground import export, make_server, static_files
 from linclass.cli import main
 
-pytest_plugins = ["playground_fixtures"]
-
 ROOT = Path(__file__).resolve().parents[1]
 STATIC = ROOT / "src" / "linclass" / "app" / "playground" / "static"
 

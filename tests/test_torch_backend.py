@@ -16,7 +16,6 @@ from linclass.optim import OPTIMIZERS as REGISTERED
 from linclass.preprocess import fit_transform
 from linclass.train import fit
 
-pytest_plugins = ["torch_fixtures"]
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.usefixtures("exact_matmul")
 

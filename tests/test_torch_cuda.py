@@ -5,7 +5,6 @@ predicts the same on the CPU. Every test here needs a GPU and is skipped without
 import numpy as np
 import pytest
 
-pytest_plugins = ["torch_fixtures"]
 torch = pytest.importorskip("torch")
 
 from linclass.kernels import torch_backend  # noqa: E402

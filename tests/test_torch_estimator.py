@@ -7,7 +7,6 @@ import pytest
 import linclass
 from linclass import LinearClassifier, LinearRegressor
 
-pytest_plugins = ["torch_fixtures"]
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.usefixtures("exact_matmul")
 

@@ -8,7 +8,6 @@ from linclass.losses import LOSSES as LOSS_SPECS
 from linclass.preprocess import fit_transform
 from problems import linear_problem
 
-pytest_plugins = ["torch_fixtures"]
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.usefixtures("exact_matmul")
 

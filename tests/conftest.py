@@ -1,9 +1,8 @@
-"""Fixtures of the playground's browser tests: one Chromium and one local server per session.
+"""Fixtures shared by the test files.
 
-Loaded as a plugin (``pytest_plugins = ["playground_fixtures"]`` in each playground test file),
-so the session-scoped fixtures exist once however many files use them. The doctest collector
-imports this file before pytest loads it as a plugin, so it opts out of assertion rewriting
-(PYTEST_DONT_REWRITE) and fails with ``pytest.fail``.
+Session-scoped ones exist once however many files use them: one Chromium and one local server for the
+playground's browser tests. ``exact_matmul`` gives the torch tests float32 products at full precision
+(no TF32), as their 1e-5 equality with NumPy needs.
 """
 
 from __future__ import annotations
@@ -11,6 +10,18 @@ from __future__ import annotations
 import threading
 
 import pytest
+
+
+@pytest.fixture
+def exact_matmul():
+    """``torch.set_float32_matmul_precision("highest")`` for the test, restored afterwards."""
+    import torch
+
+    previous = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("highest")
+    yield
+    torch.set_float32_matmul_precision(previous)
+
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -276,6 +276,10 @@ def targets(results: dict) -> list[list]:
                 linear and spread < 10,
             ]
         )
+    if results.get("dask"):
+        from benchmarks.cluster import targets as cluster_targets
+
+        rows += cluster_targets(results["dask"])
     return rows
 
 

@@ -127,51 +127,87 @@ def _as_rows(X: ArrayLike) -> np.ndarray:
     return X if is_tensor(X) else np.asarray(X)
 
 
-def _value_range(X: np.ndarray) -> float:
-    """255 for uint8 images, otherwise the largest absolute value (so data lands in [-1, 1])."""
-    if str(X.dtype) in ("uint8", "torch.uint8"):
-        return 255.0
-    top = float(abs(X).max()) if X.shape[0] * X.shape[1] else 1.0
-    return top if top > 0 else 1.0
+class FeatureStatistics:
+    """What the preprocessors read from ``X (N, D)``: each statistic computed once, when first asked for.
+
+    Subclasses compute the same numbers elsewhere (on a cluster: ``linclass.kernels.cluster``)
+    by overriding :meth:`compute_moments` and :meth:`compute_max_abs`.
+    """
+
+    def __init__(self, X: ArrayLike) -> None:
+        # arrays of other libraries (torch tensors, dask arrays) stay where they are
+        self.X = X if hasattr(X, "shape") and hasattr(X, "dtype") else np.asarray(X)
+        if len(self.X.shape) != 2 or self.X.shape[0] == 0:
+            raise ValueError(f"X must be 2-D with at least one row, got shape {self.X.shape}")
+        self._cache: dict = {}
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X.shape[1])
+
+    def moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-feature mean and standard deviation, float64 ``(D,)`` each."""
+        if "moments" not in self._cache:
+            self._cache["moments"] = self.compute_moments()
+        return self._cache["moments"]
+
+    def value_range(self) -> float:
+        """255 for uint8 images, otherwise the largest absolute value (so data lands in [-1, 1])."""
+        if str(self.X.dtype) in ("uint8", "torch.uint8"):
+            return 255.0
+        if "max_abs" not in self._cache:
+            self._cache["max_abs"] = self.compute_max_abs()
+        top = self._cache["max_abs"]
+        return top if top > 0 else 1.0
+
+    def compute_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        return feature_moments(self.X)
+
+    def compute_max_abs(self) -> float:
+        return float(abs(self.X).max())
+
+
+def statistics(X: ArrayLike | FeatureStatistics) -> FeatureStatistics:
+    """``X`` itself when it already is statistics, else the statistics of the array ``X``."""
+    return X if isinstance(X, FeatureStatistics) else FeatureStatistics(X)
 
 
 @PREPROCESSORS.register("none")
-def identity(X: ArrayLike) -> Affine:
+def identity(X: ArrayLike | FeatureStatistics) -> Affine:
     """No preprocessing."""
-    D = _as_rows(X).shape[1]
+    D = statistics(X).n_features
     return Affine(np.zeros(D), np.ones(D), "none")
 
 
 @PREPROCESSORS.register("scale")
-def scale_to_unit(X: ArrayLike) -> Affine:
+def scale_to_unit(X: ArrayLike | FeatureStatistics) -> Affine:
     """Divide by the value range (255 for uint8): pixels in [0, 1]."""
-    X = _as_rows(X)
-    D = X.shape[1]
-    return Affine(np.zeros(D), np.full(D, 1.0 / _value_range(X)), "scale")
+    stats = statistics(X)
+    return Affine(np.zeros(stats.n_features), np.full(stats.n_features, 1.0 / stats.value_range()), "scale")
 
 
 @PREPROCESSORS.register("center")
-def center(X: ArrayLike) -> Affine:
+def center(X: ArrayLike | FeatureStatistics) -> Affine:
     """Subtract the mean image (the CS231n preprocessing)."""
-    mean, _ = feature_moments(X)
+    mean, _ = statistics(X).moments()
     return Affine(mean, np.ones_like(mean), "center")
 
 
 @PREPROCESSORS.register("center-scale")
-def center_scale(X: ArrayLike) -> Affine:
+def center_scale(X: ArrayLike | FeatureStatistics) -> Affine:
     """Scale to [0, 1] and subtract the mean image."""
-    X = _as_rows(X)
-    mean, _ = feature_moments(X)
-    return Affine(mean, np.full_like(mean, 1.0 / _value_range(X)), "center-scale")
+    stats = statistics(X)
+    mean, _ = stats.moments()
+    return Affine(mean, np.full_like(mean, 1.0 / stats.value_range()), "center-scale")
 
 
 @PREPROCESSORS.register("standardize")
-def standardize(X: ArrayLike) -> Affine:
+def standardize(X: ArrayLike | FeatureStatistics) -> Affine:
     """Per-feature zero mean and unit variance (constant features are only centred)."""
-    mean, std = feature_moments(X)
+    mean, std = statistics(X).moments()
     return Affine(mean, 1.0 / np.where(std > 0, std, 1.0), "standardize")
 
 
-def fit_transform(name: str, X: ArrayLike) -> Affine:
-    """Fit the preprocessing called ``name`` (see ``PREPROCESSORS``) on ``X (N, D)``."""
+def fit_transform(name: str, X: ArrayLike | FeatureStatistics) -> Affine:
+    """Fit the preprocessing called ``name`` (see ``PREPROCESSORS``) on ``X (N, D)`` or its statistics."""
     return PREPROCESSORS.resolve(name)(X)

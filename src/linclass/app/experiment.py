@@ -120,6 +120,7 @@ def train_model(
     verbose: bool = False,
     splits: Splits | None = None,
     model_path: str | os.PathLike | None = None,
+    backend=None,
 ) -> TrainRun:
     """Train a ``LinearClassifier`` as ``config`` says and measure its accuracy on every split.
 
@@ -131,9 +132,11 @@ def train_model(
         splits: already prepared data (otherwise ``prepare_data(config)``).
         model_path: the model file the caller will write, recorded in the checkpoints so a
             resumed run writes the same file.
+        backend: the estimator's ``backend`` (None: its default); ``"dask"`` trains on the
+            active ``distributed.Client`` (the weights are the same bits for any worker count).
     """
     splits = prepare_data(config) if splits is None else splits
-    model = config.estimator().set_params(verbose=verbose)
+    model = config.estimator().set_params(verbose=verbose, backend=backend)
     checkpoint = None
     if checkpoint_path is not None:
 

@@ -8,6 +8,8 @@ import os
 import shlex
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from linclass.app.config import TrainConfig
 from linclass.cli import HelpFormatter, UsageError, check_data_option, common_options
@@ -29,6 +31,9 @@ examples:
       continues the same run (to 40 epochs) and writes its model file
   linclass train --data fashion-mnist --device cuda
       PyTorch on the GPU
+  linclass train --data fashion-mnist --optimizer lbfgs --workers 2
+      on a local Dask cluster of 2 workers (--scheduler tcp://host:8786 for a running one);
+      the same weights, bit for bit, for any number of workers
 """
 
 _DEFAULTS = TrainConfig()
@@ -99,6 +104,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="checkpoint every N epochs (default: 1 when --checkpoint is given)",
     )
     parser.add_argument("--resume", metavar="PATH", help="continue the run saved in this checkpoint")
+    cluster = parser.add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="train on the Dask cluster of this scheduler, tcp://host:8786 (default: none, one machine)",
+    )
+    cluster.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="train on a local Dask cluster of N single-threaded workers (default: none, one machine)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(func=run)
     return parser
@@ -151,7 +168,10 @@ def _epoch_printer(total_epochs: int):
 
 
 #: Options that may change when a run is resumed; any other option must match the checkpoint.
-RESUME_MAY_CHANGE = ("epochs", "device", "out", "checkpoint", "checkpoint_every", "quiet", "json", "debug")
+RESUME_MAY_CHANGE = (
+    "epochs", "device", "out", "checkpoint", "checkpoint_every", "quiet", "json", "debug",
+    "scheduler", "workers",
+)
 _CONFIG_FIELD = {"lr": "learning_rate", "penalty": "penalty"}
 
 
@@ -201,6 +221,18 @@ def _interrupt_message(args: argparse.Namespace, terminated: bool, before: tuple
     )
 
 
+@contextmanager
+def _cluster(args: argparse.Namespace) -> Iterator[str | None]:
+    """``"dask"`` inside a client on ``--scheduler`` or a ``--workers N`` local cluster; else None."""
+    if args.scheduler is None and args.workers is None:
+        yield None
+        return
+    from linclass.kernels.cluster_data import cluster_client
+
+    with cluster_client(args.scheduler, args.workers):
+        yield "dask"
+
+
 def run(args: argparse.Namespace) -> int:
     from linclass.app.experiment import read_checkpoint, resume_training, train_model
     from linclass.app.outputs import check_output_file
@@ -214,6 +246,10 @@ def run(args: argparse.Namespace) -> int:
             resolve_device(args.device, f"--device {args.device}")
         except (ImportError, ValueError) as exc:
             raise UsageError(str(exc)) from exc
+    if args.device is not None and (args.scheduler is not None or args.workers is not None):
+        raise UsageError(
+            "--device trains with PyTorch here and --scheduler/--workers on a Dask cluster; pick one"
+        )
     if args.resume:
         config, state, model_path = read_checkpoint(args.resume)
         conflicts = _resume_conflicts(args, config)
@@ -242,7 +278,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         # Ctrl-C and SIGTERM stop training at the next step boundary, where a checkpoint is whole,
         # and loading or evaluation at once.
-        with deferred_interrupts(then_ignore=True):
+        with deferred_interrupts(then_ignore=True), _cluster(args) as backend:
             if args.resume:
                 epochs = config.epochs if args.epochs is None else args.epochs
                 if not args.quiet and not args.json:
@@ -258,6 +294,7 @@ def run(args: argparse.Namespace) -> int:
                     callbacks=callbacks,
                     verbose=not args.quiet,
                     model_path=out,
+                    backend=backend,
                 )
             else:
                 config = config_from_args(args)
@@ -270,6 +307,7 @@ def run(args: argparse.Namespace) -> int:
                     checkpoint_every=(args.checkpoint_every or 1) if args.checkpoint else None,
                     verbose=not args.quiet,
                     model_path=out,
+                    backend=backend,
                 )
     except KeyboardInterrupt as exc:
         terminated = getattr(exc, "signum", signal.SIGINT) == signal.SIGTERM

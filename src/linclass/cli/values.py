@@ -54,6 +54,7 @@ RANGES: dict[str, Range] = {
     "test_fraction": Range(0, 1, high_open=True),
     "patience": AT_LEAST_ONE,
     "checkpoint_every": AT_LEAST_ONE,
+    "workers": AT_LEAST_ONE,
     "seed": NON_NEGATIVE,
     "trials": AT_LEAST_ONE,
     "top": AT_LEAST_ONE,

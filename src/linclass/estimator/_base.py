@@ -13,12 +13,14 @@ from linclass._devices import is_tensor, to_host
 from linclass.estimator._checks import check_feature_names, check_is_fitted, validate_X
 from linclass.estimator._compat import ConvergenceWarning
 from linclass.kernels import Kernels, get_kernels
+from linclass.kernels.cluster_data import is_dask_collection
 from linclass.losses import LossSpec
 from linclass.objective import Objective
 from linclass.optim import OPTIMIZERS, solver
 from linclass.penalties import get_penalty
 from linclass.preprocess import Affine, fit_transform
 from linclass.train import fit as train_loop
+from linclass.train import minibatch_steps
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 # optimizer="auto" solves the full-batch problem exactly (L-BFGS) for smooth objectives up to
@@ -99,9 +101,21 @@ class LinearModelMixin:
         return tuple(array if array is None or place is None else place(array) for array in arrays)
 
     def _make_objective(
-        self, X: np.ndarray, loss: LossSpec, class_weight: np.ndarray | None, n_train: int | None = None
+        self,
+        X: np.ndarray,
+        loss: LossSpec,
+        class_weight: np.ndarray | None,
+        n_train: int | None = None,
+        cluster=None,
     ) -> Objective:
-        """The objective; ``alpha=None`` is ``1 / (2 n_train)``, scikit-learn's ``C = 1``."""
+        """The objective; ``alpha=None`` is ``1 / (2 n_train)``, scikit-learn's ``C = 1``.
+
+        With ``cluster`` (DaskKernels) the preprocessing statistics come from the workers.
+        """
+        if cluster is not None:
+            from linclass.estimator._cluster import statistics
+
+            X = statistics(X, cluster)
         transform: Affine = fit_transform(self.preprocess, X)
         n_train = X.shape[0] if n_train is None else n_train
         return Objective(
@@ -111,7 +125,7 @@ class LinearModelMixin:
             l1_ratio=float(self.l1_ratio),
             class_weight=class_weight,
             transform=transform,
-            kernels=self._kernels_for(X),
+            kernels=self._kernels_for(X) if cluster is None else cluster,
         )
 
     def _run_loop(self, objective, params, X, y, X_val, y_val, rng, resume=None, epochs=None, **options):
@@ -125,7 +139,7 @@ class LinearModelMixin:
         batch = min(int(self.batch_size), n_train)
         name = resolve_optimizer(self.optimizer, objective, X, incremental=epochs is not None)
         spec = OPTIMIZERS.resolve(name)
-        steps_per_epoch = math.ceil(n_train / batch) if spec.data == "minibatch" else 1
+        steps_per_epoch = minibatch_steps(X, n_train, batch) if spec.data == "minibatch" else 1
         decay = int(self.epochs)
         if epochs is None:
             epochs = self.max_iter if name == "lbfgs" else self.epochs
@@ -187,6 +201,10 @@ class LinearModelMixin:
 
     def _raw_output(self, X) -> np.ndarray:
         X = self._validated_input(X)
+        if is_dask_collection(X):
+            from linclass.estimator._cluster import lazy_model_scores
+
+            return lazy_model_scores(X, self.objective_, self.params_)
         if is_tensor(X) and not hasattr(self.objective_.kernels, "place"):
             X = to_host(X)  # a model loaded without its device predicts tensors on the host
         return self.objective_.scores(self.params_, X)

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from linclass._devices import is_tensor, to_host
+from linclass.kernels.cluster_data import is_dask_collection
 
 _ACCEPTED_KINDS = "fiub"
 
@@ -54,6 +55,10 @@ def validate_X(
         return _validate_tensor(X, name, n_features, estimator_name, c_order)
     if X is None:
         raise ValueError(f"Expected array-like (array or non-string sequence), got None for {name}")
+    if is_dask_collection(X):  # checked by shape and dtype; its values stay where they are
+        from linclass.estimator._cluster import check_dask_X
+
+        return check_dask_X(X, name, n_features, estimator_name)
     if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
         raise TypeError(
             f"{name} is a sparse matrix, but sparse input is not supported; pass a dense array "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -16,7 +18,17 @@ from linclass.estimator._checks import (
     column_or_1d,
     validate_X,
 )
+from linclass.estimator._cluster import (
+    cluster_kernels,
+    cluster_labels,
+    gather,
+    labels_of,
+    lazy_model_scores,
+    probabilities,
+    training_data,
+)
 from linclass.estimator._compat import BaseEstimator, ClassifierMixin
+from linclass.kernels.cluster_data import is_dask_collection
 from linclass.losses import get_loss, softmax
 from linclass.splits import split_indices
 from linclass.train import DivergenceError
@@ -157,6 +169,9 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         """
         self._check_hyperparameters()
         check_feature_names(self, X, reset=True)
+        cluster = cluster_kernels(self.backend, X)
+        if cluster is not None:
+            X = training_data(X, cluster)
         X, y_idx, classes = self._validate_training_data(X, y, classes=None)
         self.classes_ = classes
         self.n_features_in_ = X.shape[1]
@@ -166,7 +181,12 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         if validation_data is not None:
             X_val = validate_X(validation_data[0], name="X_val", n_features=X.shape[1], c_order=True)
             y_val = self._encode(column_or_1d(validation_data[1], "y_val"))
-        elif self.early_stopping or not spec.probabilistic:
+        elif cluster is not None and self.early_stopping:
+            raise ValueError(
+                "early_stopping=True with dask input needs validation_data=(X_val, y_val): a cluster "
+                "fit holds out no rows by itself"
+            )
+        elif cluster is None and (self.early_stopping or not spec.probabilistic):
             rows, X_val, y_val = _holdout(X, y_idx, self.validation_fraction, rng)
         else:
             X_val, y_val = None, None
@@ -174,11 +194,13 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         # Preprocessing statistics use every row (they ignore labels); training rows are indexed,
         # never copied, so a held-out split costs no copy of X.
         n_train = X.shape[0] if rows is None else rows.shape[0]
-        self.objective_ = self._make_objective(X, spec, self._class_weights(y_idx, len(classes)), n_train)
+        class_weight = self._class_weights(y_idx, len(classes))
+        self.objective_ = self._make_objective(X, spec, class_weight, n_train, cluster)
+        y_train = y_idx if cluster is None else cluster_labels(y_idx, X, cluster)
         dtype = self._compute_dtype(X)
         params = (np.zeros((X.shape[1], len(classes)), dtype), np.zeros(len(classes), dtype))
         # on a GPU backend the data moves to the device here, once for the whole fit
-        X, y_train, X_val, y_val_train = self._on_backend(X, y_idx, X_val, y_val)
+        X, y_train, X_val, y_val_train = self._on_backend(X, y_train, X_val, y_val)
         try:
             result = self._run_loop(
                 self.objective_,
@@ -198,10 +220,17 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
             # Keep the last finite weights of a diverged run so the estimator stays usable.
             self._set_fitted(exc.params, {}, 0)
             raise
+        finally:
+            if cluster is not None:  # the fitted model holds no client
+                self.objective_ = dataclasses.replace(self.objective_, kernels=cluster.local)
         self._set_fitted(result.params, result.history, result.n_iter)
         if not spec.probabilistic:
             X_cal, y_cal = (X, y_idx) if X_val is None else (X_val, y_val)
-            self.probability_slope_ = fit_platt(self.objective_.scores(self.params_, X_cal), y_cal)
+            if is_dask_collection(X_cal):
+                scores = gather(cluster, lazy_model_scores(X_cal, self.objective_, self.params_))
+            else:
+                scores = self.objective_.scores(self.params_, X_cal)
+            self.probability_slope_ = fit_platt(scores, y_cal)
         return self
 
     def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None) -> LinearClassifier:
@@ -210,6 +239,11 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         The first call needs ``classes`` (all labels that will ever appear); the preprocessing
         is fitted on that first batch.
         """
+        if is_dask_collection(X):
+            raise TypeError(
+                "partial_fit takes arrays in memory; for dask input use fit, which passes over the "
+                "blocks on the workers"
+            )
         first_call = not hasattr(self, "classes_")
         if first_call and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
@@ -308,6 +342,8 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Labels of the highest-scoring class, shape ``(N,)``."""
         scores = self._raw_output(X)
+        if is_dask_collection(scores):
+            return labels_of(scores, self.classes_)
         return self.classes_[scores.argmax(axis=1)]
 
     def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
@@ -317,6 +353,9 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities ``(N, C)``: softmax of the scores, or Platt scaling for margin losses."""
         scores = self._raw_output(X)
+        if is_dask_collection(scores):
+            slope = getattr(self, "probability_slope_", None)
+            return probabilities(scores, self.objective_.loss.probabilistic, slope)
         if self.objective_.loss.probabilistic:
             return softmax(scores.astype(np.float64))
         return platt_probabilities(scores, self.probability_slope_)

@@ -1,13 +1,15 @@
 """The array work of the linear model, behind one protocol: :class:`Kernels`.
 
 A backend is one class implementing :class:`Kernels` (chunk sums of the data term, scores,
-the penalty); :class:`linclass.objective.Objective` holds one. Three ship here:
+the penalty); :class:`linclass.objective.Objective` holds one. These ship here:
 
 - :class:`NumpyKernels` — the readable reference (BLAS products and the registry's losses);
 - :class:`NumbaKernels` — fused Numba kernels with the same results to float32 rounding,
   falling back to the reference for the inputs :meth:`NumbaKernels.supports` refuses;
 - ``"torch"`` — :class:`linclass.kernels.torch_backend.TorchKernels`, PyTorch on CPU tensors or
-  a CUDA GPU (``get_kernels("torch", device="cuda")``); torch is imported only when it is built.
+  a CUDA GPU (``get_kernels("torch", device="cuda")``); torch is imported only when it is built;
+- ``"dask"`` — :class:`linclass.kernels.cluster.DaskKernels`, the chunk sums of dask arrays
+  computed on a ``dask.distributed`` cluster by one of the others and added in chunk order.
 
 ``KERNELS`` maps backend names to factories ``factory(**options) -> Kernels``; names are
 resolved once, at the estimator or command-line boundary, by :func:`get_kernels`. Nothing here
@@ -54,6 +56,16 @@ def _torch_kernels(**options: Any) -> Kernels:
 
 
 KERNELS.register("torch", _torch_kernels)
+
+
+def _dask_kernels(**options: Any) -> Kernels:
+    """:class:`linclass.kernels.cluster.DaskKernels` (on the active ``distributed.Client`` by default)."""
+    from linclass.kernels.cluster import DaskKernels
+
+    return DaskKernels(**options)
+
+
+KERNELS.register("dask", _dask_kernels)
 
 __all__ = [
     "DISABLE_ENV",

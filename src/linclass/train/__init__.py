@@ -11,8 +11,11 @@ Modules: ``run`` (``fit``), ``loop`` (the step loop and one driver per optimizer
 callbacks see and what a run returns), ``interrupts`` (stopping at a step boundary).
 """
 
+from linclass.train._blocks import minibatch_steps
 from linclass.train.events import DivergenceError, EpochEnd, StopTraining, TrainResult
 from linclass.train.run import fit
 from linclass.train.state import TrainState
 
-__all__ = ["DivergenceError", "EpochEnd", "StopTraining", "TrainResult", "TrainState", "fit"]
+__all__ = [
+    "DivergenceError", "EpochEnd", "StopTraining", "TrainResult", "TrainState", "fit", "minibatch_steps",
+]

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from linclass._devices import is_tensor
+from linclass.kernels.cluster_data import aligned_chunks, is_dask_collection
 from linclass.optim import LBFGS, OPTIMIZERS, BuiltOptimizer, GradientTransformation, Search
 
 Optimizer = GradientTransformation | Search | LBFGS
@@ -53,9 +54,15 @@ def _floating(array: Any) -> bool:
 
 
 def check_data(X: Any, y: Any, n_features: int | None, name: str = "X") -> tuple[np.ndarray, np.ndarray]:
-    """2-D ``X`` and ``y`` of matching length, left in their dtypes and on their device (no copies)."""
-    X = X if is_tensor(X) else np.asarray(X)
-    y = y if is_tensor(y) else np.asarray(y)
+    """2-D ``X`` and ``y`` of matching length, left in their dtypes and on their device (no copies).
+
+    Dask collections stay dask arrays (columns in one chunk, ``y`` in ``X``'s row chunks).
+    """
+    if is_dask_collection(X):
+        X, y = aligned_chunks(X, y)
+    else:
+        X = X if is_tensor(X) else np.asarray(X)
+        y = y if is_tensor(y) else np.asarray(y)
     label = "y" if name == "X" else "y_val"
     if X.ndim != 2:
         raise ValueError(f"{name} must be 2-D (N, D), got an array of shape {X.shape}")

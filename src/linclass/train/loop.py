@@ -20,9 +20,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from linclass._devices import all_finite, is_tensor, on_device_of
+from linclass.kernels.cluster_data import is_dask_collection
 from linclass.optim import LBFGS, GradientTransformation, Search, apply_updates, check_smooth, solver
 from linclass.progress import ProgressBar
 from linclass.train import interrupts
+from linclass.train._blocks import minibatch_steps, run_block_epoch
 from linclass.train.events import DivergenceError, EpochEnd, StopTraining
 from linclass.train.state import TrainState
 
@@ -44,7 +46,7 @@ class _Loop:
         self.callbacks, self.checkpoint, self.checkpoint_every = callbacks, checkpoint, checkpoint_every
         self.rows = rows
         self.n_samples = y.shape[0]
-        self.steps_per_epoch = 1 if self.batch is None else math.ceil(self.n_samples / self.batch)
+        self.steps_per_epoch = minibatch_steps(X, self.n_samples, batch)
         self.clock = time.perf_counter() - state.elapsed
 
     @functools.cached_property
@@ -79,7 +81,10 @@ class _Loop:
             interrupts.check()
 
     def run_gradient_steps(self) -> None:
-        self.run_epochs(self.gradient_steps)
+        if self.batch is not None and is_dask_collection(self.X):
+            self.run_epochs(lambda: run_block_epoch(self))  # minibatches of dask data: block passes
+        else:
+            self.run_epochs(self.gradient_steps)
 
     def run_search(self) -> None:
         self.run_epochs(self.search_epoch)
@@ -98,6 +103,12 @@ class _Loop:
     def count_correct(self, params: tuple) -> int:
         if self.objective.is_regression:
             return 0
+        if is_dask_collection(self.X):  # counted on the workers, not by bringing the scores here
+            W, b = params
+            return self.objective.kernels.linear_loss(
+                self.X, self.y, W, b, loss=self.objective.loss, class_weight=self.objective.class_weight,
+                transform=self.objective.transform, with_grad=False,
+            ).n_correct
         return int((self.objective.scores(params, self.X_train).argmax(axis=1) == self.y).sum())
 
     def gradient_steps(self) -> bool:

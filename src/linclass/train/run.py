@@ -23,6 +23,7 @@ import numpy as np
 
 from linclass._devices import is_tensor, on_device_of, to_host
 from linclass._validation import check_int, check_positive, check_random_state
+from linclass.kernels.cluster_data import is_dask_collection
 from linclass.progress import ProgressBar
 from linclass.train import interrupts
 from linclass.train.checks import check_callables, check_data, check_params, resolve_optimizer
@@ -124,6 +125,8 @@ def fit(
             raise ValueError(f"rows must be a non-empty 1-D array of row indices, got shape {rows.shape}")
         if rows.min() < 0 or rows.max() >= X.shape[0]:
             raise ValueError(f"rows holds indices outside 0..{X.shape[0] - 1}")
+        if is_dask_collection(X):
+            raise ValueError("rows cannot index a dask X; select the rows with dask before fitting")
         rows = rows.astype(np.intp, copy=False)
         y = y[on_device_of(y, rows)]
     if (X_val is None) != (y_val is None):

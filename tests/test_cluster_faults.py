@@ -1,0 +1,100 @@
+"""The Dask backend under faults: a worker killed mid-evaluation changes nothing; a lost client is named."""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+
+pytest_plugins = ["cluster_fixtures"]
+cloudpickle = pytest.importorskip("cloudpickle")
+
+from distributed import Client  # noqa: E402
+
+from linclass.kernels import default_kernels  # noqa: E402
+from linclass.kernels.cluster import ClusterError, DaskKernels  # noqa: E402
+from linclass.losses import LOSSES  # noqa: E402
+
+# The workers cannot import this test module: send its classes by value.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+class KillingKernels:
+    """Local kernels that kill the worker process running them, once (a marker file remembers)."""
+
+    name = "killing"
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def penalty(self, penalty, W, l1_ratio):
+        return default_kernels().penalty(penalty, W, l1_ratio)
+
+    def linear_scores(self, X, W, b, **options):
+        return default_kernels().linear_scores(X, W, b, **options)
+
+    def linear_loss(self, X, y, W, b, **options):
+        if X.shape[0] == 1 and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            os._exit(1)
+        return default_kernels().linear_loss(X, y, W, b, **options)
+
+
+def problem():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 6))
+    y = rng.integers(0, 3, size=300)
+    W, b = rng.normal(size=(6, 3)), rng.normal(size=3)
+    chunks = (100, 1, 99, 100)
+    return da.from_array(X, chunks=(chunks, 6)), da.from_array(y, chunks=(chunks,)), W, b
+
+
+def test_a_worker_killed_during_an_evaluation_changes_no_bit(dask_client, tmp_path):
+    X, y, W, b = problem()
+    workers_before = set(dask_client.scheduler_info()["workers"])
+    expected = DaskKernels(dask_client).linear_loss(X, y, W, b, loss=LOSSES["softmax"])
+    killing = DaskKernels(dask_client, local=KillingKernels(tmp_path / "killed"))
+    sums = killing.linear_loss(X, y, W, b, loss=LOSSES["softmax"])
+    assert (tmp_path / "killed").exists()
+    dask_client.wait_for_workers(2, timeout=60)
+    assert set(dask_client.scheduler_info()["workers"]) != workers_before  # one was replaced
+    assert sums.loss_sum == expected.loss_sum
+    np.testing.assert_array_equal(sums.grad_sums[0], expected.grad_sums[0])
+    np.testing.assert_array_equal(sums.grad_sums[1], expected.grad_sums[1])
+
+
+def test_a_closed_client_gives_a_clear_error(dask_client):
+    X, y, W, b = problem()
+    address = dask_client.scheduler.address
+    client = Client(address, set_as_default=False)
+    backend = DaskKernels(client)
+    client.close()
+    with pytest.raises(ClusterError) as caught:
+        backend.linear_loss(X, y, W, b, loss=LOSSES["softmax"])
+    assert str(caught.value) == (
+        f"the Dask client is 'closed': it lost its connection to the scheduler at {address}; "
+        "connect a new client and resume from the last checkpoint"
+    )
+
+
+def test_without_a_client_the_backend_says_how_to_get_one(monkeypatch):
+    import distributed
+
+    def no_client():
+        raise ValueError("No clients found")
+
+    monkeypatch.setattr(distributed, "get_client", no_client)
+    with pytest.raises(ValueError, match=r"^backend='dask' needs a distributed.Client: start one"):
+        DaskKernels()
+    with pytest.raises(TypeError, match="^client must be a distributed.Client, got str$"):
+        DaskKernels("tcp://127.0.0.1:1")
+
+
+def test_an_unreachable_scheduler_is_named():
+    from linclass.kernels.cluster_data import cluster_client
+
+    with pytest.raises(ClusterError, match=r"^cannot reach the Dask scheduler at tcp://127.0.0.1:9: "):
+        with cluster_client("tcp://127.0.0.1:9", timeout="1s"):
+            pass

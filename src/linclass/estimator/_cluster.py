@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from linclass.calibration import platt_probabilities
+from linclass.kernels import NumpyKernels
 from linclass.kernels.cluster import ClusterStatistics, DaskKernels, lazy_scores
 from linclass.kernels.cluster_data import aligned_chunks, is_dask_collection, labels_like, to_cluster
 from linclass.losses import softmax
@@ -68,11 +69,13 @@ def cluster_labels(y_idx: np.ndarray, X: Any, kernels: DaskKernels) -> Any:
 
 
 def lazy_model_scores(X: Any, objective: Any, params: tuple) -> Any:
-    """Lazy scores ``(N, C)`` of dask ``X`` computed by the objective's local kernels on the workers."""
-    kernels = objective.kernels
-    local = kernels.local if isinstance(kernels, DaskKernels) else kernels
+    """Lazy scores ``(N, C)`` of dask ``X``, one matrix product per chunk where the chunk lives.
+
+    The NumPy kernels compute them: a prediction is one BLAS product, and a worker that has
+    not trained has nothing compiled to run a fused kernel with.
+    """
     W, b = params
-    return lazy_scores(X, W, b, local, objective.transform)
+    return lazy_scores(X, W, b, NumpyKernels(), objective.transform)
 
 
 def gather(kernels: DaskKernels, lazy: Any) -> np.ndarray:

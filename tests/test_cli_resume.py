@@ -63,7 +63,7 @@ def test_conflicting_options_are_refused_with_exit_2_and_listed(finished_run, ca
     assert capsys.readouterr().err == (
         "linclass train: error: --resume run.ckpt: --early-stopping (the run has off), --loss svm (the run has "
         "softmax), --lr 0.1 (the run has 0.01): a resumed run keeps its settings; only --epochs, --device, --out, "
-        "--checkpoint, --checkpoint-every, --quiet, --json, --debug may change\n"
+        "--checkpoint, --checkpoint-every, --quiet, --json, --debug, --scheduler, --workers may change\n"
     )
     assert (finished_run / "run.ckpt").read_bytes() == before
 

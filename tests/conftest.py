@@ -96,3 +96,48 @@ def playground(browser, playground_url):
     tab.context.close()
     if tab.errors:
         pytest.fail(f"the page logged console errors: {tab.errors}")
+
+
+# Per-worker memory limit of the Dask test clusters: above a worker's own footprint (~240 MB with
+# the Numba kernels compiled), below the out-of-core test's data.
+CLUSTER_MEMORY_LIMIT = 400 * 2**20
+
+
+def _local_dask_client(set_as_default: bool):
+    """A client on ``LocalCluster(n_workers=2, threads_per_worker=1)`` on 127.0.0.1; closed after use.
+
+    Only the nanny's terminate threshold applies: nothing is spilled or paused, so a worker that
+    held more than its share of the data would be killed and restarted, which the out-of-core
+    test checks does not happen.
+    """
+    import dask
+    from distributed import Client, LocalCluster
+
+    memory = {"target": False, "spill": False, "pause": False, "terminate": 0.95}
+    with dask.config.set({f"distributed.worker.memory.{key}": value for key, value in memory.items()}):
+        cluster = LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=None,
+            memory_limit=CLUSTER_MEMORY_LIMIT,
+        )
+        client = Client(cluster, set_as_default=set_as_default)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """The cluster tests' shared client, the default one (one local cluster per session, started on first use)."""
+    yield from _local_dask_client(set_as_default=True)
+
+
+@pytest.fixture(scope="module")
+def own_dask_client():
+    """A fresh cluster for one test module, beside the shared one (not the default client: tests
+    name it, ``DaskKernels(own_dask_client)``). For the tests that kill workers, so that the shared
+    cluster never loses one, and for the out-of-core test, whose workers must start without
+    anything earlier tests left in their memory (pandas and pyarrow alone take ~100 MB)."""
+    yield from _local_dask_client(set_as_default=False)

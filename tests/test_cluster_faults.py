@@ -3,19 +3,16 @@
 import os
 import sys
 
+import cloudpickle
+import dask.array as da
 import numpy as np
 import pytest
+from distributed import Client
 
-da = pytest.importorskip("dask.array")
-
-pytest_plugins = ["cluster_fixtures"]
-cloudpickle = pytest.importorskip("cloudpickle")
-
-from distributed import Client  # noqa: E402
-
-from linclass.kernels import default_kernels  # noqa: E402
-from linclass.kernels.cluster import ClusterError, DaskKernels  # noqa: E402
-from linclass.losses import LOSSES  # noqa: E402
+from linclass import LinearClassifier
+from linclass.kernels import default_kernels
+from linclass.kernels.cluster import ClusterError, DaskKernels
+from linclass.losses import LOSSES
 
 # The workers cannot import this test module: send its classes by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -51,18 +48,32 @@ def problem():
     return da.from_array(X, chunks=(chunks, 6)), da.from_array(y, chunks=(chunks,)), W, b
 
 
-def test_a_worker_killed_during_an_evaluation_changes_no_bit(dask_client, tmp_path):
+def test_a_worker_killed_during_an_evaluation_changes_no_bit(own_dask_client, tmp_path):
+    client = own_dask_client
     X, y, W, b = problem()
-    workers_before = set(dask_client.scheduler_info()["workers"])
-    expected = DaskKernels(dask_client).linear_loss(X, y, W, b, loss=LOSSES["softmax"])
-    killing = DaskKernels(dask_client, local=KillingKernels(tmp_path / "killed"))
+    workers_before = set(client.scheduler_info()["workers"])
+    expected = DaskKernels(client).linear_loss(X, y, W, b, loss=LOSSES["softmax"])
+    killing = DaskKernels(client, local=KillingKernels(tmp_path / "killed"))
     sums = killing.linear_loss(X, y, W, b, loss=LOSSES["softmax"])
     assert (tmp_path / "killed").exists()
-    dask_client.wait_for_workers(2, timeout=60)
-    assert set(dask_client.scheduler_info()["workers"]) != workers_before  # one was replaced
+    client.wait_for_workers(2, timeout=60)
+    assert set(client.scheduler_info()["workers"]) != workers_before  # one was replaced
     assert sums.loss_sum == expected.loss_sum
     np.testing.assert_array_equal(sums.grad_sums[0], expected.grad_sums[0])
     np.testing.assert_array_equal(sums.grad_sums[1], expected.grad_sums[1])
+
+
+def test_a_worker_killed_during_a_fit_leaves_the_weights_unchanged(own_dask_client, tmp_path):
+    client = own_dask_client
+    X, y, _, _ = problem()
+    options = dict(optimizer="gd", learning_rate=0.1, epochs=3)
+    expected = LinearClassifier(**options, backend=DaskKernels(client)).fit(X, y)
+    killing = DaskKernels(client, local=KillingKernels(tmp_path / "killed"))
+    survived = LinearClassifier(**options, backend=killing).fit(X, y)
+    assert (tmp_path / "killed").exists()
+    client.wait_for_workers(2, timeout=60)
+    np.testing.assert_array_equal(survived.coef_, expected.coef_)
+    np.testing.assert_array_equal(survived.intercept_, expected.intercept_)
 
 
 def test_a_closed_client_gives_a_clear_error(dask_client):

@@ -1,22 +1,19 @@
 """The Dask backend's kernels: chunk sums on the cluster equal the local kernels, in any worker count."""
 
+import dask.array as da
 import numpy as np
 import pytest
 
-da = pytest.importorskip("dask.array")
-
-pytest_plugins = ["cluster_fixtures"]
-
-from linclass.kernels import ChunkSums, Kernels, default_kernels  # noqa: E402
-from linclass.kernels.cluster import (  # noqa: E402
+from linclass.kernels import ChunkSums, Kernels, default_kernels
+from linclass.kernels.cluster import (
     ClusterStatistics,
     DaskKernels,
     add_sums,
     chunk_sums,
     tree_reduce,
 )
-from linclass.losses import LOSSES  # noqa: E402
-from linclass.preprocess import feature_moments, fit_transform  # noqa: E402
+from linclass.losses import LOSSES
+from linclass.preprocess import feature_moments, fit_transform
 
 # ragged row chunks with a one-row chunk in the middle
 CHUNKS = (40, 1, 77, 13, 69)

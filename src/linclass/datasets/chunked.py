@@ -131,12 +131,15 @@ def memmap_chunks(
     )
 
 
-def decode_images(paths: tuple[str, ...], grayscale: bool, size: tuple[int, int]) -> np.ndarray:
-    """Decode and resize ``paths`` to uint8 rows ``(len(paths), H * W * channels)`` (on a worker)."""
-    from linclass.datasets.folder import _decode
+def decode_images(paths: tuple[str, ...], grayscale: bool, size: tuple[int, int], limit: int) -> np.ndarray:
+    """Decode and resize ``paths`` to uint8 rows ``(len(paths), H * W * channels)`` (on a worker).
+
+    Each file must be an image of an allowed format within the size limit ``limit`` (bytes).
+    """
+    from linclass.datasets.images import decode_image
 
     mode = "L" if grayscale else "RGB"
-    return np.stack([_decode(Path(path), mode, size, path).reshape(-1) for path in paths])
+    return np.stack([decode_image(path, mode, size, path, limit).reshape(-1) for path in paths])
 
 
 def image_folder_chunks(
@@ -146,11 +149,13 @@ def image_folder_chunks(
     grayscale: bool = False,
     split: str = "train",
     chunk_images: int = 1024,
+    max_bytes: int | None = None,
 ) -> tuple[Any, np.ndarray, tuple[str, ...]]:
     """The images of a folder (layout as :func:`linclass.datasets.load_image_folder`), decoded lazily.
 
     Each chunk of ``chunk_images`` files is decoded and resized where it is computed, so the
     folder is never decoded whole. Only the file list and the labels are read here.
+    ``max_bytes`` is each image's size limit (see :mod:`linclass.limits`; None: the default).
 
     Returns:
         ``(X, y, classes)``: a uint8 ``dask.array`` ``(N, H * W * channels)`` in chunks of
@@ -159,6 +164,7 @@ def image_folder_chunks(
     import dask
     import dask.array as da
 
+    from linclass import limits
     from linclass.datasets.folder import _folder_files, _layout
 
     path = Path(root)
@@ -176,11 +182,12 @@ def image_folder_chunks(
     index = {name: k for k, name in enumerate(classes)}
     labels = np.array([index[rel[-2]] for rel in members], dtype=np.int64)
     width = size[0] * size[1] * (1 if grayscale else 3)
+    limit = limits.max_bytes(max_bytes)
     decode = dask.delayed(decode_images, pure=True)
     blocks = []
     for start in range(0, len(members), chunk_images):
         names = tuple(str(files[rel]) for rel in members[start : start + chunk_images])
         blocks.append(
-            da.from_delayed(decode(names, grayscale, tuple(size)), shape=(len(names), width), dtype=np.uint8)
+            da.from_delayed(decode(names, grayscale, tuple(size), limit), shape=(len(names), width), dtype=np.uint8)
         )
     return da.concatenate(blocks, axis=0), labels, classes

@@ -70,6 +70,17 @@ def test_gradient_descent_on_the_cluster_equals_numpy_within_1e_10(dask_client, 
     np.testing.assert_allclose(there.history_["loss"], here.history_["loss"], rtol=1e-10)
 
 
+def test_auto_is_lbfgs_for_a_smooth_objective_and_block_passes_for_the_others(dask_client):
+    X, y = blobs(spread=0.5)
+    here = LinearClassifier(backend="numpy").fit(X, y, validation_data=(X, y))
+    there = LinearClassifier().fit(*on_cluster(X, y), validation_data=(X, y))
+    assert here.optimizer_ == there.optimizer_ == "lbfgs"
+    assert_close_to(there.coef_, here.coef_)
+    # no 10,000-step floor on a cluster: block-pass SGD runs ``epochs`` epochs
+    svm = LinearClassifier(loss="svm", epochs=2, random_state=0).fit(*on_cluster(X, y), validation_data=(X, y))
+    assert (svm.optimizer_, svm.n_iter_, len(svm.history_["loss"])) == ("sgd", 2, 2)
+
+
 def test_fitted_weights_are_the_same_bits_on_one_worker_and_on_two(dask_client):
     X, y = blobs(n=600, seed=2)
     Xd, yd = on_cluster(X, y, chunks=(150, 1, 149, 300))

@@ -38,12 +38,19 @@ def resolve_optimizer(optimizer: str, objective: Objective, X: np.ndarray, incre
     a smooth loss (softmax, squared hinge, squared error) with an L2 or no penalty — and
     ``N * D <= AUTO_MAX_ELEMENTS`` (and SciPy is installed); minibatch ``"sgd"`` otherwise
     (``fit`` on ``N * D <= AUTO_MAX_ELEMENTS`` gives it at least ``AUTO_SGD_STEPS`` steps, its
-    cosine schedule decaying over all of them) and for ``partial_fit``.
+    cosine schedule decaying over all of them) and for ``partial_fit``. On a dask ``X`` (a
+    cluster fit) every smooth objective gets ``"lbfgs"``, whatever its size — full-batch
+    evaluations are what a cluster runs in parallel — and ``"sgd"`` (block passes) runs ``epochs``.
     """
     if optimizer != "auto":
         return optimizer
-    small = X.shape[0] * X.shape[1] <= AUTO_MAX_ELEMENTS
+    small = is_dask_collection(X) or _small_in_memory(X)
     return "lbfgs" if objective.smooth and small and not incremental and _scipy_available() else "sgd"
+
+
+def _small_in_memory(X) -> bool:
+    """``X`` is in memory (not a dask collection) with ``N * D <= AUTO_MAX_ELEMENTS``."""
+    return not is_dask_collection(X) and X.shape[0] * X.shape[1] <= AUTO_MAX_ELEMENTS
 
 
 def _scipy_available() -> bool:
@@ -143,7 +150,7 @@ class LinearModelMixin:
         decay = int(self.epochs)
         if epochs is None:
             epochs = self.max_iter if name == "lbfgs" else self.epochs
-            if self.optimizer == "auto" and name == "sgd" and X.shape[0] * X.shape[1] <= AUTO_MAX_ELEMENTS:
+            if self.optimizer == "auto" and name == "sgd" and _small_in_memory(X):
                 epochs = decay = max(int(self.epochs), math.ceil(AUTO_SGD_STEPS / steps_per_epoch))
         epochs = int(epochs)
         # The schedule steers a learning rate (as scikit-learn's solver-specific options, the

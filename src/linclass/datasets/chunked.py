@@ -187,7 +187,6 @@ def image_folder_chunks(
     blocks = []
     for start in range(0, len(members), chunk_images):
         names = tuple(str(files[rel]) for rel in members[start : start + chunk_images])
-        blocks.append(
-            da.from_delayed(decode(names, grayscale, tuple(size), limit), shape=(len(names), width), dtype=np.uint8)
-        )
+        decoded = decode(names, grayscale, tuple(size), limit)
+        blocks.append(da.from_delayed(decoded, shape=(len(names), width), dtype=np.uint8))
     return da.concatenate(blocks, axis=0), labels, classes

@@ -1,4 +1,4 @@
-"""The Dask backend under faults: a worker killed mid-evaluation changes nothing; a lost client is named."""
+"""The Dask backend under faults: a worker killed mid-fit changes no bit; a lost client is named."""
 
 import os
 import sys
@@ -48,32 +48,20 @@ def problem():
     return da.from_array(X, chunks=(chunks, 6)), da.from_array(y, chunks=(chunks,)), W, b
 
 
-def test_a_worker_killed_during_an_evaluation_changes_no_bit(own_dask_client, tmp_path):
-    client = own_dask_client
-    X, y, W, b = problem()
-    workers_before = set(client.scheduler_info()["workers"])
-    expected = DaskKernels(client).linear_loss(X, y, W, b, loss=LOSSES["softmax"])
-    killing = DaskKernels(client, local=KillingKernels(tmp_path / "killed"))
-    sums = killing.linear_loss(X, y, W, b, loss=LOSSES["softmax"])
-    assert (tmp_path / "killed").exists()
-    client.wait_for_workers(2, timeout=60)
-    assert set(client.scheduler_info()["workers"]) != workers_before  # one was replaced
-    assert sums.loss_sum == expected.loss_sum
-    np.testing.assert_array_equal(sums.grad_sums[0], expected.grad_sums[0])
-    np.testing.assert_array_equal(sums.grad_sums[1], expected.grad_sums[1])
-
-
-def test_a_worker_killed_during_a_fit_leaves_the_weights_unchanged(own_dask_client, tmp_path):
+def test_a_worker_killed_during_a_fit_is_replaced_and_the_weights_keep_every_bit(own_dask_client, tmp_path):
     client = own_dask_client
     X, y, _, _ = problem()
     options = dict(optimizer="gd", learning_rate=0.1, epochs=3)
     expected = LinearClassifier(**options, backend=DaskKernels(client)).fit(X, y)
+    workers_before = set(client.scheduler_info()["workers"])
     killing = DaskKernels(client, local=KillingKernels(tmp_path / "killed"))
     survived = LinearClassifier(**options, backend=killing).fit(X, y)
-    assert (tmp_path / "killed").exists()
+    assert (tmp_path / "killed").exists()  # the first evaluation lost its one-row chunk's worker
     client.wait_for_workers(2, timeout=60)
+    assert set(client.scheduler_info()["workers"]) != workers_before  # the nanny started a new one
     np.testing.assert_array_equal(survived.coef_, expected.coef_)
     np.testing.assert_array_equal(survived.intercept_, expected.intercept_)
+    assert survived.history_["loss"] == expected.history_["loss"]
 
 
 def test_a_closed_client_gives_a_clear_error(dask_client):

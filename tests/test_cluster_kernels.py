@@ -1,5 +1,8 @@
 """The Dask backend's kernels: chunk sums on the cluster equal the local kernels, in any worker count."""
 
+import sys
+
+import cloudpickle
 import dask.array as da
 import numpy as np
 import pytest
@@ -14,6 +17,9 @@ from linclass.kernels.cluster import (
 )
 from linclass.losses import LOSSES
 from linclass.preprocess import feature_moments, fit_transform
+
+# The workers cannot import this test module: send its classes by value.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 # ragged row chunks with a one-row chunk in the middle
 CHUNKS = (40, 1, 77, 13, 69)
@@ -86,6 +92,28 @@ def test_a_chunk_is_made_aligned_and_c_contiguous_before_the_kernels_see_it():
         expected = LOCAL.linear_loss(X, y, W, b, loss=LOSSES["softmax"])
         assert sums.loss_sum == pytest.approx(expected.loss_sum, rel=1e-12)
         assert (sums.n, sums.n_correct) == (30, expected.n_correct)
+
+
+class ContiguousOnlyKernels:
+    """Local kernels that refuse a chunk that is not aligned and C-contiguous."""
+
+    def linear_loss(self, X, y, W, b, **options):
+        if not (X.flags.aligned and X.flags.c_contiguous):
+            raise ValueError("chunk is not aligned and C-contiguous")
+        return LOCAL.linear_loss(X, y, W, b, **options)
+
+
+def test_the_workers_hand_the_kernels_aligned_c_contiguous_chunks(dask_client):
+    X, y, W, b = problem()
+    # made Fortran-ordered where they are computed, on the workers
+    Xd = da.from_array(X, chunks=(CHUNKS, X.shape[1])).map_blocks(np.asfortranarray)
+    assert not Xd.to_delayed().ravel()[0].compute().flags.c_contiguous
+    sums = DaskKernels(dask_client, local=ContiguousOnlyKernels()).linear_loss(
+        Xd, da.from_array(y, chunks=(CHUNKS,)), W, b, loss=LOSSES["softmax"]
+    )
+    expected = LOCAL.linear_loss(X, y, W, b, loss=LOSSES["softmax"])
+    np.testing.assert_allclose(sums.loss_sum, expected.loss_sum, rtol=1e-12)
+    assert (sums.n, sums.n_correct) == (200, expected.n_correct)
 
 
 @pytest.mark.parametrize("loss", CLASSIFICATION)

@@ -8,6 +8,7 @@ playground's browser tests. ``exact_matmul`` gives the torch tests float32 produ
 from __future__ import annotations
 
 import threading
+import warnings
 
 import pytest
 
@@ -114,7 +115,11 @@ def _local_dask_client(set_as_default: bool):
     from distributed import Client, LocalCluster
 
     memory = {"target": False, "spill": False, "pause": False, "terminate": 0.95}
-    with dask.config.set({f"distributed.worker.memory.{key}": value for key, value in memory.items()}):
+    with dask.config.set({f"distributed.worker.memory.{key}": value for key, value in memory.items()}), \
+            warnings.catch_warnings():
+        # without a dashboard the scheduler still serves HTTP (health checks), on 8787 or, when
+        # another cluster holds it, on a free port, which it warns about
+        warnings.filterwarnings("ignore", message="Port 8787 is already in use")
         cluster = LocalCluster(
             n_workers=2,
             threads_per_worker=1,

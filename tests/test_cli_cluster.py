@@ -8,12 +8,14 @@ import pytest
 import linclass
 from linclass.cli import main
 
-TRAIN = ["train", "--optimizer", "lbfgs", "--epochs", "5", "--dtype", "float64", "--json"]
+TRAIN = ["train", "--optimizer", "gd", "--lr", "0.5", "--epochs", "3", "--dtype", "float64", "--json"]
 
 
-def test_train_on_a_running_scheduler_gives_the_one_machine_model(dask_client, tmp_path, capsys):
-    address = dask_client.scheduler.address
-    assert main([*TRAIN, "--scheduler", address, "--out", str(tmp_path / "cluster.npz")]) == 0
+@pytest.mark.parametrize("where", ["--scheduler", "--workers"])
+def test_train_on_a_cluster_gives_the_one_machine_model(where, request, tmp_path, capsys):
+    # a running scheduler (the tests' shared cluster), or a local cluster of the command's own
+    value = request.getfixturevalue("dask_client").scheduler.address if where == "--scheduler" else "1"
+    assert main([*TRAIN, where, value, "--out", str(tmp_path / "cluster.npz")]) == 0
     there = json.loads(capsys.readouterr().out)
     assert main([*TRAIN, "--out", str(tmp_path / "here.npz")]) == 0
     here = json.loads(capsys.readouterr().out)

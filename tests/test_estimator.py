@@ -266,7 +266,7 @@ def test_backend_is_chosen_by_name_or_object_and_is_no_part_of_the_model_file(bl
     by_name.save(tmp_path / "m.npz")
     loaded = linclass.load(tmp_path / "m.npz")
     assert loaded.backend is None and (loaded.predict(X) == by_name.predict(X)).all()
-    with pytest.raises(ValueError, match=r"^backend='gpu' is not supported; expected one of \['numba', 'numpy', 'torch'\]"):
+    with pytest.raises(ValueError, match=r"^backend='gpu' is not supported; expected one of \['dask', 'numba', 'numpy', 'torch'\]"):
         LinearClassifier(backend="gpu").fit(X, y)
-    with pytest.raises(TypeError, match=r"^backend must be None, a name in \['numba', 'numpy', 'torch'\] or an object"):
+    with pytest.raises(TypeError, match=r"^backend must be None, a name in \['dask', 'numba', 'numpy', 'torch'\] or an object"):
         LinearRegressor(backend=7).fit(X, y.astype(float))

@@ -279,7 +279,7 @@ def test_supports_names_the_inputs_of_the_fused_kernels():
 
 def test_both_classes_implement_the_protocol_and_are_registered():
     assert isinstance(REFERENCE, kernels.Kernels) and isinstance(NUMBA, kernels.Kernels)
-    assert kernels.KERNELS.names() == ["numba", "numpy", "torch"]
+    assert kernels.KERNELS.names() == ["dask", "numba", "numpy", "torch"]
     assert isinstance(kernels.get_kernels("numpy"), kernels.NumpyKernels)
     assert kernels.get_kernels(NUMBA) is NUMBA
     assert (REFERENCE.name, NUMBA.name) == ("numpy", "numba")
@@ -287,11 +287,11 @@ def test_both_classes_implement_the_protocol_and_are_registered():
 
 def test_unknown_backend_is_refused():
     with pytest.raises(
-        ValueError, match=r"^backend='cuda' is not supported; expected one of \['numba', 'numpy', 'torch'\]$"
+        ValueError, match=r"^backend='cuda' is not supported; expected one of \['dask', 'numba', 'numpy', 'torch'\]$"
     ):
         kernels.get_kernels("cuda")
     with pytest.raises(
-        TypeError, match=r"^backend must be None, a name in \['numba', 'numpy', 'torch'\] or an object"
+        TypeError, match=r"^backend must be None, a name in \['dask', 'numba', 'numpy', 'torch'\] or an object"
     ):
         kernels.get_kernels(3)
 

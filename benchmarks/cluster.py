@@ -235,13 +235,13 @@ def targets(result: dict) -> list[list]:
     one, two = (run["evaluation s"] for run in result["cluster"])
     return [
         [
-            "6. Dask: 2 workers vs 1 (evaluation)",
+            "7. Dask: 2 workers vs 1 (evaluation)",
             "≥ 1.4x",
             f"{one / two:.2f}x ({one:.2f} s vs {two:.2f} s)",
             one / two >= 1.4,
         ],
         [
-            "6. Dask: weights on 1 vs 2 workers",
+            "7. Dask: weights on 1 vs 2 workers",
             "bit-identical",
             "bit-identical" if result["bit identical 1 vs 2 workers"] else "different",
             result["bit identical 1 vs 2 workers"],

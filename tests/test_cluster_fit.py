@@ -92,18 +92,17 @@ def test_fitted_weights_are_the_same_bits_on_one_worker_and_on_two(dask_client):
 
 
 def test_ten_classes_are_learned_as_scikit_learn_learns_them(dask_client):
-    # dask-ml's LogisticRegression is binary only and reaches 16 % here where scikit-learn reaches 45 %.
+    # dask-ml's LogisticRegression is binary only; here 10 classes come out as scikit-learn's multinomial model
     from sklearn.linear_model import LogisticRegression
 
     X, y = blobs(n=2000, n_features=8, n_classes=10, seed=3)
     alpha = 1e-3
-    ours = LinearClassifier(optimizer="lbfgs", alpha=alpha, tol=1e-9, preprocess="none")
+    ours = LinearClassifier(optimizer="lbfgs", alpha=alpha, tol=1e-6, preprocess="none")
     ours.fit(*on_cluster(X, y, chunks=(500, 500, 999, 1)))
     theirs = LogisticRegression(C=1 / (2 * alpha * len(y)), tol=1e-10, max_iter=1000).fit(X, y)
-    assert ours.score(X, y) == pytest.approx(theirs.score(X, y), abs=2e-3)
-    assert ours.score(X, y) > 0.45
+    assert (ours.predict(X) == theirs.predict(X)).mean() >= 0.999
     coef = ours.coef_ - ours.coef_.mean(axis=0)  # softmax weights are defined up to a shift per feature
-    np.testing.assert_allclose(coef, theirs.coef_ - theirs.coef_.mean(axis=0), atol=2e-3)
+    np.testing.assert_allclose(coef, theirs.coef_ - theirs.coef_.mean(axis=0), atol=2e-4)
 
 
 def test_block_passes_are_the_one_machine_loop_over_blocks(dask_client):

@@ -14,13 +14,14 @@ pytest.importorskip("sklearn")
 
 from sklearn.utils.estimator_checks import estimator_checks_generator  # noqa: E402
 
-from linclass import LinearClassifier, LinearRegressor  # noqa: E402
+from linclass import LinearClassifier, LinearClassifierCV, LinearRegressor  # noqa: E402
 from linclass.losses import loss_names  # noqa: E402
 
 NOT_APPLICABLE = {"check_array_api_input"}
 
 ESTIMATORS = [LinearClassifier(loss=name, random_state=0) for name in loss_names("classification")] + [
-    LinearRegressor(random_state=0)
+    LinearRegressor(random_state=0),
+    LinearClassifierCV(Cs=3, cv=3),
 ]
 
 

@@ -16,13 +16,15 @@ The score function is ``scores = X @ W + b`` with ``X (N, D)``, ``W (D, C)`` and
 
 __version__ = "0.1.0"
 
-__all__ = ["LinearClassifier", "LinearRegressor", "NotFittedError", "load", "__version__"]
+__all__ = [
+    "LinearClassifier", "LinearClassifierCV", "LinearRegressor", "NotFittedError", "load", "__version__"
+]
 
 
 def __getattr__(name: str):
     # The estimators pull in the whole library; importing them lazily keeps ``import linclass``
     # (and the command line's start-up) light.
-    if name in ("LinearClassifier", "LinearRegressor", "NotFittedError"):
+    if name in ("LinearClassifier", "LinearClassifierCV", "LinearRegressor", "NotFittedError"):
         from linclass import estimator
 
         return getattr(estimator, name)

@@ -70,13 +70,25 @@ def _init_names(cls: type) -> list[str]:
 class LinearModelMixin:
     """Hyperparameter validation, preprocessing and training shared by the linear estimators."""
 
+    # Hyperparameters of one estimator only (``LinearClassifierCV``'s grid and folds): entries
+    # like the schema's that take precedence over it for this class.
+    _own_hyperparameters: tuple[schema.Hyperparameter, ...] = ()
+
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        cls._parameter_constraints = schema.parameter_constraints(_init_names(cls))
+        own = {h.name: h for h in cls._own_hyperparameters}
+        shared = [name for name in _init_names(cls) if name not in own]
+        cls._parameter_constraints = {
+            **schema.parameter_constraints(shared), **{name: [h.constraint] for name, h in own.items()}
+        }
 
     def _check_hyperparameters(self) -> None:
-        """Every hyperparameter against its entry in ``linclass.hyperparameters.SCHEMA``."""
-        schema.validate(self, _init_names(type(self)))
+        """Every hyperparameter against its entry in ``linclass.hyperparameters.SCHEMA`` (or the
+        class's own entries)."""
+        own = {h.name: h for h in self._own_hyperparameters}
+        schema.validate(self, [name for name in _init_names(type(self)) if name not in own])
+        for name, h in own.items():
+            h.check(getattr(self, name))
 
     def _compute_dtype(self, X: np.ndarray) -> type:
         if self.dtype is not None:

@@ -111,6 +111,18 @@ def test_validation_data_is_the_one_split_and_refit_uses_train_and_validation():
     np.testing.assert_allclose(clf.coef_, everything.fit(X[order], y[order]).coef_, atol=1e-5)
 
 
+@pytest.mark.parametrize("refit", [True, False])
+def test_saved_model_loads_as_linear_classifier_with_the_same_predictions(tmp_path, refit):
+    import linclass
+
+    X, y = datasets.load_iris(return_X_y=True)
+    clf = LinearClassifierCV(Cs=3, cv=3, refit=refit, preprocess="standardize").fit(X, y)
+    clf.save(tmp_path / "model.npz")
+    loaded = linclass.load(tmp_path / "model.npz")
+    assert type(loaded) is LinearClassifier and loaded.alpha == clf.alpha_
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
+
+
 def test_works_in_pipeline_and_grid_search_and_has_no_partial_fit():
     X, y = datasets.load_wine(return_X_y=True)
     pipe = make_pipeline(StandardScaler(), LinearClassifierCV(Cs=3, cv=3)).fit(X, y)

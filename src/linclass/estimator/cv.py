@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike
 
 from linclass._devices import on_device_of, to_host
 from linclass.calibration import fit_platt
-from linclass.estimator._checks import check_feature_names, column_or_1d, validate_X
+from linclass.estimator._checks import check_feature_names, check_is_fitted, column_or_1d, validate_X
 from linclass.estimator.classifier import LinearClassifier
 from linclass.hyperparameters import Hyperparameter, _bool
 from linclass.losses import get_loss, loss_names
@@ -257,12 +257,34 @@ class LinearClassifierCV(LinearClassifier):
             best_each = np.argmax(self.scores_, axis=1)
             self.C_, self.alpha_ = float(self.Cs_[best_each].mean()), float(self.alphas_[best_each].mean())
             coefs = self.coefs_paths_[np.arange(n_folds), best_each].mean(axis=0)
-            self.objective_ = replace(template, alpha=self.alpha_)
+            # the averaged coefficients act on raw inputs
+            self.objective_ = replace(template, alpha=self.alpha_, transform=fit_transform("none", X))
             self.refit_n_iter_ = 0
             self._set_fitted((coefs[:, :-1].T.astype(dtype), coefs[:, -1].astype(dtype)), None, 0)
         if not self.objective_.loss.probabilistic:
             self.probability_slope_ = fit_platt(self.objective_.scores(self.params_, X), y_idx)
         return self
+
+    def save(self, path) -> None:
+        """Write the chosen model as a ``LinearClassifier`` model file (``linclass.load`` reads it)."""
+        from linclass.estimator.persist import save
+
+        save(self.chosen_classifier(), path)
+
+    def chosen_classifier(self) -> LinearClassifier:
+        """The fitted model as a ``LinearClassifier`` at ``alpha_`` (same weights, no copy)."""
+        check_is_fitted(self)
+        model = LinearClassifier(
+            loss=self.loss, alpha=self.alpha_, optimizer="lbfgs", tol=self.tol, max_iter=self.max_iter,
+            class_weight=self.class_weight, preprocess=self.objective_.transform.name, dtype=self.dtype,
+        )  # fmt: skip
+        fitted = ("classes_", "n_features_in_", "feature_names_in_", "objective_", "params_", "coef_",
+                  "intercept_", "probability_slope_")  # fmt: skip
+        for name in fitted:
+            if hasattr(self, name):
+                setattr(model, name, getattr(self, name))
+        model.history_, model.n_iter_, model.optimizer_ = {}, self.refit_n_iter_, "lbfgs"
+        return model
 
     def _grid(self, n_samples: int, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
         """``(Cs_, alphas_)`` on ``n_samples`` rows."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import replace
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -228,24 +229,13 @@ class LinearClassifierCV(LinearClassifier):
                 X_fit, y_fit = X_dev[on_device_of(X_dev, train)], y_dev[on_device_of(y_dev, train)]
                 X_test, y_test, X_host = X_dev[on_device_of(X_dev, test)], y_idx[test], X[train]
             objective = replace(template, transform=fit_transform(self.preprocess, X_host))
-            params, path = None, []
-            for j, alpha in enumerate(self._fold_alphas(X_host.shape[0], n_classes)):
-                fitted = replace(objective, alpha=float(alpha))
-                result = solve(
-                    fitted,
-                    X_fit,
-                    y_fit,
-                    params,
-                    tol=float(self.tol),
-                    max_iter=int(self.max_iter),
-                    n_classes=n_classes,
-                    dtype=dtype,
-                )
-                params = result.params
-                path.append(params)
-                self.n_iter_[k, j] = result.n_iter
-                self.scores_[k, j] = _accuracy(fitted, params, X_test, y_test)
-                W_raw, b_raw = (np.asarray(to_host(p)) for p in fitted.effective_params(params))
+            path = regularization_path(
+                objective, X_fit, y_fit, self._fold_alphas(X_host.shape[0], n_classes), X_test, y_test,
+                tol=float(self.tol), max_iter=int(self.max_iter), n_classes=n_classes, dtype=dtype,
+            )  # fmt: skip
+            for j, point in enumerate(path):
+                self.n_iter_[k, j], self.scores_[k, j] = point.n_iter, point.score
+                W_raw, b_raw = (np.asarray(to_host(p)) for p in objective.effective_params(point.params))
                 self.coefs_paths_[k, j] = np.hstack([W_raw.T, b_raw[:, None]])
             fold_params.append(path)
 
@@ -305,7 +295,8 @@ class LinearClassifierCV(LinearClassifier):
         """Solve on all rows (``X`` with ``X_val`` when given) at the chosen strength."""
         if X_val is not None:
             X, y_idx = np.concatenate([X, np.asarray(X_val, dtype=X.dtype)]), np.concatenate([y_idx, y_val])
-        start = tuple(np.mean([path[best][i] for path in fold_params], axis=0).astype(dtype) for i in (0, 1))
+        chosen = [path[best].params for path in fold_params]
+        start = tuple(np.mean([params[i] for params in chosen], axis=0).astype(dtype) for i in (0, 1))
         objective = replace(
             template,
             alpha=self._fold_alphas(X.shape[0], len(self.classes_))[best],
@@ -316,6 +307,43 @@ class LinearClassifierCV(LinearClassifier):
         )
         self.objective_, self.refit_n_iter_ = objective, result.n_iter
         self._set_fitted(result.params, None, 0)
+
+
+class PathPoint(NamedTuple):
+    """One strength of a regularization path: its solution and validation accuracy."""
+
+    alpha: float
+    params: tuple[np.ndarray, np.ndarray]
+    score: float
+    n_iter: int
+
+
+def regularization_path(
+    objective: Objective,
+    X: np.ndarray,
+    y: np.ndarray,
+    alphas: ArrayLike,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    *,
+    start: tuple[np.ndarray, np.ndarray] | None = None,
+    tol: float = 1e-4,
+    max_iter: int = 1000,
+    n_classes: int | None = None,
+    dtype=None,
+) -> list[PathPoint]:
+    """Solve ``objective`` on ``X (N, D)``, ``y (N,)`` at each of ``alphas`` in order, each from the
+    solution before (the first from ``start``, or zeros), scored by accuracy on ``X_val``, ``y_val``.
+
+    ``tol``, ``max_iter``, ``n_classes``, ``dtype`` are :func:`linclass.optim.solve`'s.
+    """
+    path, params = [], start
+    for alpha in np.asarray(alphas, dtype=np.float64):
+        fitted = replace(objective, alpha=float(alpha))
+        result = solve(fitted, X, y, params, tol=tol, max_iter=max_iter, n_classes=n_classes, dtype=dtype)
+        params = result.params
+        path.append(PathPoint(float(alpha), params, _accuracy(fitted, params, X_val, y_val), result.n_iter))
+    return path
 
 
 def _accuracy(objective: Objective, params, X: np.ndarray, y: np.ndarray) -> float:

@@ -17,9 +17,10 @@ import textwrap
 from collections.abc import Sequence
 
 SUBCOMMANDS = (
-    "train", "evaluate", "predict", "tune", "features", "gradcheck", "explain", "plot", "playground"
+    "train", "evaluate", "predict", "tune", "probe", "features", "gradcheck", "explain", "plot", "playground"
 )
-_COMPILING = ("train", "evaluate", "predict", "tune", "gradcheck")  # the commands that run the kernels
+# the commands that run the kernels
+_COMPILING = ("train", "evaluate", "predict", "tune", "probe", "gradcheck")
 
 
 class CommandError(Exception):

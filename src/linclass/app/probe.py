@@ -103,7 +103,7 @@ def probe(
     train_split = as_split(train, names[0])
     test_split = as_split(test, names[1]) if test is not None else train_split.own_test
     if test_split is not None:
-        test_split = test_split.matched_to(train_split, names[1])
+        test_split = test_split.matched_to(train_split)
     classes, y_all = train_split.classes, train_split.y
     n_classes = len(classes)
     fit_rows, val_rows = split_indices(y_all, validation_fraction, stratify=True, random_state=random_state)

@@ -59,15 +59,15 @@ class FeatureSplit:
                 raise ProbeInputError(f"{self.name}: features hold NaN or infinity (from row {start} on)")
         self.classes, self.y = np.unique(np.asarray(self.labels), return_inverse=True)
 
-    def matched_to(self, train: FeatureSplit, name: str) -> FeatureSplit:
+    def matched_to(self, train: FeatureSplit) -> FeatureSplit:
         """This split with ``y`` indexing ``train.classes``; other labels or widths are an error."""
         if self.X.shape[1] != train.X.shape[1]:
             raise ProbeInputError(
-                f"{name}: {self.X.shape[1]} features per row, but train has {train.X.shape[1]}"
+                f"{self.name}: {self.X.shape[1]} features per row, but train has {train.X.shape[1]}"
             )
         unknown = np.setdiff1d(self.classes, train.classes)
         if unknown.size:
-            raise ProbeInputError(f"{name}: label {unknown[0]!r} does not occur in train")
+            raise ProbeInputError(f"{self.name}: label {unknown.tolist()[0]!r} does not occur in train")
         self.classes, self.y = train.classes, np.searchsorted(train.classes, self.labels)
         return self
 

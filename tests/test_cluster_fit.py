@@ -190,7 +190,7 @@ def test_backend_dask_sends_arrays_in_memory_to_the_cluster(dask_client):
     assert type(there.objective_.kernels).__name__ != "DaskKernels"  # the fitted model is a plain one
 
 
-@pytest.mark.parametrize("optimizer", ["gd", "sgd"])
+@pytest.mark.parametrize("optimizer", ["gd", "sgd", "lbfgs"])
 def test_a_checkpointed_cluster_run_resumes_to_the_same_bits(dask_client, optimizer):
     X, y = blobs(seed=10)
     Xd, yd = on_cluster(X, y)

@@ -8,15 +8,17 @@ one-machine runs have the machine's cores.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.machine import best_time
+from benchmarks.machine import best_time, compare_times
 
 N_FEATURES = 500
 N_CLASSES = 10
@@ -65,26 +67,49 @@ def _params(n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def cluster_runs(path: Path, y: np.ndarray, n_workers: int, repeats: int) -> dict:
-    """Evaluation, linclass L-BFGS and dask-ml L-BFGS on a fresh ``LocalCluster`` of ``n_workers``."""
+def _cluster(n_workers: int):
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=n_workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None)
+
+
+def evaluation_times(path: Path, y: np.ndarray, worker_counts: tuple[int, ...], rounds: int) -> dict:
+    """Best time of one full-batch evaluation on a ``LocalCluster`` of each worker count.
+
+    The clusters run side by side and take turns (``compare_times``: 3 evaluations on one, then
+    3 on the next, ``rounds`` times), so a change in the shared machine's load reaches every
+    worker count alike.
+    """
     import dask.array as da
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     from linclass.datasets.chunked import npy_chunks
     from linclass.kernels.cluster import DaskKernels
 
-    with (
-        LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    X = npy_chunks(path, chunk_bytes=CHUNK_BYTES)
+    W, b = _params(len(y))
+    with contextlib.ExitStack() as stack:
+        evaluations = {}
+        for n_workers in worker_counts:
+            cluster = stack.enter_context(_cluster(n_workers))
+            client = stack.enter_context(Client(cluster, set_as_default=False))
+            kernels = DaskKernels(client)
+            y_chunks = client.persist(da.from_array(y, chunks=(X.chunks[0],)))
+            evaluations[n_workers] = partial(kernels.linear_loss, X, y_chunks, W, b, loss=_loss_spec())
+            evaluations[n_workers]()  # the workers load the compiled kernels
+        return compare_times(evaluations, rounds=rounds, budget=0)
+
+
+def cluster_runs(path: Path, y: np.ndarray, n_workers: int, evaluation: float) -> dict:
+    """linclass L-BFGS and dask-ml L-BFGS on a fresh ``LocalCluster`` of ``n_workers``."""
+    import dask.array as da
+    from distributed import Client
+
+    from linclass.datasets.chunked import npy_chunks
+
+    with _cluster(n_workers) as cluster, Client(cluster):
         X = npy_chunks(path, chunk_bytes=CHUNK_BYTES)
         y_chunks = da.from_array(y, chunks=(X.chunks[0],))
-        kernels = DaskKernels(client)
-        W, b = _params(len(y))
-        kernels.linear_loss(X, y_chunks, W, b, loss=_loss_spec())  # the workers compile the kernels
-        evaluation = best_time(lambda: kernels.linear_loss(X, y_chunks, W, b, loss=_loss_spec()), repeats)
         start = time.perf_counter()
         model = _classifier().fit(X, y_chunks)
         fit_time = time.perf_counter() - start
@@ -164,7 +189,8 @@ def dask_suite(quick: bool) -> dict:
         path, y = write_data(folder, n_rows)
         size = path.stat().st_size
         local = local_runs(path, y, repeats)
-        runs = [cluster_runs(path, y, n_workers, repeats) for n_workers in (1, 2)]
+        evaluations = evaluation_times(path, y, (1, 2), repeats)
+        runs = [cluster_runs(path, y, n_workers, evaluations[n_workers]) for n_workers in (1, 2)]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     reference = local.pop("coef")

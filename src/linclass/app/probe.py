@@ -123,10 +123,10 @@ def probe(
                 continue
             nearest = min(solved, key=lambda known: abs(known - exponent), default=None)
             alpha = c_to_alpha(10.0**exponent, len(fit_rows), n_classes)
-            start = None if nearest is None else solved[nearest].params
+            near = None if nearest is None else solved[nearest]
             (solved[exponent],) = regularization_path(
-                objective, X_fit, y_fit, [alpha], X_val, y_val, start=start, tol=tol, max_iter=max_iter,
-                n_classes=n_classes, dtype=dtype,
+                objective, X_fit, y_fit, [alpha], X_val, y_val, start=near and near.params,
+                known=near and near.spectrum, tol=tol, max_iter=max_iter, n_classes=n_classes, dtype=dtype,
             )  # fmt: skip
 
     def best() -> float:

@@ -310,12 +310,14 @@ class LinearClassifierCV(LinearClassifier):
 
 
 class PathPoint(NamedTuple):
-    """One strength of a regularization path: its solution and validation accuracy."""
+    """One strength of a regularization path: its solution and validation accuracy (and the
+    training rows' spectrum, for further solves on them)."""
 
     alpha: float
     params: tuple[np.ndarray, np.ndarray]
     score: float
     n_iter: int
+    spectrum: object = None
 
 
 def regularization_path(
@@ -327,6 +329,7 @@ def regularization_path(
     y_val: np.ndarray,
     *,
     start: tuple[np.ndarray, np.ndarray] | None = None,
+    known=None,
     tol: float = 1e-4,
     max_iter: int = 1000,
     n_classes: int | None = None,
@@ -335,14 +338,18 @@ def regularization_path(
     """Solve ``objective`` on ``X (N, D)``, ``y (N,)`` at each of ``alphas`` in order, each from the
     solution before (the first from ``start``, or zeros), scored by accuracy on ``X_val``, ``y_val``.
 
-    ``tol``, ``max_iter``, ``n_classes``, ``dtype`` are :func:`linclass.optim.solve`'s.
+    ``tol``, ``max_iter``, ``n_classes``, ``dtype`` and ``known`` (the spectrum of ``X``, as
+    a ``PathPoint`` holds it) are :func:`linclass.optim.solve`'s; the eigendecomposition of the
+    inputs' covariance is computed once for the whole path.
     """
     path, params = [], start
     for alpha in np.asarray(alphas, dtype=np.float64):
         fitted = replace(objective, alpha=float(alpha))
-        result = solve(fitted, X, y, params, tol=tol, max_iter=max_iter, n_classes=n_classes, dtype=dtype)
-        params = result.params
-        path.append(PathPoint(float(alpha), params, _accuracy(fitted, params, X_val, y_val), result.n_iter))
+        result = solve(fitted, X, y, params, tol=tol, max_iter=max_iter, n_classes=n_classes, dtype=dtype,
+                       known=known)  # fmt: skip
+        params, known = result.params, result.spectrum
+        score = _accuracy(fitted, params, X_val, y_val)
+        path.append(PathPoint(float(alpha), params, score, result.n_iter, known))
     return path
 
 

@@ -129,23 +129,44 @@ def moments(X: np.ndarray, transform) -> tuple[np.ndarray, np.ndarray]:
     return mean, covariance
 
 
+class Spectrum(NamedTuple):
+    """What a ``mode`` preconditioner takes from the data: ``center (D,)`` (the mean input),
+    ``eigenvalues (D,)`` (the covariance's, or its diagonal) and ``basis`` ``(D, D)`` (``(0, 0)``:
+    ``U = I``). It depends on the inputs alone, so solves on the same rows at other strengths
+    (a regularization path) reuse it instead of another eigendecomposition."""
+
+    mode: str
+    center: np.ndarray
+    eigenvalues: np.ndarray
+    basis: np.ndarray
+
+
+def spectrum(mode: str, X: np.ndarray, transform) -> Spectrum:
+    """The :class:`Spectrum` of ``X (N, D)`` seen through ``transform`` for ``mode`` (whiten, diagonal)."""
+    mean, covariance = moments(X, transform)
+    if mode == "whiten":
+        eigenvalues, basis = np.linalg.eigh(covariance)
+    else:
+        eigenvalues, basis = np.diag(covariance).copy(), np.zeros((0, 0))
+    return Spectrum(mode, mean, eigenvalues, basis)
+
+
 def fit_preconditioner(
-    mode: str, X: np.ndarray, transform, curvature: float, l2: float, n_classes: int
+    mode: str, X: np.ndarray, transform, curvature: float, l2: float, n_classes: int,
+    known: Spectrum | None = None,
 ) -> Preconditioner:
     """The preconditioner of ``mode`` for data ``X (N, D)`` seen through ``transform``.
 
     Args:
         curvature: ``h``, the loss's curvature per unit of score variance at zero scores.
         l2: the L2 strength ``alpha`` acting on ``W`` (0 without an L2 penalty).
+        known: the :class:`Spectrum` of the same ``X`` and ``transform`` when already computed.
     """
     D = X.shape[1]
     if mode == "none":
         return placeholder("none", D, n_classes)
-    mean, covariance = moments(X, transform)
-    if mode == "whiten":
-        eigenvalues, basis = np.linalg.eigh(covariance)
-    else:
-        eigenvalues, basis = np.diag(covariance).copy(), np.zeros((0, 0))
+    found = known if known is not None and known.mode == mode else spectrum(mode, X, transform)
+    mean, eigenvalues, basis = found.center, found.eigenvalues, found.basis
     curve = curvature * np.maximum(eigenvalues, 0.0) + 2.0 * l2
     floor = 1e-10 * max(float(curve.max(initial=0.0)), 1e-300)
     scale = np.repeat(1.0 / np.sqrt(np.maximum(curve, floor))[:, None], n_classes, axis=1)

@@ -27,7 +27,15 @@ import numpy as np
 
 from linclass._devices import to_host
 from linclass.optim.lbfgs import LBFGS, STATUS_MESSAGES, LBFGSState, check_smooth, lbfgs
-from linclass.optim.precondition import Preconditioner, fit_preconditioner, placeholder, resolve, sample_rows
+from linclass.optim.precondition import (
+    Preconditioner,
+    Spectrum,
+    fit_preconditioner,
+    placeholder,
+    resolve,
+    sample_rows,
+    spectrum,
+)  # fmt: skip
 
 # refit the coordinates' scales to the current curvature every this many iterations (softmax)
 REFIT_EVERY = 10
@@ -54,6 +62,8 @@ class SolveResult(NamedTuple):
         message: why it stopped.
         grad_max: largest gradient component at ``params``.
         seconds: wall time, the preconditioner included.
+        spectrum: the input moments the coordinates were built from (None without
+            preconditioning): pass it to the next :func:`solve` on the same rows.
     """
 
     params: tuple[np.ndarray, np.ndarray]
@@ -65,6 +75,7 @@ class SolveResult(NamedTuple):
     message: str
     grad_max: float
     seconds: float
+    spectrum: Spectrum | None = None
 
 
 def loss_curvature(objective, n_classes: int) -> float:
@@ -181,10 +192,11 @@ def init_state(optimizer: LBFGS, params: tuple[np.ndarray, np.ndarray]) -> Solve
 
 
 def prepare(optimizer: LBFGS, state: SolverState, objective, X_train: np.ndarray, y: np.ndarray,
-            dtype) -> tuple[SolverState, Problem]:
+            dtype, known: Spectrum | None = None) -> tuple[SolverState, Problem]:
     """Fit the coordinates of an unstarted run (a started one keeps those it was saved with).
 
-    ``X_train (N, D)``, ``y (N,)`` are the training rows; ``dtype`` the dtype of the computation.
+    ``X_train (N, D)``, ``y (N,)`` are the training rows; ``dtype`` the dtype of the computation;
+    ``known`` their :class:`~linclass.optim.precondition.Spectrum` when already computed.
     """
     precond = state.preconditioner
     D, C = precond.scale.shape
@@ -194,7 +206,7 @@ def prepare(optimizer: LBFGS, state: SolverState, objective, X_train: np.ndarray
         if objective.loss.name == "softmax" and C > 1:  # see Problem.centered: same loss, no larger penalty
             W0, b0 = W0 - W0.mean(axis=1, keepdims=True), b0 - b0.mean()
         precond = fit_preconditioner(resolve(optimizer.precondition, D), X_train, objective.transform,
-                                     loss_curvature(objective, C), l2_strength(objective), C)
+                                     loss_curvature(objective, C), l2_strength(objective), C, known)
         state = SolverState(precond, state.lbfgs._replace(x=precond.to_coordinates(W0, b0)))
     return state, Problem(objective, X_train, y, precond, dtype)
 
@@ -217,6 +229,7 @@ def solve(
     n_classes: int | None = None,
     dtype: Any = None,
     callback: Callable[[int, float, tuple], bool | None] | None = None,
+    known: Spectrum | None = None,
 ) -> SolveResult:
     """Minimize a smooth ``objective`` on ``X (N, D)``, ``y (N,)`` by preconditioned L-BFGS.
 
@@ -235,6 +248,8 @@ def solve(
             ``squared_error`` with 1-D targets).
         dtype: computation dtype when ``params`` is None (float64 for float64 ``X``, else float32).
         callback: ``callback(n_iter, value, params)`` after every iteration; False stops.
+        known: ``spectrum`` of an earlier result on the same ``X`` (and preprocessing), so a
+            path over strengths computes the input covariance's eigendecomposition once.
     """
     clock = time.perf_counter()
     check_smooth(objective)
@@ -244,7 +259,11 @@ def solve(
             n_classes = (1 if y.ndim == 1 else y.shape[1]) if objective.is_regression else int(y.max()) + 1
         dtype = np.dtype(dtype or (np.float64 if X.dtype == np.float64 else np.float32))
         params = (np.zeros((X.shape[1], n_classes), dtype), np.zeros(n_classes, dtype))
-    state, problem = prepare(optimizer, init_state(optimizer, params), objective, X, y, params[0].dtype)
+    mode = resolve(precondition, X.shape[1])
+    if mode != "none" and (known is None or known.mode != mode):
+        known = spectrum(mode, X, objective.transform)
+    start = init_state(optimizer, params)
+    state, problem = prepare(optimizer, start, objective, X, y, params[0].dtype, known)
     state = state._replace(lbfgs=optimizer.start(state.lbfgs, problem.fun))
     while not state.lbfgs.done and state.lbfgs.n_iter < max_iter:
         state = iterate(optimizer, state, problem)
@@ -254,4 +273,5 @@ def solve(
     run = state.lbfgs
     message = STATUS_MESSAGES[run.status] if run.done else f"stopped after {run.n_iter} iterations"
     return SolveResult(problem.params(run.x), run.value, run.n_iter, run.n_evaluations, run.n_evaluations,
-                       run.converged, message, run.grad_max, time.perf_counter() - clock)
+                       run.converged, message, run.grad_max, time.perf_counter() - clock,
+                       known if mode != "none" else None)

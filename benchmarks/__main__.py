@@ -9,7 +9,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import accuracy, cluster, machine, report, solver, speed
+from benchmarks import accuracy, cluster, machine, probe, report, solver, speed
 
 SUITES = {
     "fashion": (accuracy.fashion_suite, "1. Fashion-MNIST: time to accuracy", report.fashion_section),
@@ -18,6 +18,7 @@ SUITES = {
     "cifar": (accuracy.cifar_suite, "4. CIFAR-10, raw pixels", report.cifar_section),
     "scaling": (speed.scaling_suite, "5. Cost growth", report.scaling_section),
     "solver": (solver.solver_suite, "6. The exact solver: time to the optimum", solver.solver_section),
+    "probe": (probe.probe_suite, "8. Linear probes against scikit-learn and PyTorch", probe.probe_section),
     "optimizers": (
         accuracy.optimizers_suite,
         "Every optimizer on digits and Fashion-MNIST",
@@ -44,6 +45,8 @@ NOTES = {
     "`linclass.train.fit` alone. ![cost growth](cost_growth.png)",
     "solver": "Fashion-MNIST pixels / 255, softmax + L2 at C = 1 (alpha = 1 / (2 C N)); all runs in one "
     "process, one after the other, on a shared 2-core machine. See `benchmarks/solver.py`.",
+    "probe": "Each reference runs under a time budget; a stopped one gives a lower bound (≥). One process, "
+    "one run after the other, on a shared 2-core machine. See `benchmarks/probe.py`.",
     "optimizers": "Softmax objective with L2 (alpha = 1e-4); digits standardized, Fashion-MNIST "
     "center-scaled. Searches are budgeted in loss evaluations (each one a pass over the training set).",
     "dask": "`LocalCluster(n_workers=k, threads_per_worker=1)` on this machine; the workers stream the "

@@ -196,6 +196,10 @@ def targets(results: dict) -> list[list]:
         from benchmarks.solver import solver_target
 
         rows.append(solver_target(results["solver"]))
+    if results.get("probe"):
+        from benchmarks.probe import probe_targets
+
+        rows.extend(probe_targets(results["probe"]))
     fashion = results.get("fashion")
     if fashion:
         for loss, baseline, accuracy, factor in (

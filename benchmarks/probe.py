@@ -40,6 +40,8 @@ def scipy_deadline(seconds: float, trace: list | None = None):
     original, start, stopped = scipy.optimize.minimize, time.perf_counter(), [False]
 
     def minimize(*args, **kwargs):
+        theirs = kwargs.pop("callback", None)
+
         def callback(intermediate_result):
             elapsed = time.perf_counter() - start
             if trace is not None:
@@ -47,6 +49,8 @@ def scipy_deadline(seconds: float, trace: list | None = None):
             if elapsed > seconds:
                 stopped[0] = True
                 raise StopIteration
+            if theirs is not None:
+                return theirs(intermediate_result.x)  # scikit-learn's own callback takes the point
 
         return original(*args, callback=callback, **kwargs)
 

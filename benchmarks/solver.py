@@ -11,7 +11,6 @@ scikit-learn's trajectory is read from its own L-BFGS-B through a callback added
 
 from __future__ import annotations
 
-import contextlib
 import time
 import warnings
 
@@ -23,40 +22,18 @@ RELATIVE_GAP = 1e-6
 C = 1.0
 
 
-@contextlib.contextmanager
-def _record_scipy_iterations(trace: list, clock: list):
-    """Append ``(seconds, value)`` after each iteration of any ``scipy.optimize.minimize`` call."""
-    import scipy.optimize
-
-    original = scipy.optimize.minimize
-
-    def minimize(*args, **kwargs):
-        theirs = kwargs.pop("callback", None)
-
-        def callback(intermediate_result):
-            trace.append((time.perf_counter() - clock[0], float(intermediate_result.fun)))
-            if theirs is not None:
-                return theirs(intermediate_result)
-
-        return original(*args, callback=callback, **kwargs)
-
-    scipy.optimize.minimize = minimize
-    try:
-        yield
-    finally:
-        scipy.optimize.minimize = original
-
-
 def _sklearn_run(X, y, max_iter: int) -> dict:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
+    from benchmarks.probe import scipy_deadline
+
     trace: list = []
-    clock = [time.perf_counter()]
-    with _record_scipy_iterations(trace, clock), warnings.catch_warnings():
+    clock = time.perf_counter()
+    with scipy_deadline(float("inf"), trace), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = LogisticRegression(C=C, max_iter=max_iter, tol=1e-6).fit(X, y)
-    seconds = time.perf_counter() - clock[0]
+    seconds = time.perf_counter() - clock
     params = (model.coef_.T.copy(), model.intercept_.copy())
     return {"trace": trace, "seconds": seconds, "n_iter": int(model.n_iter_[0]), "passes": None,
             "params": params, "converged": int(model.n_iter_[0]) < max_iter}

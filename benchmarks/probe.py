@@ -90,7 +90,7 @@ def _torch_lbfgs(X, y, alpha: float, budget: float, max_iter: int) -> dict:
 
     trace, clock = [], time.perf_counter()
     for _ in range(max_iter):
-        value = float(optimizer.step(closure))
+        value = float(optimizer.step(closure).detach())
         trace.append((time.perf_counter() - clock, value))
         if trace[-1][0] > budget:
             break

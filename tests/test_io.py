@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -109,6 +110,21 @@ def test_round_trip_preserves_arrays_dtypes_shapes_and_metadata(tmp_path):
     assert metadata["note"] == "ünïcödé ✓"
     assert metadata["empty"] is None
     np.testing.assert_array_equal(metadata["history"]["loss"], [2.3, 1.1, np.nan])
+
+
+def test_reading_holds_the_arrays_once_not_the_file_and_the_arrays(tmp_path):
+    path = tmp_path / "features.npz"
+    X = np.random.default_rng(0).standard_normal((1000, 4000)).astype(np.float32)  # 16 MB
+    write_bundle(path, {"X": X}, {}, kind="features")
+    tracemalloc.start()
+    try:
+        arrays, _ = read_bundle(path, kind="features")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(arrays["X"], X)
+    assert arrays["X"].flags.writeable and arrays["X"].flags.c_contiguous
+    assert X.nbytes <= peak < 1.2 * X.nbytes
 
 
 def test_integer_classes_stay_integers_and_numpy_scalars_become_python_numbers(tmp_path):

@@ -22,11 +22,11 @@ NumPy's ``numpy.lib.format``) that never needs pickle to read:
 
 Members are stored with a fixed timestamp, so the same content always gives the same bytes.
 
-Reading never unpickles: the archive is loaded into memory, every member is checked to be
-stored uncompressed with a declared size that fits the file (a guard against zip bombs), every
-``.npy`` header is parsed and its dtype and shape checked against the member size before
-``numpy.lib.format.read_array(..., allow_pickle=False)`` reads the data, and the checksum is
-verified. Any
+Reading never unpickles: every member is checked to be stored uncompressed with a declared
+size that fits the file (a guard against zip bombs), every ``.npy`` header is parsed and its
+dtype and shape checked against the member size, and only then is the array allocated and its
+bytes read from the file straight into it (in blocks, with the zip's CRC-32 checked), so a file
+of arrays costs its size in memory once, not twice; finally the checksum is verified. Any
 problem raises :class:`ModelFileError` with one line naming the file.
 
 Writes are atomic (see :func:`linclass.atomic.atomic_writer`): a crash or ``SIGKILL`` at any
@@ -36,8 +36,8 @@ moment leaves either the previous file or the new one at ``path``, never a parti
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+import math
 import numbers
 import os
 import re
@@ -65,9 +65,10 @@ _ARRAY_KINDS = "biufc"
 _MAX_MEMBERS = 10_000
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _ZIP_MAGIC = b"PK\x03\x04"
+_READ_BLOCK = 1 << 20  # bytes per read of array data
 
-# Anything the zip, npy or JSON parsers raise on malformed input; the archive is read from
-# memory first, so an OSError here comes from the content, not from the disk.
+# Anything the zip, npy or JSON parsers raise on malformed input (zipfile raises OSError when a
+# damaged directory points before the start of the file).
 _PARSE_ERRORS = (
     zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, KeyError, TypeError,
     struct.error, zlib.error, NotImplementedError, OverflowError, RecursionError, SyntaxError,
@@ -233,25 +234,30 @@ def read_bundle(
     _check_kind(kind)
     name = os.fspath(path)
     what = f"linclass {kind} file"
-    data = limits.read_regular(name, f"a {what}", ModelFileError, limits.max_bytes(max_bytes))
-    try:
-        return _parse_bundle(data, name, kind, what)
-    except ModelFileError:
-        raise
-    except _PARSE_ERRORS as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelFileError(f"{name} is not a {what}: {detail}") from exc
+    with limits.open_regular(name, f"a {what}", ModelFileError) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        limits.check_size(size, limits.max_bytes(max_bytes), f"{name}: the file", ModelFileError)
+        try:
+            return _parse_bundle(handle, size, name, kind, what)
+        except ModelFileError:
+            raise
+        except _PARSE_ERRORS as exc:
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ModelFileError(f"{name} is not a {what}: {detail}") from exc
 
 
-def _parse_bundle(data: bytes, name: str, kind: str, what: str) -> tuple[dict[str, np.ndarray], dict]:
-    if data[:4] != _ZIP_MAGIC:
+def _parse_bundle(
+    handle: IO[bytes], size: int, name: str, kind: str, what: str
+) -> tuple[dict[str, np.ndarray], dict]:
+    if handle.read(4) != _ZIP_MAGIC:
         raise ModelFileError(f"{name} is not a {what}: not a zip archive")
+    handle.seek(0)
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(handle)
     except zipfile.BadZipFile:
         raise ModelFileError(f"{name} is not a {what}: the zip archive is truncated or damaged") from None
     with archive:
-        members = _check_members(archive, len(data), name, what)
+        members = _check_members(archive, size, name, what)
         if METADATA_KEY not in members:
             raise ModelFileError(f"{name} is not a {what}: it has no {METADATA_KEY} entry")
         arrays = {member: _read_member(archive, info, member, name, what) for member, info in members.items()}
@@ -290,9 +296,9 @@ def _read_member(
 ) -> np.ndarray:
     try:
         with archive.open(info) as stream:
-            _check_npy_header(stream, info.file_size, member, f"{name} is not a {what}")
-            stream.seek(0)
-            return npy_format.read_array(stream, allow_pickle=False)
+            refusal = f"{name} is not a {what}"
+            shape, fortran, dtype = _check_npy_header(stream, info.file_size, member, refusal)
+            return _read_data(stream, shape, fortran, dtype)
     except zipfile.BadZipFile as exc:
         # The zip's CRC-32 (or a local header) disagrees with the directory: the bytes changed.
         raise ModelFileError(
@@ -300,9 +306,30 @@ def _read_member(
         ) from None
 
 
-def _check_npy_header(stream: IO[bytes], entry_size: int, member: str, refusal: str) -> None:
+def _read_data(stream: IO[bytes], shape: tuple, fortran: bool, dtype: np.dtype) -> np.ndarray:
+    """The array whose data ``stream`` holds next, read in blocks into the array itself.
+
+    Reading to the end of the entry makes zipfile check its CRC-32 (``BadZipFile`` on a
+    mismatch); the header has been checked, so the data fills the array exactly.
+    """
+    flat = np.empty(math.prod(shape), dtype=dtype)
+    buffer = memoryview(flat.view(np.uint8))
+    position = 0
+    while position < len(buffer):
+        block = stream.read(min(_READ_BLOCK, len(buffer) - position))
+        if not block:
+            raise EOFError(f"the data ends after {position} of {len(buffer)} bytes")
+        buffer[position : position + len(block)] = block
+        position += len(block)
+    return flat.reshape(shape[::-1]).transpose() if fortran else flat.reshape(shape)
+
+
+def _check_npy_header(
+    stream: IO[bytes], entry_size: int, member: str, refusal: str
+) -> tuple[tuple, bool, np.dtype]:
     """Check an entry's dtype and shape against its size, so that no read allocates past the file."""
-    shape, _, dtype, nbytes = limits.read_npy_header(stream, f"{refusal}: array {member!r}", ModelFileError)
+    prefix = f"{refusal}: array {member!r}"
+    shape, fortran, dtype, nbytes = limits.read_npy_header(stream, prefix, ModelFileError)
     if member == METADATA_KEY and (dtype != np.uint8 or len(shape) != 1):
         raise ModelFileError(f"{refusal}: {METADATA_KEY} is not a 1-D uint8 array")
     expected = stream.tell() + nbytes
@@ -311,6 +338,7 @@ def _check_npy_header(stream: IO[bytes], entry_size: int, member: str, refusal: 
             f"{refusal}: array {member!r} of shape {shape} and dtype {dtype} needs {expected} bytes "
             f"but its entry has {entry_size}"
         )
+    return shape, fortran, dtype
 
 
 def _parse_document(raw: np.ndarray, name: str, what: str) -> Any:

@@ -13,6 +13,7 @@ from linclass.features import HOG, ColorHistogram, KMeansFeatures, hog_color, zc
 from linclass.features.dense import (
     extract_patches,
     normalize_patches,
+    normalized_patches,
     pooling_regions,
     triangle_pool,
     triangle_pool_reference,
@@ -146,6 +147,17 @@ def test_normalize_patches_gives_zero_mean_and_damped_unit_variance():
     normalized = normalize_patches(patches.copy(), 10.0)
     np.testing.assert_allclose(normalized.mean(axis=1), 0.0, atol=1e-12)
     np.testing.assert_allclose(normalized.var(axis=1, ddof=1), variance / (variance + 10.0), rtol=1e-10)
+
+
+@pytest.mark.parametrize("shape, size, stride", [((3, 11, 9, 3), 6, 1), ((2, 8, 8), 3, 2), ((1, 6, 6, 3), 6, 1)])
+def test_fused_patches_equal_extraction_then_normalization(shape, size, stride):
+    images = np.random.default_rng(7).integers(0, 256, shape, dtype=np.uint8)
+    images[0, :size, :size] = 17  # a flat patch: variance 0, only epsilon keeps it finite
+    expected = normalize_patches(extract_patches(images, size, stride).astype(np.float64), 10.0)
+    fused = normalized_patches(images, size, stride, 10.0)
+    assert fused.dtype == np.float32 and fused.shape == expected.shape
+    np.testing.assert_allclose(fused, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(fused[0], 0.0)
 
 
 def test_zca_whitening_makes_the_patch_covariance_the_identity():

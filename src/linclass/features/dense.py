@@ -3,10 +3,11 @@
 Every image of a chunk is cut into all its ``p×p`` patches at stride ``s`` (a view, then one
 copy into a ``(n_patches, p·p·channels)`` matrix), each patch is normalized, whitened and
 compared with every centroid in one matrix product, and the activations are summed over the
-image's pooling regions. Two implementations of the last step give the same numbers:
-:func:`triangle_pool_reference` (NumPy: a matrix product with a 0/1 pooling matrix) and a fused
-Numba kernel that never materializes the ``(n_patches, K)`` activations; :func:`triangle_pool`
-picks the kernel when Numba is installed and ``LINCLASS_DISABLE_NUMBA`` is not set.
+image's pooling regions. The first and the last step each exist twice with the same numbers:
+in NumPy (:func:`extract_patches` then :func:`normalize_patches`; :func:`triangle_pool_reference`,
+a matrix product with a 0/1 pooling matrix) and as fused Numba kernels (one pass per patch;
+no ``(n_patches, K)`` activations). :func:`normalized_patches` and :func:`triangle_pool` pick
+the kernels when Numba is installed and ``LINCLASS_DISABLE_NUMBA`` is not set.
 """
 
 from __future__ import annotations
@@ -47,6 +48,29 @@ def normalize_patches(patches: np.ndarray, epsilon: float) -> np.ndarray:
     patches -= patches.mean(axis=1, keepdims=True)
     patches /= np.sqrt(patches.var(axis=1, ddof=1, keepdims=True) + epsilon)
     return patches
+
+
+def normalized_patches(images: np.ndarray, size: int, stride: int, epsilon: float) -> np.ndarray:
+    """:func:`normalize_patches` of :func:`extract_patches`, by the fused Numba kernel where it is available.
+
+    Args:
+        images: ``(B, H, W)`` or ``(B, H, W, c)`` uint8.
+        size, stride: as :func:`extract_patches`; epsilon: as :func:`normalize_patches`.
+
+    Returns:
+        ``(B · r · q, p · p · c)`` float32.
+    """
+    if not numba_enabled():
+        return normalize_patches(extract_patches(images, size, stride), epsilon)
+    from linclass.features._dense_numba import normalized_patches_fused
+
+    if images.ndim == 3:
+        images = images[..., None]
+    rows = (images.shape[1] - size) // stride + 1
+    columns = (images.shape[2] - size) // stride + 1
+    out = np.empty((len(images) * rows * columns, size * size * images.shape[3]), dtype=np.float32)
+    normalized_patches_fused(np.ascontiguousarray(images, dtype=np.uint8), size, stride, float(epsilon), out)
+    return out
 
 
 def pooling_regions(rows: int, columns: int, grid: int) -> np.ndarray:
@@ -104,7 +128,7 @@ def triangle_pool(
     """:func:`triangle_pool_reference`, by the fused Numba kernel where it is available."""
     if not numba_enabled():
         return triangle_pool_reference(products, patch_sq, centroid_sq, regions, n_regions)
-    from linclass.features._triangle_numba import triangle_pool_fused
+    from linclass.features._dense_numba import triangle_pool_fused
 
     n_images = len(products) // len(regions)
     out = np.zeros((n_images, n_regions, products.shape[1]), dtype=np.float32)

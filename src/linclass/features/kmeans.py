@@ -17,8 +17,8 @@ import numpy as np
 from linclass._validation import check_int, check_positive, check_random_state
 from linclass.features._base import ImageFeatures
 from linclass.features.dense import (
-    extract_patches,
     normalize_patches,
+    normalized_patches,
     pooling_regions,
     triangle_pool,
 )
@@ -165,9 +165,7 @@ class KMeansFeatures(ImageFeatures):
         return normalize_patches(patches, self.normalize_epsilon)
 
     def _transform_chunk(self, images: np.ndarray) -> np.ndarray:
-        patches = normalize_patches(
-            extract_patches(images, self.patch_size, self.stride), self.normalize_epsilon
-        )
+        patches = normalized_patches(images, self.patch_size, self.stride, self.normalize_epsilon)
         # (x − μ) P as one product: x P − μ P
         whitened = patches @ self.whitening_
         whitened -= (self.patch_mean_ @ self.whitening_).astype(np.float32)

@@ -99,13 +99,15 @@ def wide_table(results: dict) -> list[str]:
         )
         for loss in ("softmax", "svm")
     }
-    for loss, runs in curves.items():  # the table's 20-epoch run is the last point of each curve
+    for loss, runs in curves.items():  # the accuracy table's run is a point of each curve too
         main_run = results.get(f"kmeans1600/{loss}")
-        if main_run and "error" not in main_run and all(epochs != 20 for epochs, _ in runs):
-            runs.append((20, main_run))
+        if main_run and "error" not in main_run and main_run not in [run for _, run in runs]:
+            runs.append((main_run.get("epochs", 20), main_run))
+            runs.sort(key=lambda point: (point[0], point[1]["test_accuracy"]))
         for epochs, run in runs:
             lines.append(
-                f"| linclass {loss}, {epochs} epochs | {run['train_seconds']:.1f} s "
+                f"| linclass {loss}, {epochs} epochs (lr {run['lr']:g}, alpha {run['alpha']:g}) "
+                f"| {run['train_seconds']:.1f} s "
                 f"({run['cpu_seconds']:.0f} s) → {run['test_accuracy']:.3f} | | "
                 f"| {run['peak_rss_mib'] / 1024:.2f} GiB |"
             )
@@ -114,7 +116,8 @@ def wide_table(results: dict) -> list[str]:
         if not run:
             continue
         if "error" in run:
-            lines.append(f"| scikit-learn `{contender}` | {run['error']} (wall), no result | | | |")
+            setting = f", C = {1 / (2 * 50_000 * run['alpha']):.3g}" if "alpha" in run else ""
+            lines.append(f"| scikit-learn `{contender}`{setting} | {run['error']} (wall), no result | | | |")
             continue
         loss = "softmax" if contender.startswith("Logistic") else "svm"
         reached = [r for _, r in curves[loss] if r["test_accuracy"] >= run["test_accuracy"] - 1e-9]

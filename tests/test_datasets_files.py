@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -51,6 +54,19 @@ def test_npz_refuses_object_arrays_and_unknown_keys(tmp_path):
         load_npz(path)
     np.savez(path, features=X)
     with pytest.raises(DataFormatError, match=r"holds arrays \['features'\]; expected X_train and y_train"):
+        load_npz(path)
+
+
+def test_npz_claiming_an_unknown_zip_version_is_a_format_error(tmp_path):
+    # zipfile raises NotImplementedError for it, also while checking for a feature file
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("X.npy", b"abc")
+    content = bytearray(buffer.getvalue())
+    content[content.index(b"PK\x01\x02") + 6] = 64  # "version needed to extract": 6.4
+    path = tmp_path / "future.npz"
+    path.write_bytes(bytes(content))
+    with pytest.raises(DataFormatError, match=r"future\.npz: not a readable \.npz archive \(zip file version 6\.4\)$"):
         load_npz(path)
 
 

@@ -231,7 +231,7 @@ def read_npz(
         f.seek(0)
         try:
             archive = zipfile.ZipFile(f)
-        except _UNREADABLE_ARCHIVE as exc:
+        except UNREADABLE_ARCHIVE as exc:
             raise error(f"{name}: not a readable .npz archive ({exc})") from None
         with archive:
             infos = archive.infolist()
@@ -267,7 +267,7 @@ def read_npz(
 
 
 # NotImplementedError: a zip feature version Python lacks; RuntimeError: an encrypted member
-_UNREADABLE_ARCHIVE = (
+UNREADABLE_ARCHIVE = (
     zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError
 )
 _DAMAGED_MEMBER = (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError)

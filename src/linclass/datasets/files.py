@@ -56,7 +56,7 @@ def _is_bundle(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as archive:
             return "__metadata__.npy" in archive.namelist()
-    except (OSError, zipfile.BadZipFile):
+    except limits.UNREADABLE_ARCHIVE:
         return False
 
 

@@ -42,6 +42,7 @@ _SQUARED_ERROR = LOSSES["squared_error"].fused_code
 _FASTMATH = FASTMATH
 
 _NO_LABELS = np.zeros(0, np.int64)
+NO_ROWS = np.zeros(0, np.int64)
 _NO_TRANSFORM = {np.dtype(t): np.zeros(0, t) for t in (np.float32, np.float64)}
 
 
@@ -145,17 +146,23 @@ def _argmax_is(s, r, label):
 
 
 @numba.njit(cache=True, fastmath=_FASTMATH)
-def _load_block(X, start, stop, xb):
+def _load_block(X, rows, start, stop, xb):
+    """``xb[r] = X[i]`` as float for positions ``i = start + r < stop``, through ``rows[i]`` if not empty."""
     for r in range(stop - start):
+        i = rows[start + r] if rows.shape[0] else start + r
         for j in range(X.shape[1]):
-            xb[r, j] = X[start + r, j]
+            xb[r, j] = X[i, j]
     for r in range(stop - start, BLOCK_ROWS):
         xb[r, :] = 0
 
 
 @numba.njit(cache=True, nogil=True)
-def _loss_rows(X, labels, targets, Wt, b, weight, code, with_grad, start_row, stop_row, dWt, db):
-    """Rows ``start_row:stop_row``: add to ``dWt (C, D)`` and ``db``; return ``(total, correct, status)``."""
+def loss_rows(X, rows, labels, targets, Wt, b, weight, code, with_grad, start_row, stop_row, dWt, db):
+    """Positions ``start_row:stop_row``: add to ``dWt (C, D)`` and ``db``; ``(total, correct, status)``.
+
+    Position ``i`` is row ``rows[i]`` of ``X`` (row ``i`` when ``rows`` is empty) with label
+    ``labels[i]`` (or targets ``targets[i]``).
+    """
     xb = np.empty((BLOCK_ROWS, X.shape[1]), Wt.dtype)
     s = np.empty((BLOCK_ROWS, Wt.shape[0]), Wt.dtype)
     total = 0.0
@@ -163,7 +170,7 @@ def _loss_rows(X, labels, targets, Wt, b, weight, code, with_grad, start_row, st
     status = 0
     for start in range(start_row, stop_row, BLOCK_ROWS):
         stop = min(stop_row, start + BLOCK_ROWS)
-        _load_block(X, start, stop, xb)
+        _load_block(X, rows, start, stop, xb)
         block_scores(xb, Wt, b, s)
         for r in range(BLOCK_ROWS):
             if r >= stop - start:
@@ -186,7 +193,7 @@ def _scores_rows(X, Wt, b, out, start_row, stop_row):
     s = np.empty((BLOCK_ROWS, Wt.shape[0]), Wt.dtype)
     for start in range(start_row, stop_row, BLOCK_ROWS):
         stop = min(stop_row, start + BLOCK_ROWS)
-        _load_block(X, start, stop, xb)
+        _load_block(X, NO_ROWS, start, stop, xb)
         block_scores(xb, Wt, b, s)
         out[start:stop] = s[: stop - start]
 
@@ -240,8 +247,8 @@ def _loss_one_part(X, labels, targets, W, b, weight, scale, shift_scaled, shift,
     Wt, b_raw = _fold(W, b, scale, shift_scaled)
     dWt = np.zeros((W.shape[1], X.shape[1] if with_grad else 0), W.dtype)
     db = np.zeros(W.shape[1], W.dtype)
-    total, correct, status = _loss_rows(
-        X, labels, targets, Wt, b_raw, weight, code, with_grad, 0, X.shape[0], dWt, db
+    total, correct, status = loss_rows(
+        X, NO_ROWS, labels, targets, Wt, b_raw, weight, code, with_grad, 0, X.shape[0], dWt, db
     )
     dW = _unfold_grad(dWt, db, scale, shift) if with_grad else dWt.T.copy()
     return total, correct, status, dW, db
@@ -264,6 +271,26 @@ def _row_bounds(n_rows: int, n_parts: int) -> list[tuple[int, int]]:
     """``n_parts`` (fewer for tiny inputs, at least one) contiguous slices covering ``range(n_rows)``."""
     step = max(1, -(-n_rows // n_parts))
     return [(start, min(n_rows, start + step)) for start in range(0, n_rows, step)] or [(0, 0)]
+
+
+def loss_inputs(
+    y: np.ndarray, W: np.ndarray, loss: LossSpec, class_weight: np.ndarray | None, transform: Affine | None
+) -> tuple[np.ndarray, ...]:
+    """The kernels' view of labels and settings: ``(labels, targets, weight, scale, shift_scaled, shift)``.
+
+    ``labels`` int64 (empty for regression), ``targets (N, C)`` in ``W``'s dtype (empty for
+    classification), ``weight (C,)`` float64 class weights (ones without them), and the
+    transform's vectors of :func:`_transform_vectors`.
+    """
+    n_classes = W.shape[1]
+    if loss.is_regression:
+        labels = _NO_LABELS
+        targets = np.ascontiguousarray(y.reshape(y.shape[0], n_classes), dtype=W.dtype)
+    else:
+        labels = y if y.dtype == np.int64 else y.astype(np.int64)
+        targets = np.zeros((0, n_classes), W.dtype)
+    weight = np.ones(n_classes) if class_weight is None else np.asarray(class_weight, np.float64)
+    return labels, targets, weight, *_transform_vectors(transform, W.dtype)
 
 
 def _transform_vectors(transform: Affine | None, dtype: np.dtype) -> tuple[np.ndarray, ...]:
@@ -300,14 +327,7 @@ def linear_loss(
     n, n_features = X.shape
     n_classes = W.shape[1]
     code = loss.fused_code
-    if loss.is_regression:
-        labels = _NO_LABELS
-        targets = np.ascontiguousarray(y.reshape(n, n_classes), dtype=W.dtype)
-    else:
-        labels = y if y.dtype == np.int64 else y.astype(np.int64)
-        targets = np.zeros((0, n_classes), W.dtype)
-    weight = np.ones(n_classes) if class_weight is None else np.asarray(class_weight, np.float64)
-    scale, shift_scaled, shift = _transform_vectors(transform, W.dtype)
+    labels, targets, weight, scale, shift_scaled, shift = loss_inputs(y, W, loss, class_weight, transform)
     bounds = _row_bounds(n, n_parts_for(n, n_features, n_classes) if n_parts is None else n_parts)
     if len(bounds) == 1:
         total, n_correct, status, dW, db = _loss_one_part(
@@ -320,8 +340,9 @@ def linear_loss(
 
         def run(part: int) -> tuple[float, int, int]:
             start, stop = bounds[part]
-            return _loss_rows(
+            return loss_rows(
                 X,
+                NO_ROWS,
                 labels,
                 targets,
                 Wt,

@@ -50,10 +50,15 @@ class GradientTransformation(NamedTuple):
         init: ``init(params) -> state``.
         update: ``update(grads, state, params) -> (updates, state)``; ``params`` may be None for
             transformations that do not read them.
+        spec: what the transformation computes, for code that runs it another way (the compiled
+            training loop): ``("scale", step_size)``, ``("schedule", schedule)``,
+            ``("trace", decay, nesterov)``, ``("adam", b1, b2, eps)``, ``("chain", specs)``; None
+            when unknown (a transformation built by hand), which leaves it to ``update``.
     """
 
     init: Callable[[Params], Any]
     update: Callable[[Updates, Any, Params | None], tuple[Updates, Any]]
+    spec: tuple | None = None
 
 
 class EmptyState(NamedTuple):
@@ -103,7 +108,7 @@ def scale(step_size: float) -> GradientTransformation:
     def update(grads: Updates, state: EmptyState, params: Params | None = None) -> tuple[Updates, EmptyState]:
         return tuple(g * step_size for g in grads), state
 
-    return GradientTransformation(init, update)
+    return GradientTransformation(init, update, ("scale", step_size))
 
 
 def scale_by_schedule(schedule: Schedule) -> GradientTransformation:
@@ -128,7 +133,7 @@ def scale_by_schedule(schedule: Schedule) -> GradientTransformation:
         factor = float(schedule(state.count))
         return tuple(g * factor for g in grads), ScaleByScheduleState(count=state.count + 1)
 
-    return GradientTransformation(init, update)
+    return GradientTransformation(init, update, ("schedule", schedule))
 
 
 def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
@@ -159,7 +164,7 @@ def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
             updates = new_trace
         return updates, TraceState(trace=new_trace)
 
-    return GradientTransformation(init, update)
+    return GradientTransformation(init, update, ("trace", decay, nesterov))
 
 
 def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> GradientTransformation:
@@ -196,7 +201,7 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
         )
         return updates, ScaleByAdamState(count=count, mu=mu, nu=nu)
 
-    return GradientTransformation(init, update)
+    return GradientTransformation(init, update, ("adam", b1, b2, eps))
 
 
 def chain(*transforms: GradientTransformation) -> GradientTransformation:
@@ -222,7 +227,8 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
             new_states.append(tx_state)
         return grads, tuple(new_states)
 
-    return GradientTransformation(init, update)
+    specs = tuple(tx.spec for tx in transforms)
+    return GradientTransformation(init, update, None if None in specs else ("chain", specs))
 
 
 def apply_updates(params: Params, updates: Updates) -> Params:

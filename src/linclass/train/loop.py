@@ -25,6 +25,7 @@ from linclass.optim import LBFGS, GradientTransformation, Search, apply_updates,
 from linclass.progress import ProgressBar
 from linclass.train import interrupts
 from linclass.train._blocks import minibatch_steps, run_block_epoch
+from linclass.train.compiled import CompiledSteps, python_loop_requested
 from linclass.train.events import DivergenceError, EpochEnd, StopTraining
 from linclass.train.state import TrainState
 
@@ -34,7 +35,7 @@ class _Loop:
 
     def __init__(
         self, objective, X, y, X_val, y_val, built, rng, state, *, epochs, max_iter, batch, early_stopping,
-        patience, tol, callbacks, checkpoint, checkpoint_every, rows,
+        patience, tol, callbacks, checkpoint, checkpoint_every, rows, loop="auto",
     ) -> None:
         self.objective, self.X, self.y, self.X_val, self.y_val = objective, X, y, X_val, y_val
         self.optimizer, self.rate = built.optimizer, built.learning_rate
@@ -44,10 +45,30 @@ class _Loop:
         self.epochs, self.max_iter, self.batch = epochs, max_iter, batch
         self.early_stopping, self.patience, self.tol = early_stopping, patience, tol
         self.callbacks, self.checkpoint, self.checkpoint_every = callbacks, checkpoint, checkpoint_every
-        self.rows = rows
+        self.rows, self.loop = rows, loop
         self.n_samples = y.shape[0]
         self.steps_per_epoch = minibatch_steps(X, self.n_samples, batch)
         self.clock = time.perf_counter() - state.elapsed
+
+    @functools.cached_property
+    def compiled(self) -> CompiledSteps | None:
+        """The compiled minibatch steps of this run (:mod:`linclass.train.compiled`), or None.
+
+        Raises:
+            ValueError: ``loop="compiled"`` and the compiled loop does not cover the run.
+        """
+        if self.loop == "python" or (self.loop == "auto" and python_loop_requested()):
+            return None
+        if self.batch is None or not isinstance(self.optimizer, GradientTransformation):
+            built = "it runs no minibatch steps (a full-batch or gradient-free optimizer)"
+        else:
+            built = CompiledSteps.build(self.objective, self.optimizer, self.X, self.y, self.state.params,
+                                        self.batch)
+        if isinstance(built, str):
+            if self.loop == "compiled":
+                raise ValueError(f"loop='compiled' cannot run this training: {built}")
+            return None
+        return built
 
     @functools.cached_property
     def X_train(self) -> np.ndarray:
@@ -144,11 +165,30 @@ class _Loop:
         # Per-step bookkeeping stays in locals; self.state is rebuilt from them whenever control
         # leaves this loop (end of the epoch, max_iter, divergence, KeyboardInterrupt).
         steps_left = None if self.max_iter is None else self.max_iter - state.n_steps
+        last = self.steps_per_epoch
+        if steps_left is not None:
+            last = min(last, state.step + steps_left)
+        compiled = self.compiled if permutation is not None else None
+        if compiled is not None:
+            labels, targets = compiled.epoch_targets(self.y[y_order], params[0])
+        step = state.step
         try:
-            for step in range(state.step, self.steps_per_epoch):
-                if steps_left is not None and done - state.step >= steps_left:
+            while step < self.steps_per_epoch:
+                if step >= last:
                     self.state = snapshot()
                     return True
+                if compiled is not None:
+                    chunk = compiled.run(params, opt_state, order, labels, targets, step, last - step)
+                    if chunk.taken:
+                        for value in chunk.values.tolist():  # the reference's order of additions
+                            loss_sum += value
+                        # plain stores only: no signal handler runs between them
+                        params, opt_state, done = chunk.params, chunk.opt_state, step + chunk.taken
+                        n_correct, n_seen, step = n_correct + chunk.n_correct, n_seen + chunk.n_seen, done
+                        self.bar.advance(chunk.taken)
+                        interrupts.check()
+                        continue
+                # The reference step (and the one the compiled loop leaves to it: see kernels.epoch).
                 if permutation is None:
                     X_batch, y_batch = self.X_train, self.y
                 else:
@@ -173,6 +213,7 @@ class _Loop:
                 loss_sum, n_correct, n_seen = (
                     loss_sum + result.value, n_correct + result.n_correct, n_seen + y_batch.shape[0]
                 )
+                step = done
                 self.bar.advance()
                 interrupts.check()
         except KeyboardInterrupt:

@@ -27,6 +27,7 @@ from linclass.kernels.cluster_data import is_dask_collection
 from linclass.progress import ProgressBar
 from linclass.train import interrupts
 from linclass.train.checks import check_callables, check_data, check_params, resolve_optimizer
+from linclass.train.compiled import LOOPS
 from linclass.train.events import TrainResult
 from linclass.train.loop import _Loop, driver_for
 from linclass.train.state import TrainState, generator_from_state, restore_tree, tree_leaves
@@ -54,6 +55,7 @@ def fit(
     checkpoint_every: int | None = None,
     resume: TrainState | None = None,
     rows: np.ndarray | None = None,
+    loop: str = "auto",
 ) -> TrainResult:
     """Minimize ``objective`` over ``params = (W, b)`` on ``X (N, D)``, ``y (N,)``.
 
@@ -89,6 +91,11 @@ def fit(
         rows: indices of the training samples within ``X`` and ``y`` (None: all). Minibatches
             gather ``X[rows[idx]]``, so training on part of a data set (the rest held out) never
             copies ``X``; full-batch optimizers gather their rows once.
+        loop: how minibatch steps run: ``"auto"`` (the compiled loop of
+            :mod:`linclass.train.compiled` where it covers the run and ``LINCLASS_PYTHON_LOOP``
+            is not set, else the Python loop), ``"python"`` (the readable reference loop) or
+            ``"compiled"`` (ValueError unless the compiled loop covers the run). Both loops give
+            the same weights and history to float rounding.
 
     Returns:
         :class:`TrainResult` ``(params, history, n_iter, best_epoch, state)``. ``history`` holds
@@ -112,6 +119,8 @@ def fit(
         >>> result.history["train_accuracy"][-1]
         1.0
     """
+    if loop not in LOOPS:
+        raise ValueError(f"loop must be one of {list(LOOPS)}, got {loop!r}")
     epochs = check_int(epochs, "epochs")
     max_iter = None if max_iter is None else check_int(max_iter, "max_iter")
     patience = check_int(patience, "patience")
@@ -172,16 +181,18 @@ def fit(
         state = dataclasses.replace(state, opt_state=restore_tree(template, tree_leaves(state.opt_state)))
         rng = generator_from_state(state.rng_state)
 
-    loop = _Loop(
+    runner = _Loop(
         objective, X, y, X_val, y_val, built, rng, state, epochs=epochs, max_iter=max_iter, batch=batch,
         early_stopping=early_stopping, patience=patience, tol=tol, callbacks=callbacks,
-        checkpoint=checkpoint, checkpoint_every=checkpoint_every, rows=rows,
+        checkpoint=checkpoint, checkpoint_every=checkpoint_every, rows=rows, loop=loop,
     )
+    if loop == "compiled":
+        runner.compiled  # noqa: B018  (raises ValueError before any work when it does not apply)
     with ProgressBar(
-        total=epochs, initial=state.epoch, verbose=verbose, steps_per_epoch=loop.steps_per_epoch,
+        total=epochs, initial=state.epoch, verbose=verbose, steps_per_epoch=runner.steps_per_epoch,
         initial_step=state.step,
     ) as bar, interrupts.deferring():
-        state = loop.run(bar)
+        state = runner.run(bar)
     if early_stopping and state.best_params is not None:
         return TrainResult(state.best_params, state.history, state.epoch, state.best_epoch, state)
     return TrainResult(state.params, state.history, state.epoch, state.epoch, state)

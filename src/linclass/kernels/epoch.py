@@ -1,0 +1,204 @@
+"""Many minibatch steps in one compiled call: gather, fused loss and gradient, penalty, update.
+
+:func:`run_steps` is the loop of :meth:`linclass.train.loop._Loop.gradient_steps` for one
+epoch's permutation, step after step, without returning to Python::
+
+    rows_k   = order[k B : (k + 1) B]                       the minibatch of step k
+    L_k, G_k = fused loss and gradient of X[rows_k]          (the code of Objective.batch)
+    G_k     += alpha * dR(W)                                 l2: 2 W, l1: sign W, elastic net
+    u_k      = optimizer direction of G_k                    plain, momentum, Nesterov, Adam
+    W, b    += factor_k * u_k                                factor_k = -learning_rate(count)
+
+The gradient comes from the row loop of :mod:`linclass.kernels.fused` (the one the fused
+backend runs for a batch on one thread), with the preprocessing folded and its chain rule
+applied by the same operations in the transposed layout the kernels work in, and every update
+is written in the operations (and the rounding: ``W``'s dtype, no contraction into fused
+multiply-adds) of the reference
+transformations in :mod:`linclass.optim.transforms`, so the compiled steps give the weights of
+the Python loop. Hyperparameters arrive already rounded to ``W``'s dtype, as NumPy rounds a
+Python float multiplying a float32 array; the per-step factors (a schedule's value, Adam's bias
+corrections) are computed in Python by the same expressions the reference evaluates.
+
+A step whose batch has a non-finite score or an invalid label, whose loss is not finite, or
+whose new weights are not finite is not taken: the call returns before it, with the weights
+and optimizer state of the last completed step, and the caller runs that step through the
+reference, whose checks and messages apply.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from linclass.kernels.fused import loss_rows
+
+# Optimizer directions (``kind``) and penalties (``penalty``) the kernel knows.
+PLAIN, MOMENTUM, NESTEROV, ADAM = 0, 1, 2, 3
+NO_PENALTY, L2, L1, ELASTIC_NET = 0, 1, 2, 3
+
+
+@numba.njit(cache=True)
+def _as_dtype_of(like, value):
+    """``value`` rounded to the dtype of the array ``like`` (a NumPy scalar cast)."""
+    out = np.empty(1, like.dtype)
+    out[0] = value
+    return out[0]
+
+
+@numba.njit(cache=True)
+def _add_penalty(Wt, dWt, penalty, alpha, l1_weight, l2_weight):
+    """``dWt += alpha * dR(Wt)`` in the weights' dtype, as :mod:`linclass.penalties` does; returns ``R``.
+
+    ``alpha``, ``l1_weight`` (the elastic net's) and ``l2_weight`` (twice the elastic net's
+    squared-term weight) are scalars of the weights' dtype; ``R`` is summed in float64.
+    """
+    flat, grad = Wt.reshape(Wt.size), dWt.reshape(dWt.size)
+    one = _as_dtype_of(Wt, 1.0)
+    zero = one - one
+    squares = 0.0
+    absolute = 0.0
+    if penalty == L2:
+        for j in range(flat.shape[0]):
+            w = flat[j]
+            squares += float(w) * float(w)
+            grad[j] += (w + w) * alpha
+        return squares
+    for j in range(flat.shape[0]):
+        w = flat[j]
+        sign = one if w > 0 else (-one if w < 0 else zero)
+        squares += float(w) * float(w)
+        absolute += abs(float(w))
+        grad[j] += sign * alpha if penalty == L1 else (sign * l1_weight + l2_weight * w) * alpha
+    if penalty == L1:
+        return absolute
+    return float(l2_weight) / 2 * squares + float(l1_weight) * absolute
+
+
+@numba.njit(cache=True)
+def _fold(Wt, b, scale, shift_scaled, Wr, b_raw):
+    """Raw-input weights ``Wr[c, j] = scale[j] Wt[c, j]``, ``b_raw = b - Wt @ shift_scaled`` (float64 sum).
+
+    :func:`linclass.kernels.fused._fold` in the transposed layout, same operations and order.
+    """
+    for c in range(Wt.shape[0]):
+        offset = 0.0
+        for j in range(Wt.shape[1]):
+            offset += shift_scaled[j] * Wt[c, j]
+            Wr[c, j] = scale[j] * Wt[c, j]
+        b_raw[c] = b[c] - offset
+
+
+@numba.njit(cache=True)
+def _unfold_grad(dWt, db, scale, shift):
+    """``dWt[c, j] = scale[j] (dWt[c, j] - shift[j] db[c])`` in place (as ``fused._unfold_grad``)."""
+    for c in range(dWt.shape[0]):
+        for j in range(dWt.shape[1]):
+            dWt[c, j] = scale[j] * (dWt[c, j] - shift[j] * db[c])
+
+
+@numba.njit(cache=True)
+def _update(kind, p, g, t, v, p_out, t_out, v_out, factor, hyper, mu_correction, nu_correction):
+    """One optimizer update of a parameter array into ``p_out`` (and its state into ``t_out``,
+    ``v_out``); True when every new value is finite.
+
+    ``hyper``: ``[momentum]`` or Adam's ``[b1, 1 - b1, b2, 1 - b2, eps]``, in ``p``'s dtype.
+    """
+    p, g, p_out = p.reshape(p.size), g.reshape(g.size), p_out.reshape(p_out.size)
+    if kind == PLAIN:
+        for j in range(p.shape[0]):
+            p_out[j] = p[j] + g[j] * factor
+    elif kind == ADAM:
+        t, t_out = t.reshape(t.size), t_out.reshape(t_out.size)
+        v, v_out = v.reshape(v.size), v_out.reshape(v_out.size)
+        b1, one_minus_b1, b2, one_minus_b2, eps = hyper[0], hyper[1], hyper[2], hyper[3], hyper[4]
+        for j in range(p.shape[0]):
+            m = b1 * t[j] + one_minus_b1 * g[j]
+            s = b2 * v[j] + one_minus_b2 * g[j] * g[j]
+            t_out[j], v_out[j] = m, s
+            p_out[j] = p[j] + (m / mu_correction) / (math.sqrt(s / nu_correction) + eps) * factor
+    else:
+        t, t_out = t.reshape(t.size), t_out.reshape(t_out.size)
+        decay = hyper[0]
+        for j in range(p.shape[0]):
+            trace = g[j] + decay * t[j]
+            t_out[j] = trace
+            p_out[j] = p[j] + ((g[j] + decay * trace) if kind == NESTEROV else trace) * factor
+    finite = True
+    for j in range(p_out.shape[0]):
+        finite &= math.isfinite(p_out[j])
+    return finite
+
+
+@numba.njit(cache=True, nogil=True)
+def run_steps(
+    X, order, labels, targets, weight, scale, shift_scaled, shift, code,
+    Wt, b, tW, tb, vW, vb, kind, hyper, penalty, alpha, l1_weight, l2_weight,
+    factors, mu_corrections, nu_corrections, batch, first_step, n_steps,
+):
+    """Steps ``first_step, ..., first_step + n_steps - 1`` of the epoch ordered by ``order``.
+
+    Args:
+        X: the data ``(N, D)``, C-contiguous, any fused input dtype; ``order`` its rows in this
+            epoch's order; ``labels`` (int64) or ``targets`` per position of ``order``.
+        weight, scale, shift_scaled, shift, code: as for :func:`linclass.kernels.fused.linear_loss`.
+        Wt, b: the weights, ``Wt (C, D)`` transposed (the kernels' layout: every update is
+            elementwise); ``tW, tb`` the momentum trace or Adam's first moment, ``vW, vb``
+            Adam's second moment, ``tW`` and ``vW`` transposed too (empty when unused). Never modified.
+        kind, hyper: the optimizer (see :func:`_update`); ``penalty``, ``alpha``,
+            ``l1_weight``, ``l2_weight`` the penalty (see :func:`_add_penalty`).
+        factors, mu_corrections, nu_corrections: per step ``k`` of the call, the factor
+            ``-learning_rate`` and Adam's ``1 - b1**t``, ``1 - b2**t`` (float64, rounded here).
+
+    Returns:
+        ``(taken, values, correct, Wt, b, tW, tb, vW, vb)``: the steps completed (fewer than
+        ``n_steps`` when the next one needs the reference), each one's objective value and
+        correct count, and the weights and state after the last of them (new arrays).
+    """
+    n_total = order.shape[0]
+    cur = (Wt.copy(), b.copy(), tW.copy(), tb.copy(), vW.copy(), vb.copy())
+    nxt = (Wt.copy(), b.copy(), tW.copy(), tb.copy(), vW.copy(), vb.copy())
+    folded = scale.shape[0] > 0
+    Wr, b_raw = np.empty_like(Wt), np.empty_like(b)
+    dWt, db = np.empty_like(Wt), np.empty_like(b)
+    values = np.zeros(n_steps)
+    correct = np.zeros(n_steps, np.int64)
+    taken = 0
+    for k in range(n_steps):
+        start = (first_step + k) * batch
+        stop = min(n_total, start + batch)
+        if folded:
+            _fold(cur[0], cur[1], scale, shift_scaled, Wr, b_raw)
+        dWt[:] = 0
+        db[:] = 0
+        raw = (Wr, b_raw) if folded else (cur[0], cur[1])
+        total, n_correct, status = loss_rows(
+            X, order, labels, targets, raw[0], raw[1], weight, code, True, start, stop, dWt, db
+        )
+        if status:
+            break
+        if folded:
+            _unfold_grad(dWt, db, scale, shift)
+        inverse_n = _as_dtype_of(dWt, 1.0 / (stop - start))
+        dWt *= inverse_n
+        db *= inverse_n
+        value = total / (stop - start)
+        if penalty != NO_PENALTY:
+            value += float(alpha) * _add_penalty(cur[0], dWt, penalty, alpha, l1_weight, l2_weight)
+        if not math.isfinite(value):
+            break
+        factor = _as_dtype_of(dWt, factors[k])
+        mu_correction = _as_dtype_of(dWt, mu_corrections[k])
+        nu_correction = _as_dtype_of(dWt, nu_corrections[k])
+        finite_W = _update(kind, cur[0], dWt, cur[2], cur[4], nxt[0], nxt[2], nxt[4], factor, hyper,
+                           mu_correction, nu_correction)
+        finite_b = _update(kind, cur[1], db, cur[3], cur[5], nxt[1], nxt[3], nxt[5], factor, hyper,
+                           mu_correction, nu_correction)
+        if not (finite_W and finite_b):
+            break
+        cur, nxt = nxt, cur
+        values[k] = value
+        correct[k] = n_correct
+        taken += 1
+    return taken, values, correct, cur[0], cur[1], cur[2], cur[3], cur[4], cur[5]

@@ -9,7 +9,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import accuracy, cluster, machine, probe, report, solver, speed
+from benchmarks import accuracy, cluster, defaults, machine, probe, report, solver, speed
 
 SUITES = {
     "fashion": (accuracy.fashion_suite, "1. Fashion-MNIST: time to accuracy", report.fashion_section),
@@ -19,6 +19,7 @@ SUITES = {
     "scaling": (speed.scaling_suite, "5. Cost growth", report.scaling_section),
     "solver": (solver.solver_suite, "6. The exact solver: time to the optimum", solver.solver_section),
     "probe": (probe.probe_suite, "8. Linear probes against scikit-learn and PyTorch", probe.probe_section),
+    "defaults": (defaults.defaults_suite, "7. Speed at the defaults", defaults.defaults_section),
     "optimizers": (
         accuracy.optimizers_suite,
         "Every optimizer on digits and Fashion-MNIST",
@@ -47,6 +48,11 @@ NOTES = {
     "process, one after the other, on a shared 2-core machine. See `benchmarks/solver.py`.",
     "probe": "Each reference runs under a time budget; a stopped one gives a lower bound (≥). One process, "
     "one run after the other, on a shared 2-core machine. See `benchmarks/probe.py`.",
+    "defaults": "Fashion-MNIST, softmax. Each row in a fresh process; fit times are one fit after a "
+    "1-epoch warm-up on 1,000 rows (compilation and caches excluded). Limit = the run's epochs × "
+    "max(bytes of X / read bandwidth, 4·N·D·C / peak GEMM FLOP/s), bandwidth and FLOP/s measured in "
+    "this run; the Python loop is `LINCLASS_PYTHON_LOOP=1`; scikit-learn gets float32 pixels/255 "
+    "minus the mean image, prepared before its clock starts. See `benchmarks/defaults.py`.",
     "optimizers": "Softmax objective with L2 (alpha = 1e-4); digits standardized, Fashion-MNIST "
     "center-scaled. Searches are budgeted in loss evaluations (each one a pass over the training set).",
     "dask": "`LocalCluster(n_workers=k, threads_per_worker=1)` on this machine; the workers stream the "
@@ -92,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         text = render(results[name])
         print(text + f"\n\n({time.perf_counter() - clock:.0f} s)", flush=True)
         sections.append(f"## {title}\n\n{NOTES[name]}\n\n{text}")
-    summary = report.targets(results)
+    summary = report.targets(results) + defaults.targets(results.get("defaults"))
     summary_text = report.table(
         ["target", "requirement", "measured", "met"],
         [[t, r, m, "yes" if ok else "NO"] for t, r, m, ok in summary],

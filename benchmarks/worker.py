@@ -9,6 +9,7 @@ otherwise the whole-process peak).
 
 from __future__ import annotations
 
+import importlib
 import json
 import resource
 import sys
@@ -50,9 +51,8 @@ def run(task: dict, measure_memory: bool = True) -> dict:
     figures are None.
     """
     if task.get("kind") == "speed":
-        from benchmarks import speed
-
-        return getattr(speed, task["function"])(**task["args"])
+        module = importlib.import_module(f"benchmarks.{task.get('module', 'speed')}")
+        return getattr(module, task["function"])(**task["args"])
     if task["contender"] in ("sklearn_logistic", "sklearn_sgd"):
         import sklearn.linear_model  # noqa: F401  (imports outside the measured window)
     elif task["contender"] == "torch":

@@ -13,7 +13,7 @@ import signal
 import numpy as np
 import pytest
 
-from linclass.kernels import NumpyKernels, epoch
+from linclass.kernels import NumpyKernels, epoch, fused, threads
 from linclass.objective import Objective
 from linclass.optim import OPTIMIZERS, SCHEDULES, adam, sgd
 from linclass.preprocess import Affine
@@ -230,3 +230,34 @@ def test_a_bad_loop_value_is_refused():
     X, y, W, b, _ = linear_problem("softmax", np.float64, np.float64)
     with pytest.raises(ValueError, match=r"^loop must be one of \['auto', 'python', 'compiled'\], got 'numba'$"):
         fit(Objective("softmax"), (W, b), X, y, loop="numba")
+
+
+def test_auto_leaves_batches_big_enough_for_threads_to_the_threaded_batch_kernel(monkeypatch):
+    X, y, W, b, _ = linear_problem("softmax", np.float32, np.float32, n=64)
+    calls = []
+    original = epoch.run_steps
+    monkeypatch.setattr(epoch, "run_steps", lambda *a: calls.append(1) or original(*a))
+    monkeypatch.setattr(fused, "PARALLEL_MIN_WORK", 100)  # so that 16 x 19 x 4 is worth 2 threads
+    monkeypatch.setattr(threads, "_settings", {"threads": 2})
+    reference = fit(Objective("softmax"), (W, b), X, y, optimizer=sgd(0.1), epochs=2, batch_size=16, random_state=0)
+    assert calls == []
+    fast = fit(Objective("softmax"), (W, b), X, y, optimizer=sgd(0.1), epochs=2, batch_size=16, random_state=0,
+               loop="compiled")  # fmt: skip
+    assert calls == [1, 1]
+    np.testing.assert_allclose(fast.params[0], reference.params[0], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("loop", ["python", "compiled"])
+def test_a_signal_in_an_epochs_last_step_stops_after_the_epoch_is_recorded(loop):
+    X, y, W, b, _ = linear_problem("svm", np.float32, np.float32, n=120)  # 15 steps of 8 per epoch
+
+    def rate(count):  # the compiled loop reads the whole first epoch's rates before its first step
+        if count == 14:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return 0.02
+
+    saved = []
+    with deferred_interrupts(), pytest.raises(Interrupted):
+        fit(Objective("svm"), (W, b), X, y, optimizer=sgd(rate), checkpoint=saved.append, batch_size=8, epochs=3,
+            random_state=0, loop=loop)  # fmt: skip
+    assert [(state.epoch, state.step, len(state.history["loss"])) for state in saved] == [(1, 0, 1)]

@@ -47,33 +47,41 @@ def _as_dtype_of(like, value):
     return out[0]
 
 
+@numba.njit(cache=True, fastmath={"reassoc"})
+def _penalty_value(flat, penalty, l1_weight, l2_weight):
+    """``R(W)`` summed in float64 (in any order: the value only reaches the history)."""
+    squares = 0.0
+    absolute = 0.0
+    for j in range(flat.shape[0]):
+        w = float(flat[j])
+        squares += w * w
+        absolute += abs(w)
+    if penalty == L2:
+        return squares
+    if penalty == L1:
+        return absolute
+    return float(l2_weight) / 2 * squares + float(l1_weight) * absolute
+
+
 @numba.njit(cache=True)
 def _add_penalty(Wt, dWt, penalty, alpha, l1_weight, l2_weight):
     """``dWt += alpha * dR(Wt)`` in the weights' dtype, as :mod:`linclass.penalties` does; returns ``R``.
 
     ``alpha``, ``l1_weight`` (the elastic net's) and ``l2_weight`` (twice the elastic net's
-    squared-term weight) are scalars of the weights' dtype; ``R`` is summed in float64.
+    squared-term weight) are scalars of the weights' dtype.
     """
     flat, grad = Wt.reshape(Wt.size), dWt.reshape(dWt.size)
-    one = _as_dtype_of(Wt, 1.0)
-    zero = one - one
-    squares = 0.0
-    absolute = 0.0
     if penalty == L2:
         for j in range(flat.shape[0]):
-            w = flat[j]
-            squares += float(w) * float(w)
-            grad[j] += (w + w) * alpha
-        return squares
+            grad[j] += (flat[j] + flat[j]) * alpha
+        return _penalty_value(flat, penalty, l1_weight, l2_weight)
+    one = _as_dtype_of(Wt, 1.0)
+    zero = one - one
     for j in range(flat.shape[0]):
         w = flat[j]
         sign = one if w > 0 else (-one if w < 0 else zero)
-        squares += float(w) * float(w)
-        absolute += abs(float(w))
         grad[j] += sign * alpha if penalty == L1 else (sign * l1_weight + l2_weight * w) * alpha
-    if penalty == L1:
-        return absolute
-    return float(l2_weight) / 2 * squares + float(l1_weight) * absolute
+    return _penalty_value(flat, penalty, l1_weight, l2_weight)
 
 
 @numba.njit(cache=True)
@@ -82,12 +90,14 @@ def _fold(Wt, b, scale, shift_scaled, Wr, b_raw):
 
     :func:`linclass.kernels.fused._fold` in the transposed layout, same operations and order.
     """
+    offset = np.zeros(Wt.shape[0])
+    for j in range(Wt.shape[1]):  # features outer, as fused._fold adds them: the class sums run side by side
+        for c in range(Wt.shape[0]):
+            offset[c] += shift_scaled[j] * Wt[c, j]
     for c in range(Wt.shape[0]):
-        offset = 0.0
         for j in range(Wt.shape[1]):
-            offset += shift_scaled[j] * Wt[c, j]
             Wr[c, j] = scale[j] * Wt[c, j]
-        b_raw[c] = b[c] - offset
+        b_raw[c] = b[c] - offset[c]
 
 
 @numba.njit(cache=True)

@@ -14,7 +14,10 @@ any fused loss, class weights, folded preprocessing), ``(W, b)`` parameters, the
 ``none``/``l2``/``l1``/``elasticnet``, and optimizers that are a chain of an optional
 ``trace`` (momentum, Nesterov) or ``scale_by_adam`` and a ``scale`` or ``scale_by_schedule``
 (``sgd``, ``adam``, every schedule). Anything else runs the reference loop, as does every run
-with ``loop="python"`` or the environment variable ``LINCLASS_PYTHON_LOOP=1``.
+with ``loop="python"`` or the environment variable ``LINCLASS_PYTHON_LOOP=1``. The compiled
+steps run on one thread; with ``loop="auto"``, batches big enough for the batch kernel to split
+them across threads (:attr:`CompiledSteps.threaded_batches`: about 450 rows of 784 features
+and 10 classes) run the reference loop, whose batch kernel uses every core.
 """
 
 from __future__ import annotations
@@ -185,6 +188,16 @@ class CompiledSteps:
         head = ScaleByAdamState(count=opt_state[0].count + taken, mu=(arrays[0], arrays[1]),
                                 nu=(arrays[2], arrays[3]))
         return (head, tail)
+
+    @property
+    def threaded_batches(self) -> bool:
+        """True when a batch is big enough for the batch kernel to split it across threads
+        (:func:`linclass.kernels.fused.n_parts_for`), which the one-thread compiled steps do not."""
+        from linclass.kernels import fused
+
+        n_features = self.X.shape[1]
+        n_classes = self.weight.shape[0]
+        return fused.n_parts_for(self.batch, n_features, n_classes) > 1
 
     def steps_per_call(self, n_features: int, n_classes: int) -> int:
         """Steps that take about :data:`CALL_SECONDS` (the first guess from the multiply-adds)."""

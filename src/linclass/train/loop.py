@@ -68,7 +68,7 @@ class _Loop:
             if self.loop == "compiled":
                 raise ValueError(f"loop='compiled' cannot run this training: {built}")
             return None
-        return built
+        return None if self.loop == "auto" and built.threaded_batches else built
 
     @functools.cached_property
     def X_train(self) -> np.ndarray:
@@ -186,7 +186,8 @@ class _Loop:
                         params, opt_state, done = chunk.params, chunk.opt_state, step + chunk.taken
                         n_correct, n_seen, step = n_correct + chunk.n_correct, n_seen + chunk.n_seen, done
                         self.bar.advance(chunk.taken)
-                        interrupts.check()
+                        if step < self.steps_per_epoch:  # after the last step, once the epoch is recorded
+                            interrupts.check()
                         continue
                 # The reference step (and the one the compiled loop leaves to it: see kernels.epoch).
                 if permutation is None:
@@ -215,7 +216,8 @@ class _Loop:
                 )
                 step = done
                 self.bar.advance()
-                interrupts.check()
+                if step < self.steps_per_epoch:
+                    interrupts.check()
         except KeyboardInterrupt:
             self.state = snapshot()
             raise

@@ -1,0 +1,343 @@
+"""Speed at the defaults: what a user gets from ``LinearClassifier()`` and ``optimizer="sgd"``.
+
+Rows, all in one run and each against the machine's limit for its arithmetic (measured in the
+same run: peak float32 GEMM FLOP/s and read bandwidth, before and after the other rows):
+
+- the default estimator and ``LinearClassifier(optimizer="sgd")`` (batch 64, 20 epochs) on
+  Fashion-MNIST stored as uint8 and as float32, with the compiled loop and with the Python
+  reference loop (``LINCLASS_PYTHON_LOOP=1``), against scikit-learn's ``LogisticRegression()``
+  with its defaults and a PyTorch loop at the same batch size and epochs;
+- one SGD epoch (momentum 0.9, ``center-scale``) at batch 16, 64, 256 and 1,024: compiled loop,
+  Python loop and PyTorch;
+- one full-batch value and gradient over all 60,000 rows (uint8 and float32).
+
+Limit of a run = ``max(bytes of X read / bandwidth, 4 N D C / peak FLOP/s)`` per epoch (a
+forward and a backward product of 2 N D C flops each), times the epochs.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from benchmarks import competitors, data, machine
+from benchmarks.runner import run_worker
+
+N_CLASSES = 10
+EPOCH_BATCHES = (16, 64, 256, 1024)
+DEFAULT_EPOCHS, DEFAULT_BATCH = 20, 64
+
+
+def _task(function: str, quick: bool, **args) -> dict:
+    task = {"kind": "speed", "module": "defaults", "function": function, "args": dict(args, quick=quick)}
+    result = run_worker(task, fresh=not quick, timeout=1800)
+    if "error" in result:
+        raise RuntimeError(f"{function}{args} failed: {result['error']}")
+    return result
+
+
+def _stored(X: np.ndarray, stored: str) -> np.ndarray:
+    return X if stored == "uint8" else X.astype(np.float32)
+
+
+# --------------------------------------------------------------------------- measurements (in a worker)
+
+
+def measure_estimator(quick: bool, stored: str, optimizer: str, python_loop: bool) -> dict:
+    """``LinearClassifier(optimizer=...)`` with every other default: fit seconds and test accuracy."""
+    import linclass
+
+    X, y, X_test, y_test = data.load("fashion", quick=quick)
+    X = _stored(X, stored)
+    previous = os.environ.get("LINCLASS_PYTHON_LOOP", "")
+    os.environ["LINCLASS_PYTHON_LOOP"] = "1" if python_loop else ""
+    try:
+        linclass.LinearClassifier(optimizer=optimizer, epochs=1).fit(
+            X[:1000], y[:1000]
+        )  # compile, load caches
+        start = time.perf_counter()
+        clf = linclass.LinearClassifier(optimizer=optimizer).fit(X, y)
+        seconds = time.perf_counter() - start
+    finally:
+        os.environ["LINCLASS_PYTHON_LOOP"] = previous
+    return {
+        "time": seconds,
+        "accuracy": float(clf.score(X_test, y_test)),
+        "optimizer_": clf.optimizer_,
+        "epochs": int(clf.n_iter_),
+        "batch": int(clf.batch_size),
+        "n": int(X.shape[0]),
+        "bytes": int(X.nbytes),
+    }
+
+
+def measure_epochs(quick: bool, loop: str) -> dict:
+    """Seconds of one SGD epoch (uint8 input, momentum 0.9, center-scale) per batch size."""
+    from linclass.objective import Objective
+    from linclass.optim import sgd
+    from linclass.preprocess import fit_transform
+    from linclass.train import fit
+
+    X, y, _, _ = data.load("fashion", quick=quick)
+    objective = Objective("softmax", "l2", alpha=1e-4, transform=fit_transform("center-scale", X))
+    start = (np.zeros((X.shape[1], N_CLASSES), np.float32), np.zeros(N_CLASSES, np.float32))
+
+    def epoch(batch: int, rows: int | None = None) -> None:
+        fit(
+            objective,
+            start,
+            X[:rows],
+            y[:rows],
+            optimizer=sgd(0.01, momentum=0.9),
+            batch_size=batch,
+            epochs=1,
+            random_state=0,
+            loop=loop,
+        )
+
+    rows = []
+    for batch in EPOCH_BATCHES:
+        epoch(batch, 2048)
+        rows.append({"batch": batch, "seconds": machine.best_time(lambda b=batch: epoch(b), 2, 1.0)})
+    return {"rows": rows, "shape": list(X.shape), "bytes": int(X.nbytes)}
+
+
+def measure_full_batch(quick: bool) -> dict:
+    """Seconds of one value and gradient over all of Fashion-MNIST's training rows."""
+    from linclass.objective import Objective
+    from linclass.preprocess import fit_transform
+
+    X, y, _, _ = data.load("fashion", quick=quick)
+    rng = np.random.default_rng(0)
+    params = (
+        rng.normal(scale=1e-3, size=(X.shape[1], N_CLASSES)).astype(np.float32),
+        np.zeros(N_CLASSES, np.float32),
+    )
+    rows = []
+    for stored in ("uint8", "float32"):
+        X_stored = _stored(X, stored)
+        objective = Objective("softmax", "l2", alpha=1e-4, transform=fit_transform("center-scale", X_stored))
+        objective.value_and_grad(params, X_stored[:512], y[:512])
+        seconds = machine.best_time(lambda o=objective, Xs=X_stored: o.value_and_grad(params, Xs, y), 5, 1.0)
+        rows.append({"stored": stored, "seconds": seconds, "bytes": int(X_stored.nbytes)})
+    return {"rows": rows, "shape": list(X.shape)}
+
+
+def measure_torch_epochs(quick: bool) -> dict:
+    """PyTorch (``nn.Linear``, SGD with momentum) epoch seconds per batch size, float32 input."""
+    arrays = data.load("fashion", quick=quick)
+    competitors.fit_torch(tuple(a[:2048] for a in arrays), "softmax", epochs=1, batch_size=64)
+    rows = []
+    for batch in EPOCH_BATCHES:
+        seconds = min(
+            competitors.fit_torch(arrays, "softmax", epochs=1, batch_size=batch)["time"] for _ in range(2)
+        )
+        rows.append({"batch": batch, "seconds": seconds})
+    return {"rows": rows}
+
+
+def measure_competitors(quick: bool) -> dict:
+    """scikit-learn's ``LogisticRegression()`` (defaults) and PyTorch at batch 64 for 20 epochs."""
+    arrays = data.load("fashion", quick=quick)
+    return {
+        "sklearn": competitors.fit_sklearn_logistic(arrays, max_iter=100),
+        "torch": competitors.fit_torch(arrays, "softmax", epochs=DEFAULT_EPOCHS, batch_size=DEFAULT_BATCH),
+    }
+
+
+# --------------------------------------------------------------------------- the suite (in the main process)
+
+
+def _limits(quick: bool) -> dict:
+    from benchmarks.speed import _speed_task
+
+    return _speed_task("measure_limits", quick)
+
+
+def defaults_suite(quick: bool) -> dict:
+    limits = [_limits(quick)]
+    fits = []
+    for stored in ("uint8", "float32"):
+        for optimizer, python_loop in (("auto", False), ("sgd", False), ("sgd", True)):
+            row = _task(
+                "measure_estimator", quick, stored=stored, optimizer=optimizer, python_loop=python_loop
+            )
+            fits.append(
+                dict(
+                    row,
+                    stored=stored,
+                    estimator=f'optimizer="{optimizer}"',
+                    loop="Python" if python_loop else "compiled",
+                )
+            )
+    epochs = {loop: _task("measure_epochs", quick, loop=loop) for loop in ("compiled", "python")}
+    torch_epochs = _task("measure_torch_epochs", quick)
+    full = _task("measure_full_batch", quick)
+    others = _task("measure_competitors", quick)
+    limits.append(_limits(quick))
+    bandwidth = max(limit["bandwidth"] for limit in limits)
+    flops = max(limit["flops"] for limit in limits)
+
+    def limit(n: int, d: int, n_bytes: int, passes: int = 1) -> float:
+        return passes * max(n_bytes / bandwidth, 4 * n * d * N_CLASSES / flops)
+
+    n, d = full["shape"]
+    for row in fits:
+        row["limit"] = limit(row["n"], d, row["bytes"], row["epochs"])
+    epoch_rows = []
+    for compiled, python, torch_row in zip(
+        epochs["compiled"]["rows"], epochs["python"]["rows"], torch_epochs["rows"], strict=True
+    ):
+        epoch_limit = limit(n, d, epochs["compiled"]["bytes"])
+        epoch_rows.append(
+            {
+                "batch": compiled["batch"],
+                "compiled": compiled["seconds"],
+                "python": python["seconds"],
+                "torch": torch_row["seconds"],
+                "limit": epoch_limit,
+            }
+        )
+    for row in full["rows"]:
+        row["limit"] = limit(n, d, row["bytes"])
+    return {
+        "bandwidth GB/s": bandwidth / 1e9,
+        "peak GFLOP/s": flops / 1e9,
+        "load": os.getloadavg()[0],
+        "fits": fits,
+        "epochs": epoch_rows,
+        "full batch": full["rows"],
+        **others,
+    }
+
+
+def defaults_section(result: dict) -> str:
+    from benchmarks.report import table
+
+    sklearn, torch = result["sklearn"], result["torch"]
+    fit_rows = [
+        [
+            row["estimator"],
+            row["optimizer_"],
+            row["stored"],
+            row["loop"],
+            row["time"],
+            row["accuracy"],
+            row["limit"],
+            row["time"] / row["limit"],
+            sklearn["time"] / row["time"],
+        ]
+        for row in result["fits"]
+    ]
+    fit_rows.append(
+        [
+            "scikit-learn LogisticRegression()",
+            f"lbfgs, {sklearn['n_iter']} its",
+            "float32",
+            "",
+            sklearn["time"],
+            sklearn["accuracy"],
+            float("nan"),
+            float("nan"),
+            1.0,
+        ]
+    )
+    fit_rows.append(
+        [
+            f"PyTorch SGD, batch {DEFAULT_BATCH}, {DEFAULT_EPOCHS} epochs",
+            "sgd",
+            "float32",
+            "",
+            torch["time"],
+            torch["accuracy"],
+            float("nan"),
+            float("nan"),
+            sklearn["time"] / torch["time"],
+        ]
+    )
+    epoch_rows = [
+        [
+            row["batch"],
+            row["compiled"] * 1e3,
+            row["python"] * 1e3,
+            row["torch"] * 1e3,
+            row["limit"] * 1e3,
+            row["compiled"] / row["limit"],
+            row["python"] / row["compiled"],
+            row["torch"] / row["compiled"],
+        ]
+        for row in result["epochs"]
+    ]
+    full_rows = [
+        [row["stored"], row["seconds"] * 1e3, row["limit"] * 1e3, row["seconds"] / row["limit"]]
+        for row in result["full batch"]
+    ]
+    return "\n\n".join(
+        [
+            f"Machine limits measured in this run: {result['peak GFLOP/s']:.0f} GFLOP/s peak GEMM, "
+            f"{result['bandwidth GB/s']:.1f} GB/s read bandwidth; load average {result['load']:.1f} "
+            "at the end.",
+            table(
+                [
+                    "estimator",
+                    "optimizer_",
+                    "X stored",
+                    "loop",
+                    "fit s",
+                    "test acc",
+                    "limit s",
+                    "× limit",
+                    "LogisticRegression() / this",
+                ],
+                fit_rows,
+            ),
+            table(
+                [
+                    "batch",
+                    "compiled ms",
+                    "Python loop ms",
+                    "PyTorch ms",
+                    "limit ms",
+                    "compiled × limit",
+                    "Python / compiled",
+                    "PyTorch / compiled",
+                ],
+                epoch_rows,
+            ),
+            table(["full batch, X stored", "value + gradient ms", "limit ms", "× limit"], full_rows),
+        ]
+    )
+
+
+def targets(result: dict | None) -> list[list]:
+    """The issue's targets for the defaults: ``[target, requirement, measured, met]`` rows."""
+    if not result:
+        return []
+    rows = []
+    sklearn = result["sklearn"]["time"]
+    for row in result["fits"]:
+        if row["estimator"] == 'optimizer="sgd"' and row["loop"] == "compiled":
+            ratio, speedup = row["time"] / row["limit"], sklearn / row["time"]
+            rows.append(
+                [
+                    f"defaults: sgd, {row['stored']}",
+                    "≤ 3× limit, ≥ 50× LogisticRegression(), acc ≥ 0.84",
+                    f"{ratio:.2f}× limit, {speedup:.1f}× faster, acc {row['accuracy']:.4f}",
+                    ratio <= 3 and speedup >= 50 and row["accuracy"] >= 0.84,
+                ]
+            )
+    for row in result["epochs"]:
+        bound = {64: 3.0, 256: 2.0}.get(row["batch"])
+        if bound:
+            ratio = row["compiled"] / row["limit"]
+            rows.append(
+                [f"SGD epoch, batch {row['batch']}", f"≤ {bound:g}× limit", f"{ratio:.2f}×", ratio <= bound]
+            )
+    for row in result["full batch"]:
+        ratio = row["seconds"] / row["limit"]
+        rows.append(
+            [f"full-batch value + gradient, {row['stored']}", "≤ 1.5× limit", f"{ratio:.2f}×", ratio <= 1.5]
+        )
+    return rows

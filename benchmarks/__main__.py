@@ -19,7 +19,7 @@ SUITES = {
     "scaling": (speed.scaling_suite, "5. Cost growth", report.scaling_section),
     "solver": (solver.solver_suite, "6. The exact solver: time to the optimum", solver.solver_section),
     "probe": (probe.probe_suite, "8. Linear probes against scikit-learn and PyTorch", probe.probe_section),
-    "defaults": (defaults.defaults_suite, "7. Speed at the defaults", defaults.defaults_section),
+    "defaults": (defaults.defaults_suite, "9. Speed at the defaults", defaults.defaults_section),
     "optimizers": (
         accuracy.optimizers_suite,
         "Every optimizer on digits and Fashion-MNIST",
@@ -51,7 +51,8 @@ NOTES = {
     "defaults": "Fashion-MNIST, softmax. Each row in a fresh process; fit times are one fit after a "
     "1-epoch warm-up on 1,000 rows (compilation and caches excluded). Limit = the run's epochs × "
     "max(bytes of X / read bandwidth, 4·N·D·C / peak GEMM FLOP/s), bandwidth and FLOP/s measured in "
-    "this run; the Python loop is `LINCLASS_PYTHON_LOOP=1`; scikit-learn gets float32 pixels/255 "
+    "this run; the Python loop is `LINCLASS_PYTHON_LOOP=1`; PyTorch runs on one thread (as the "
+    "compiled loop); scikit-learn gets float32 pixels/255 "
     "minus the mean image, prepared before its clock starts. See `benchmarks/defaults.py`.",
     "optimizers": "Softmax objective with L2 (alpha = 1e-4); digits standardized, Fashion-MNIST "
     "center-scaled. Searches are budgeted in loss evaluations (each one a pass over the training set).",

@@ -54,7 +54,7 @@ def measure_estimator(quick: bool, stored: str, optimizer: str, python_loop: boo
     previous = os.environ.get("LINCLASS_PYTHON_LOOP", "")
     os.environ["LINCLASS_PYTHON_LOOP"] = "1" if python_loop else ""
     try:
-        linclass.LinearClassifier(optimizer=optimizer, epochs=1).fit(
+        linclass.LinearClassifier(optimizer="sgd", epochs=1).fit(
             X[:1000], y[:1000]
         )  # compile, load caches
         start = time.perf_counter()
@@ -125,8 +125,17 @@ def measure_full_batch(quick: bool) -> dict:
     return {"rows": rows, "shape": list(X.shape)}
 
 
+def _one_torch_thread() -> None:
+    """PyTorch on one thread, as the compiled loop runs (on a loaded 2-core machine its default
+    two spinning threads run several times slower)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def measure_torch_epochs(quick: bool) -> dict:
     """PyTorch (``nn.Linear``, SGD with momentum) epoch seconds per batch size, float32 input."""
+    _one_torch_thread()
     arrays = data.load("fashion", quick=quick)
     competitors.fit_torch(tuple(a[:2048] for a in arrays), "softmax", epochs=1, batch_size=64)
     rows = []
@@ -140,6 +149,7 @@ def measure_torch_epochs(quick: bool) -> dict:
 
 def measure_competitors(quick: bool) -> dict:
     """scikit-learn's ``LogisticRegression()`` (defaults) and PyTorch at batch 64 for 20 epochs."""
+    _one_torch_thread()
     arrays = data.load("fashion", quick=quick)
     return {
         "sklearn": competitors.fit_sklearn_logistic(arrays, max_iter=100),

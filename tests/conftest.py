@@ -99,9 +99,11 @@ def playground(browser, playground_url):
         pytest.fail(f"the page logged console errors: {tab.errors}")
 
 
-# Per-worker memory limit of the Dask test clusters: above a worker's own footprint (~240 MB with
-# the Numba kernels compiled), below the out-of-core test's data.
-CLUSTER_MEMORY_LIMIT = 400 * 2**20
+# Per-worker memory limit of the Dask test clusters: well above a worker's own footprint (~240 MB
+# with the Numba kernels loaded; a worker the nanny restarts loads them again, and at 400 MiB such
+# workers were seen crossing the terminate threshold in a fresh environment), below the out-of-core
+# test's data (4 x this limit).
+CLUSTER_MEMORY_LIMIT = 512 * 2**20
 
 
 def _local_dask_client(set_as_default: bool):

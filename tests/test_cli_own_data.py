@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -110,14 +111,14 @@ def test_tune_runs_on_a_source_without_test_split(tmp_path, capsys, data_files, 
 
 
 def test_test_fraction_holds_out_a_seeded_stratified_share(data_files):
-    config = TrainConfig(data=data_files["csv"], test_fraction=0.25, val_fraction=0.2, seed=3)
+    config = TrainConfig(data=data_files["csv"], test_fraction=0.25, validation_fraction=0.2, random_state=3)
     splits = prepare_data(config)
     assert np.bincount(splits.y_test).tolist() == [5, 5, 5]  # a quarter of each class of 20
     assert np.bincount(splits.y_val).tolist() == [3, 3, 3]  # a fifth of the remaining 15 per class
     assert len(splits.y_train) == 60 - 15 - 9
     again = prepare_data(config)
     np.testing.assert_array_equal(splits.X_test, again.X_test)
-    other = prepare_data(TrainConfig(data=data_files["csv"], test_fraction=0.25, seed=4))
+    other = prepare_data(TrainConfig(data=data_files["csv"], test_fraction=0.25, random_state=4))
     assert not np.array_equal(splits.X_test, other.X_test)
     rows = {tuple(r) for r in np.concatenate([splits.X_train, splits.X_val, splits.X_test])}
     assert len(rows) == 60  # a partition: no row used twice
@@ -140,20 +141,41 @@ def test_test_data_maps_labels_by_class_name(tmp_path, capsys):
 def test_test_data_with_unknown_classes_or_other_width_is_refused(tmp_path, capsys, data_files):
     X, y = blobs()
     numbers = write_npz(tmp_path / "numbers.npz", X, y)
-    assert main(["train", "--data", data_files["csv"], "--test-data", numbers, "--out", str(tmp_path / "m")]) == 1
+    assert main(["train", "--data", data_files["csv"], "--test-data", numbers, "--out", str(tmp_path / "m")]) == 2
     assert capsys.readouterr().err == (
-        f"linclass train: error: test data {numbers!r} has classes 0, 1, 2 that data {data_files['csv']!r} "
+        f"linclass train: error: --test-data {numbers}: it has classes 0, 1, 2 that data {data_files['csv']!r} "
         "does not have (its classes: setosa, versicolor, virginica)\n"
     )
-    with pytest.raises(ValueError, match=r"test data 'digits' has 64 features per row but data .* has 4; "):
+    with pytest.raises(ValueError, match=r"^test_data='digits': its rows have 64 features but those of data .* have 4; "):
         prepare_data(TrainConfig(data=data_files["npz"], test_data="digits"))
 
 
 def test_test_fraction_on_a_source_with_a_test_split_is_refused():
-    with pytest.raises(ValueError, match=r"data 'digits' already has a test split \(359 rows\)"):
+    with pytest.raises(ValueError, match=r"^test_fraction=0.2: data 'digits' already has a test split \(359 rows\)"):
         prepare_data(TrainConfig(test_fraction=0.2))
     with pytest.raises(ValueError, match="test_data and test_fraction both choose the test rows"):
         prepare_data(TrainConfig(test_data="digits", test_fraction=0.2))
+
+
+def test_errors_found_once_the_data_are_loaded_name_the_flag_as_typed_and_exit_2(tmp_path, capsys, data_files):
+    out = str(tmp_path / "m.npz")
+    assert main(["train", "--test-fraction", "0.2", "--out", out]) == 2
+    assert capsys.readouterr().err == (
+        "linclass train: error: --test-fraction 0.2: data 'digits' already has a test split (359 rows); "
+        "a test fraction is for a source without one\n"
+    )
+    assert main(["tune", "--test-fraction", "0.2", "--out", out]) == 2
+    assert capsys.readouterr().err.startswith("linclass tune: error: --test-fraction 0.2: data 'digits' already has")
+    assert main(["train", "--data", data_files["npz"], "--test-data", "digits", "--out", out]) == 2
+    assert capsys.readouterr().err == (
+        "linclass train: error: --test-data digits: its rows have 64 features but those of data "
+        f"{data_files['npz']!r} have 4; expected the same\n"
+    )
+    assert main(["train", "--test-data", "digits", "--test-fraction", "0.2", "--out", out]) == 2
+    assert capsys.readouterr().err == (
+        "linclass train: error: --test-data and --test-fraction both choose the test rows; give one of them\n"
+    )
+    assert not os.path.exists(out)
 
 
 def test_train_on_a_csv_file_as_a_new_user_types_it(tmp_path, data_files):

@@ -11,6 +11,7 @@ import linclass
 from linclass.app import experiment
 from linclass.app.experiment import read_checkpoint
 from linclass.cli import main
+from linclass.io import read_bundle, write_bundle
 
 RUN = ["train", "--epochs", "3", "--schedule", "constant", "--quiet"]
 
@@ -62,10 +63,42 @@ def test_conflicting_options_are_refused_with_exit_2_and_listed(finished_run, ca
     assert code == 2
     assert capsys.readouterr().err == (
         "linclass train: error: --resume run.ckpt: --early-stopping (the run has off), --loss svm (the run has "
-        "softmax), --lr 0.1 (the run has 0.01): a resumed run keeps its settings; only --epochs, --device, --out, "
-        "--checkpoint, --checkpoint-every, --quiet, --json, --debug, --scheduler, --workers may change\n"
+        "softmax), --lr 0.1 (the run has 0.01): a resumed run keeps its settings; only --epochs, --max-iter, --device, "
+        "--out, --checkpoint, --checkpoint-every, --quiet, --json, --debug, --scheduler, --workers may change\n"
     )
     assert (finished_run / "run.ckpt").read_bytes() == before
+
+
+def test_a_conflict_names_the_flag_as_typed(finished_run, capsys):
+    assert main(["train", "--resume", "run.ckpt", "--learning-rate", "0.1", "--seed", "4"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "linclass train: error: --resume run.ckpt: --learning-rate 0.1 (the run has 0.01), --seed 4 (the run has 0): "
+    )
+
+
+def test_options_that_a_resumed_run_would_ignore_are_refused(finished_run, capsys):
+    assert main(["train", "--resume", "run.ckpt", "--max-iter", "50"]) == 2
+    assert capsys.readouterr().err == "linclass train: error: --max-iter 50 has no effect with --optimizer sgd\n"
+
+
+def test_checkpoints_written_with_the_former_setting_names_are_read_and_resumed(finished_run, capsys):
+    arrays, metadata = read_bundle(finished_run / "run.ckpt", kind="checkpoint")
+    config = metadata["config"]
+    for former, name in {"patience": "n_iter_no_change", "val_fraction": "validation_fraction", "seed": "random_state"}.items():
+        config[former] = config.pop(name)
+    del config["max_iter"]  # checkpoints of that time had none
+    write_bundle(finished_run / "old.ckpt", arrays, metadata, kind="checkpoint")
+    assert read_checkpoint(finished_run / "old.ckpt").config == read_checkpoint(finished_run / "run.ckpt").config
+    assert main(["train", "--resume", "old.ckpt", "--epochs", "4", "--seed", "0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["epochs"] == 4
+    config["val_fraction"], config["seed"], config["patience"] = 0.2, 7, 3
+    write_bundle(finished_run / "other.ckpt", arrays, metadata, kind="checkpoint")
+    other = read_checkpoint(finished_run / "other.ckpt").config
+    assert (other.validation_fraction, other.random_state, other.n_iter_no_change, other.max_iter) == (0.2, 7, 3, 1000)
+    config["random_state"] = 7  # both names of one setting: refused
+    write_bundle(finished_run / "both.ckpt", arrays, metadata, kind="checkpoint")
+    with pytest.raises(linclass.io.ModelFileError, match=r"settings \['seed'\] are the former names of"):
+        read_checkpoint(finished_run / "both.ckpt")
 
 
 def test_options_equal_to_the_runs_settings_are_not_conflicts(finished_run):

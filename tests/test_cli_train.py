@@ -48,10 +48,42 @@ def test_train_json_reports_every_split(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "gd", "lbfgs", "random_search", "genetic"])
-def test_train_accepts_every_optimizer(tmp_path, capsys, optimizer):
-    code = main(["train", "--optimizer", optimizer, "--epochs", "2", "--json", "--out", str(tmp_path / "m.npz")])
+def test_train_accepts_every_optimizer_and_runs_as_long_as_told(tmp_path, capsys, optimizer):
+    length = ["--max-iter", "2"] if optimizer == "lbfgs" else ["--epochs", "2"]
+    code = main(["train", "--optimizer", optimizer, *length, "--json", "--out", str(tmp_path / "m.npz")])
     assert code == 0
-    assert json.loads(capsys.readouterr().out)["optimizer"] == optimizer
+    report = json.loads(capsys.readouterr().out)
+    assert (report["optimizer"], report["epochs"]) == (optimizer, 2)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        # L-BFGS counts iterations: --epochs used to be accepted and ignored (the run went on to convergence)
+        (["--optimizer", "lbfgs", "--epochs", "3"],
+         "--epochs 3 has no effect with --optimizer lbfgs (it runs at most --max-iter iterations)"),
+        (["--max-iter", "3"], "--max-iter 3 has no effect with --optimizer sgd"),
+        (["--optimizer", "adam", "--momentum", "0.5"], "--momentum 0.5 has no effect with --optimizer adam"),
+        (["--optimizer", "gd", "--batch-size", "8"], "--batch-size 8 has no effect with --optimizer gd"),
+        (["--optimizer", "genetic", "--schedule", "step"], "--schedule step has no effect with --optimizer genetic"),
+        (["--l1-ratio", "0.5"], "--l1-ratio 0.5 has no effect with --penalty l2"),
+        (["--patience", "2", "--val-fraction", "0.2"], "--patience 2 has no effect without --early-stopping"),
+        (["--optimizer", "lbfgs", "--lr", "0.1", "--penalty", "none"],
+         "--lr 0.1 has no effect with --optimizer lbfgs"),
+    ],
+)  # fmt: skip
+def test_options_the_run_would_ignore_are_refused_before_any_work(tmp_path, capsys, options, message):
+    out = tmp_path / "m.npz"
+    assert main(["train", "--data", "cifar10:/nonexistent", *options, "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"linclass train: error: {message}\n"
+    assert not out.exists()
+
+
+def test_max_iter_limits_lbfgs_and_epochs_count_its_lines(tmp_path, capsys):
+    assert main(["train", "--optimizer", "lbfgs", "--max-iter", "4", "--out", str(tmp_path / "m.npz")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line[:11] for line in lines[:4]] == [f"epoch   {k}/4" for k in range(1, 5)]
+    assert linclass.load(tmp_path / "m.npz").n_iter_ == 4
 
 
 def test_usage_errors_exit_2_and_runtime_errors_exit_1(tmp_path):

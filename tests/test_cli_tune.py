@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -159,4 +160,19 @@ def test_list_and_range_together_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["tune", "--lr", "0.1", "--lr-range", "1e-3:1"])
     assert exit_info.value.code == 2
-    assert "not allowed with argument --lr" in capsys.readouterr().err
+    assert capsys.readouterr().err == "linclass tune: error: --lr-range: not allowed with --lr\n"
+    with pytest.raises(SystemExit):
+        main(["tune", "--learning-rate-range", "1e-3:1", "--lr", "0.1"])
+    assert capsys.readouterr().err == "linclass tune: error: --lr: not allowed with --learning-rate-range\n"
+
+
+def test_an_optimizer_without_a_learning_rate_cannot_be_tuned_and_ignored_options_are_refused(tmp_path, capsys):
+    out = str(tmp_path / "never.npz")
+    assert main(["tune", "--optimizer", "lbfgs", "--out", out]) == 2
+    assert capsys.readouterr().err == (
+        "linclass tune: error: --optimizer lbfgs takes no learning rate, but tune searches learning rates; "
+        "choose an optimizer that has one\n"
+    )
+    assert main(["tune", "--optimizer", "adam", "--momentum", "0.5", "--out", out]) == 2
+    assert capsys.readouterr().err == "linclass tune: error: --momentum 0.5 has no effect with --optimizer adam\n"
+    assert not os.path.exists(out)

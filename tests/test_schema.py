@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from linclass import LinearClassifier, LinearRegressor
-from linclass.app.config import ESTIMATOR_NAMES, RUN_SETTINGS, TrainConfig
-from linclass.hyperparameters import HYPERPARAMETERS, SCHEMA, add_arguments, parameter_constraints
+from linclass.app.config import RUN_SETTINGS, TrainConfig
+from linclass.hyperparameters import HYPERPARAMETERS, SCHEMA, add_arguments, ignored, parameter_constraints
 from linclass.losses import loss_names
 from linclass.optim import OPTIMIZERS
 
@@ -24,14 +24,15 @@ def test_every_estimator_hyperparameter_is_in_the_table_with_the_classifiers_def
     assert init_defaults(LinearClassifier) == {h.name: h.default for h in SCHEMA}
 
 
-def test_train_config_takes_its_defaults_from_the_table():
+def test_train_config_fields_are_the_tables_names_with_its_command_line_defaults():
     config = TrainConfig()
-    for field in dataclasses.fields(TrainConfig):
-        if field.name in RUN_SETTINGS or field.name == "seed":
-            continue
-        assert getattr(config, field.name) == HYPERPARAMETERS[ESTIMATOR_NAMES.get(field.name, field.name)].cli_default
+    fields = [field.name for field in dataclasses.fields(TrainConfig) if field.name not in RUN_SETTINGS]
+    assert set(fields) <= set(HYPERPARAMETERS)  # one vocabulary: no field is named otherwise
+    for name in fields:
+        assert getattr(config, name) == HYPERPARAMETERS[name].cli_default
     estimator = config.estimator()
-    assert estimator.random_state == 0 and estimator.n_iter_no_change == config.patience
+    assert estimator.get_params() | {name: getattr(config, name) for name in fields} == estimator.get_params()
+    assert estimator.random_state == 0 and estimator.n_iter_no_change == config.n_iter_no_change == 5
 
 
 def test_parameter_constraints_come_from_the_table():
@@ -72,8 +73,44 @@ def test_command_line_options_derive_from_the_table():
     assert (args.loss, args.learning_rate, args.early_stopping, args.dtype) == ("softmax", 0.5, False, None)
     args = parser.parse_args(["--loss", "svm", "--lr", "0.1", "--early-stopping", "--dtype", "float64"])
     assert (args.loss, args.learning_rate, args.early_stopping, args.dtype) == ("svm", 0.1, True, "float64")
+    assert parser.parse_args(["--learning-rate", "0.2"]).learning_rate == 0.2
     choices = {action.dest: action.choices for action in parser._actions}
     assert choices["loss"] == loss_names("classification")
     with pytest.raises(ValueError, match="hyperparameter 'tol' has no command-line option"):
         add_arguments(parser, ["tol"])
     assert OPTIMIZERS.names() == HYPERPARAMETERS["optimizer"].choices()
+
+
+def test_each_flag_is_the_name_with_dashes_and_the_short_flags_stay_as_aliases():
+    flags = {h.name: h.flags for h in SCHEMA if h.option}
+    assert all(each[0] == "--" + name.replace("_", "-") for name, each in flags.items())
+    aliases = {name: each[1:] for name, each in flags.items() if len(each) > 1}
+    assert aliases == {
+        "learning_rate": ("--lr",), "validation_fraction": ("--val-fraction",),
+        "n_iter_no_change": ("--patience",), "random_state": ("--seed",),
+    }  # fmt: skip
+
+
+def test_numeric_constraints_come_from_their_rule():
+    assert HYPERPARAMETERS["learning_rate"].constraint == "a finite number > 0"
+    assert HYPERPARAMETERS["epochs"].constraint == "an integer >= 1"
+    assert HYPERPARAMETERS["momentum"].constraint == "a number in [0, 1)"
+    assert HYPERPARAMETERS["validation_fraction"].constraint == "a number in (0, 1)"
+    with pytest.raises(ValueError, match=r"^momentum must be in \[0, 1\), got 1.0$"):
+        LinearClassifier(momentum=1.0).fit(np.eye(4), [0, 1, 0, 1])
+    with pytest.raises(TypeError, match=r"^batch_size must be an integer, got 2.5$"):
+        LinearClassifier(batch_size=2.5).fit(np.eye(4), [0, 1, 0, 1])
+
+
+def test_ignored_names_what_the_optimizer_penalty_and_early_stopping_leave_unused():
+    assert ignored({"optimizer": "sgd", "penalty": "elasticnet", "early_stopping": True}) == {"max_iter": "optimizer"}
+    assert ignored({"optimizer": "adam", "penalty": "l2"}) == {
+        "momentum": "optimizer", "max_iter": "optimizer", "l1_ratio": "penalty", "n_iter_no_change": "early_stopping"
+    }  # fmt: skip
+    assert set(ignored({"optimizer": "lbfgs", "penalty": None, "early_stopping": True})) == {
+        "learning_rate", "schedule", "batch_size", "momentum", "epochs", "l1_ratio"
+    }  # fmt: skip
+    # the searches take the learning rate as their scale but no schedule, momentum or minibatches
+    assert set(ignored({"optimizer": "genetic", "penalty": "elasticnet", "early_stopping": True})) == {
+        "schedule", "batch_size", "momentum", "max_iter"
+    }  # fmt: skip

@@ -5,10 +5,11 @@ import math
 import numpy as np
 import pytest
 
+from linclass.app.config import SettingError
 from linclass.app.experiment import TrainConfig, prepare_data
 from linclass.app.tune import LogRange, search_space, tune
 
-CONFIG = TrainConfig(data="digits", epochs=2, seed=0)
+CONFIG = TrainConfig(data="digits", epochs=2, random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -120,8 +121,9 @@ def test_every_trial_diverging_is_an_error(splits):
 
 def test_tuning_needs_validation_data(splits):
     no_validation = splits._replace(X_val=splits.X_val[:0], y_val=splits.y_val[:0])
-    with pytest.raises(ValueError, match="tuning needs validation data"):
+    with pytest.raises(SettingError, match=r"^validation_fraction=0.1: tuning needs validation rows, but") as error:
         tune(CONFIG, splits=no_validation)
+    assert (error.value.setting, error.value.value) == ("validation_fraction", 0.1)
 
 
 def test_random_search_uses_the_config_seed(splits):
@@ -129,5 +131,5 @@ def test_random_search_uses_the_config_seed(splits):
     first = tune(CONFIG, **space, n_trials=2, splits=splits)
     again = tune(CONFIG, **space, n_trials=2, splits=splits)
     assert _without_seconds(first.results) == _without_seconds(again.results)
-    expected = search_space(**space, n_trials=2, random_state=CONFIG.seed)
+    expected = search_space(**space, n_trials=2, random_state=CONFIG.random_state)
     assert sorted((r["learning_rate"], r["alpha"]) for r in first.results) == sorted(expected)

@@ -6,7 +6,9 @@ expected and what was found, so a user can fix the call from the message alone.
 
 from __future__ import annotations
 
+import math
 import numbers
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -76,36 +78,71 @@ def _top(n_classes: int | None) -> str:
     return "C-1" if n_classes is None else str(n_classes - 1)
 
 
+class Range(NamedTuple):
+    """The numbers from ``low`` to ``high`` (None: unbounded), each end open or closed; whole
+    numbers only with ``integer``.
+
+    One description of what a numeric argument allows, used by the library's checks
+    (:meth:`check`) and by the command line's (:meth:`holds`, ``str``).
+
+        >>> Range(0, 1, high_open=True).check(1.0, "momentum")
+        Traceback (most recent call last):
+        ...
+        ValueError: momentum must be in [0, 1), got 1.0
+    """
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    integer: bool = False
+
+    def holds(self, value: float) -> bool:
+        """Whether the number ``value`` lies in the range (NaN and infinities never do)."""
+        if not isinstance(value, numbers.Integral) and not math.isfinite(value):
+            return False
+        above = self.low is None or (value > self.low if self.low_open else value >= self.low)
+        below = self.high is None or (value < self.high if self.high_open else value <= self.high)
+        return above and below
+
+    def __str__(self) -> str:
+        if self.high is None:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+        return f"in {left}{self.low:g}, {self.high:g}{right}"
+
+    def describe(self) -> str:
+        """What the range allows, in words (``an integer >= 1``, ``a number in [0, 1]``)."""
+        if self.integer:
+            return f"an integer {self}"
+        return f"a finite number {self}" if self.high is None else f"a number {self}"
+
+    def check(self, value: Any, name: str) -> float:
+        """``value`` (as ``int`` or ``float``) if it lies in the range; otherwise a TypeError or
+        ValueError naming ``name``."""
+        kind = numbers.Integral if self.integer else numbers.Real
+        if isinstance(value, bool) or not isinstance(value, kind):
+            kind_text = "an integer" if self.integer else "a real number"
+            raise TypeError(f"{name} must be {kind_text}, got {value!r}")
+        if not self.holds(value):
+            what = self.describe().replace("a number ", "")
+            raise ValueError(f"{name} must be {what}, got {value!r}")
+        return int(value) if self.integer else float(value)
+
+
 def check_positive(value: float, name: str, allow_zero: bool = False) -> float:
     """Check a finite real number that must be > 0 (or >= 0 with ``allow_zero``)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
-    return float(value)
+    return Range(0, low_open=not allow_zero).check(value, name)
 
 
 def check_int(value: int, name: str, minimum: int = 1) -> int:
     """Check an integer ``>= minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return Range(minimum, integer=True).check(value, name)
 
 
 def check_fraction(value: float, name: str, low_open: bool = False, high_open: bool = False) -> float:
     """Check a real number in [0, 1] (ends open on request)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    lo_ok = value > 0 if low_open else value >= 0
-    hi_ok = value < 1 if high_open else value <= 1
-    if not (np.isfinite(value) and lo_ok and hi_ok):
-        lo = "(0" if low_open else "[0"
-        hi = "1)" if high_open else "1]"
-        raise ValueError(f"{name} must be in {lo}, {hi}, got {value!r}")
-    return float(value)
+    return Range(0, 1, low_open, high_open).check(value, name)
 
 
 def check_random_state(random_state: int | np.random.Generator | None) -> np.random.Generator:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,28 +38,54 @@ SAME = "same"
 class Hyperparameter:
     """One hyperparameter of the linear estimators.
 
+    Its name is the one vocabulary: the estimator's argument (scikit-learn's name where
+    scikit-learn has the hyperparameter), the ``TrainConfig`` field and, with dashes, the
+    command-line option (``learning_rate``, ``--learning-rate``).
+
     Attributes:
-        name: the estimator's argument (and ``TrainConfig`` field).
+        name: the estimator's argument and ``TrainConfig`` field.
         default: the ``LinearClassifier`` default.
-        constraint: what is allowed, in words (scikit-learn's ``_parameter_constraints`` entry).
-        validate: ``validate(value, name)`` raising ValueError/TypeError naming the argument.
         help: one line for ``--help``.
-        flag: the command-line option (None when the command line does not take it).
-        type: the command-line parser's type (None for choices and switches).
+        rule: the allowed numbers (a :class:`linclass._validation.Range`) of a numeric
+            hyperparameter; its library check and its command-line check both come from it.
+        validate: ``validate(value, name)`` raising ValueError/TypeError naming the argument
+            (default: ``rule.check``).
+        allowed: what is allowed, in words, where ``rule`` does not say it all.
         choices: the allowed names, from a registry (None when not a choice).
+        option: whether the command line has the option.
+        aliases: shorter flags kept for the option (``--lr`` for ``--learning-rate``).
+        metavar: the value's name in ``--help`` (None: the name in capitals).
         command_line: the command line's default where it differs from the estimator's (the
-            command line keeps ``optimizer="sgd"`` and ``alpha=1e-4``); :data:`SAME` otherwise.
+            command line keeps ``optimizer="sgd"``, ``alpha=1e-4`` and seeds with 0);
+            :data:`SAME` otherwise.
     """
 
     name: str
     default: Any
-    constraint: str
-    validate: Callable[[Any, str], Any]
     help: str
-    flag: str | None = None
-    type: Callable[[str], Any] | None = None
+    rule: v.Range | None = None
+    validate: Callable[[Any, str], Any] | None = None
+    allowed: str | None = None
     choices: Callable[[], list[str]] | None = None
+    option: bool = True
+    aliases: tuple[str, ...] = ()
+    metavar: str | None = None
     command_line: Any = SAME
+
+    @property
+    def flag(self) -> str:
+        """The command-line option: the name with dashes (``--learning-rate``)."""
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """The option and its aliases (``("--learning-rate", "--lr")``)."""
+        return (self.flag, *self.aliases)
+
+    @property
+    def constraint(self) -> str:
+        """What is allowed, in words (scikit-learn's ``_parameter_constraints`` entry)."""
+        return self.allowed or self.rule.describe()
 
     @property
     def cli_default(self) -> Any:
@@ -68,7 +94,7 @@ class Hyperparameter:
 
     def check(self, value: Any) -> Any:
         """``value`` if it is allowed; otherwise the error naming the hyperparameter."""
-        self.validate(value, self.name)
+        (self.validate or self.rule.check)(value, self.name)
         return value
 
 
@@ -146,72 +172,57 @@ def _random_state(value: Any, name: str) -> Any:
     return v.check_random_state(value)
 
 
-def _positive(allow_zero: bool) -> Callable[[Any, str], float]:
-    return lambda value, name: v.check_positive(value, name, allow_zero=allow_zero)
-
-
-def _fraction(**bounds: bool) -> Callable[[Any, str], float]:
-    return lambda value, name: v.check_fraction(value, name, **bounds)
-
-
 def _classification_losses() -> list[str]:
     return loss_names("classification")
 
 
-def _int(value: Any, name: str) -> int:
-    return v.check_int(value, name)
-
+POSITIVE = v.Range(0, low_open=True)
+NON_NEGATIVE = v.Range(0)
+COUNT = v.Range(1, integer=True)
 
 _H = Hyperparameter
 SCHEMA: tuple[Hyperparameter, ...] = (
-    _H("loss", "softmax", "a classification loss in linclass.losses.LOSSES",
-       _choice(_classification_losses), "loss", "--loss", choices=_classification_losses),
-    _H("penalty", "l2", "a name in linclass.penalties.PENALTIES or None",
-       _penalty, "regularizer", "--penalty", choices=PENALTIES.names),
-    _H("alpha", None, "None (1 / (2 N), scikit-learn's C = 1) or a finite number >= 0",
-       _or_none(_positive(True)), "regularization strength", "--alpha", float, command_line=1e-4),
-    _H("l1_ratio", 0.15, "a number in [0, 1]",
-       _fraction(), "elastic-net mixing", "--l1-ratio", float),
-    _H("optimizer", "auto", "'auto' or a name in linclass.optim.OPTIMIZERS",
-       _choice(lambda: ["auto", *OPTIMIZERS.names()]), "optimizer", "--optimizer", choices=OPTIMIZERS.names,
-       command_line="sgd"),
-    _H("max_iter", 1000, "an integer >= 1",
-       _int, "most L-BFGS iterations (a run that stops unconverged warns)"),
-    _H("learning_rate", 0.01, "a finite number > 0",
-       _positive(False), "learning rate (the search scale sigma for the searches)", "--lr", float),
-    _H("schedule", "cosine", "a name in linclass.optim.SCHEDULES",
-       _choice(SCHEDULES.names), "learning-rate schedule of gd, sgd and adam (cosine decays over the run)",
-       "--schedule", choices=SCHEDULES.names),
-    _H("batch_size", 64, "an integer >= 1",
-       _int, "samples per minibatch", "--batch-size", int),
-    _H("epochs", 20, "an integer >= 1",
-       _int, "passes over the data (L-BFGS: iterations)", "--epochs", int),
-    _H("momentum", 0.9, "a number in [0, 1)",
-       _fraction(high_open=True), "momentum of sgd and gd", "--momentum", float),
-    _H("early_stopping", False, "True or False",
-       _bool, "stop when the validation score stalls", "--early-stopping"),
-    _H("validation_fraction", 0.1, "a number in (0, 1)",
-       _fraction(low_open=True, high_open=True), "share of the training data held out for validation",
-       "--val-fraction", float),
-    _H("n_iter_no_change", 5, "an integer >= 1",
-       _int, "early-stopping patience in epochs", "--patience", int),
-    _H("tol", 1e-4, "a finite number >= 0",
-       _positive(True), "improvement below which an epoch is no progress"),
-    _H("class_weight", None, "None, 'balanced' or a dict {label: weight}",
-       _class_weight, "per-class weights"),
-    _H("preprocess", "standardize", "a name in linclass.preprocess.PREPROCESSORS",
-       _choice(PREPROCESSORS.names), "input transform folded into the weights", "--preprocess",
+    _H("loss", "softmax", "loss", validate=_choice(_classification_losses),
+       allowed="a classification loss in linclass.losses.LOSSES", choices=_classification_losses),
+    _H("penalty", "l2", "regularizer", validate=_penalty,
+       allowed="a name in linclass.penalties.PENALTIES or None", choices=PENALTIES.names),
+    _H("alpha", None, "regularization strength", NON_NEGATIVE, _or_none(NON_NEGATIVE.check),
+       allowed="None (1 / (2 N), scikit-learn's C = 1) or a finite number >= 0", command_line=1e-4),
+    _H("l1_ratio", 0.15, "elastic-net mixing (with --penalty elasticnet)", v.Range(0, 1)),
+    _H("optimizer", "auto", "optimizer", validate=_choice(lambda: ["auto", *OPTIMIZERS.names()]),
+       allowed="'auto' or a name in linclass.optim.OPTIMIZERS", choices=OPTIMIZERS.names, command_line="sgd"),
+    _H("max_iter", 1000, "most L-BFGS iterations (a run that stops unconverged warns)", COUNT),
+    _H("learning_rate", 0.01, "learning rate (the search scale sigma for the searches)", POSITIVE,
+       aliases=("--lr",), metavar="LR"),
+    _H("schedule", "cosine", "learning-rate schedule of gd, sgd and adam (cosine decays over the run)",
+       validate=_choice(SCHEDULES.names), allowed="a name in linclass.optim.SCHEDULES",
+       choices=SCHEDULES.names),
+    _H("batch_size", 64, "samples per minibatch (sgd, adam)", COUNT),
+    _H("epochs", 20, "passes over the data (sgd, adam), steps (gd and the searches)", COUNT),
+    _H("momentum", 0.9, "momentum of sgd and gd", v.Range(0, 1, high_open=True)),
+    _H("early_stopping", False, "stop when the validation score stalls", validate=_bool,
+       allowed="True or False"),
+    _H("validation_fraction", 0.1, "share of the training data held out for validation",
+       v.Range(0, 1, low_open=True, high_open=True), aliases=("--val-fraction",), metavar="F"),
+    _H("n_iter_no_change", 5, "early-stopping patience in epochs (with --early-stopping)", COUNT,
+       aliases=("--patience",), metavar="N"),
+    _H("tol", 1e-4, "improvement below which an epoch is no progress", NON_NEGATIVE, option=False),
+    _H("class_weight", None, "per-class weights", validate=_class_weight,
+       allowed="None, 'balanced' or a dict {label: weight}", option=False),
+    _H("preprocess", "standardize", "input transform folded into the weights",
+       validate=_choice(PREPROCESSORS.names), allowed="a name in linclass.preprocess.PREPROCESSORS",
        choices=PREPROCESSORS.names),
-    _H("random_state", None, "None, an int or a numpy.random.Generator",
-       _random_state, "random seed", "--seed", int),
-    _H("dtype", None, "None, 'float32' or 'float64'",
-       _dtype, "computation dtype", "--dtype", choices=lambda: list(DTYPES)),
-    _H("verbose", False, "True, False or an integer >= 0",
-       _verbosity, "progress bar on a terminal"),
-    _H("backend", None, "None, a name in linclass.kernels.KERNELS or a Kernels object",
-       _backend, "kernels doing the array work", "--backend", choices=KERNELS.names),
-    _H("device", None, "None or a torch device ('cpu', 'cuda', 'cuda:1')",
-       _device, "train with PyTorch on this device: cpu, cuda, cuda:1 (none: the CPU kernels)", "--device"),
+    _H("random_state", None, "random seed", v.Range(0, integer=True), _random_state,
+       allowed="None, an int or a numpy.random.Generator", aliases=("--seed",), metavar="SEED",
+       command_line=0),
+    _H("dtype", None, "computation dtype", validate=_dtype, allowed="None, 'float32' or 'float64'",
+       choices=lambda: list(DTYPES)),
+    _H("verbose", False, "progress bar on a terminal", validate=_verbosity,
+       allowed="True, False or an integer >= 0", option=False),
+    _H("backend", None, "kernels doing the array work", validate=_backend,
+       allowed="None, a name in linclass.kernels.KERNELS or a Kernels object", choices=KERNELS.names),
+    _H("device", None, "train with PyTorch on this device: cpu, cuda, cuda:1 (none: the CPU kernels)",
+       validate=_device, allowed="None or a torch device ('cpu', 'cuda', 'cuda:1')"),
 )  # fmt: skip
 HYPERPARAMETERS: dict[str, Hyperparameter] = {h.name: h for h in SCHEMA}
 
@@ -227,27 +238,65 @@ def validate(estimator: Any, names: Iterable[str]) -> None:
         HYPERPARAMETERS[name].check(getattr(estimator, name))
 
 
+def ignored(settings: Mapping[str, Any]) -> dict[str, str]:
+    """The hyperparameters that have no effect under ``settings``, each with the one that rules it out.
+
+    ``settings`` maps names to values, ``optimizer`` a registered name (not ``"auto"``). What an
+    optimizer uses comes from its spec in ``linclass.optim.OPTIMIZERS``: a step size
+    (``learning_rate``), a schedule, minibatches (``batch_size``), the shared ``momentum`` and
+    ``max_iter``; an optimizer with ``max_iter`` counts iterations instead of ``epochs``.
+    ``l1_ratio`` needs the elastic net and ``n_iter_no_change`` early stopping. The estimators
+    ignore such values, as scikit-learn does; the command line refuses them when typed.
+
+        >>> ignored({"optimizer": "lbfgs", "penalty": "l2", "early_stopping": True})
+        {'learning_rate': 'optimizer', 'schedule': 'optimizer', 'batch_size': 'optimizer', \
+'momentum': 'optimizer', 'epochs': 'optimizer', 'l1_ratio': 'penalty'}
+    """
+    spec = OPTIMIZERS.resolve(settings["optimizer"])
+    unused = {
+        "learning_rate": spec.step_size is None,
+        "schedule": not spec.scheduled,
+        "batch_size": spec.data != "minibatch",
+        "momentum": "momentum" not in spec.shared,
+        "epochs": "max_iter" in spec.shared,
+        "max_iter": "max_iter" not in spec.shared,
+    }
+    causes = {name: "optimizer" for name, unused_here in unused.items() if unused_here}
+    if get_penalty(settings.get("penalty", "l2")).name != "elasticnet":
+        causes["l1_ratio"] = "penalty"
+    if not settings.get("early_stopping", False):
+        causes["n_iter_no_change"] = "early_stopping"
+    return causes
+
+
 def add_arguments(
-    parser: argparse.ArgumentParser, names: Iterable[str], defaults: dict | None = None
+    parser: argparse.ArgumentParser,
+    names: Iterable[str],
+    defaults: dict | None = None,
+    helps: dict | None = None,
 ) -> None:
     """Add the command-line options of the hyperparameters ``names`` to ``parser``.
 
-    Each option's destination is the hyperparameter's name (``--lr`` fills ``args.learning_rate``)
-    and its default is the schema's unless ``defaults`` gives another.
+    Each option is the hyperparameter's flag and aliases (``--learning-rate``, ``--lr``), its
+    destination the hyperparameter's name (``args.learning_rate``), its type ``int`` or
+    ``float`` from its rule, its choices from its registry, and its default and help the
+    schema's unless ``defaults`` or ``helps`` give others (``linclass.cli`` adds the default
+    to the help, and checks the value against the rule as it is parsed).
     """
-    defaults = defaults or {}
+    defaults, helps = defaults or {}, helps or {}
     for name in names:
         h = HYPERPARAMETERS[name]
-        default = defaults.get(name, h.cli_default)
-        if h.flag is None:
+        if not h.option:
             raise ValueError(f"hyperparameter {name!r} has no command-line option")
         if h.default is False:
-            parser.add_argument(h.flag, dest=name, action="store_true", help=h.help)
+            parser.add_argument(*h.flags, dest=name, action="store_true", help=helps.get(name, h.help))
             continue
-        shown = "none" if default is None else default
-        options: dict[str, Any] = {"dest": name, "default": default, "help": f"{h.help} (default: {shown})"}
+        options: dict[str, Any] = {"dest": name, "default": defaults.get(name, h.cli_default)}
+        options["help"] = helps.get(name, h.help)
         if h.choices is not None:
             options["choices"] = h.choices()
-        if h.type is not None:
-            options["type"] = h.type
-        parser.add_argument(h.flag, **options)
+        if h.rule is not None:
+            options["type"] = int if h.rule.integer else float
+        if h.metavar is not None:
+            options["metavar"] = h.metavar
+        parser.add_argument(*h.flags, **options)

@@ -22,8 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from linclass import io
-from linclass._validation import check_fraction
-from linclass.app.config import TrainConfig
+from linclass.app.config import TEST_FRACTION, SettingError, TrainConfig
 from linclass.datasets import Dataset, load_source, train_val_split
 from linclass.estimator import LinearClassifier
 from linclass.schema import Fields
@@ -66,26 +65,27 @@ def prepare_data(config: TrainConfig) -> Splits:
     The test rows are, in order of precedence: all rows of ``config.test_data`` (its test split
     when it has one), a seeded, stratified ``config.test_fraction`` of the source's rows (for a
     source without a test split), or the source's own test split (possibly empty). A seeded,
-    stratified ``val_fraction`` of the remaining rows is held out for validation.
+    stratified ``validation_fraction`` of the remaining rows is held out for validation.
     """
-    check_fraction(config.test_fraction, "test_fraction", high_open=True)
+    TEST_FRACTION.check(config.test_fraction, "test_fraction")
+    if config.test_data is not None and config.test_fraction:
+        raise ValueError("test_data and test_fraction both choose the test rows; give one of them")
     dataset = load_source(config.data).flatten()
     X_pool, y_pool, X_test, y_test = dataset.X_train, dataset.y_train, dataset.X_test, dataset.y_test
     if config.test_data is not None:
-        if config.test_fraction:
-            raise ValueError("test_data and test_fraction both choose the test rows; give one of them")
         X_test, y_test = _second_source(config.test_data, dataset, config.data)
     elif config.test_fraction:
         if len(y_test):
-            raise ValueError(
-                f"test_fraction={config.test_fraction!r}: data {config.data!r} already has a test split "
-                f"({len(y_test)} rows); test_fraction is for a source without one"
-            )
+            raise SettingError(
+                "test_fraction", config.test_fraction,
+                f"data {config.data!r} already has a test split ({len(y_test)} rows); a test fraction is "
+                "for a source without one",
+            )  # fmt: skip
         X_pool, y_pool, X_test, y_test = train_val_split(
-            X_pool, y_pool, config.test_fraction, stratify=True, random_state=config.seed
+            X_pool, y_pool, config.test_fraction, stratify=True, random_state=config.random_state
         )
     X_tr, y_tr, X_val, y_val = train_val_split(
-        X_pool, y_pool, config.val_fraction, stratify=True, random_state=config.seed
+        X_pool, y_pool, config.validation_fraction, stratify=True, random_state=config.random_state
     )
     return Splits(dataset, X_tr, y_tr, X_val, y_val, X_test, y_test)
 
@@ -95,17 +95,19 @@ def _second_source(spec: str, dataset: Dataset, data: str) -> tuple[np.ndarray, 
     other = load_source(spec).flatten()
     X, y = (other.X_test, other.y_test) if len(other.y_test) else (other.X_train, other.y_train)
     if X.shape[1] != dataset.X_train.shape[1]:
-        raise ValueError(
-            f"test data {spec!r} has {X.shape[1]} features per row but data {data!r} has "
-            f"{dataset.X_train.shape[1]}; expected the same"
-        )
+        raise SettingError(
+            "test_data", spec,
+            f"its rows have {X.shape[1]} features but those of data {data!r} have "
+            f"{dataset.X_train.shape[1]}; expected the same",
+        )  # fmt: skip
     index = {name: k for k, name in enumerate(dataset.classes)}
     unknown = [name for name in other.classes if name not in index]
     if unknown:
-        raise ValueError(
-            f"test data {spec!r} has classes {', '.join(unknown)} that data {data!r} does not have "
-            f"(its classes: {', '.join(dataset.classes)})"
-        )
+        raise SettingError(
+            "test_data", spec,
+            f"it has classes {', '.join(unknown)} that data {data!r} does not have "
+            f"(its classes: {', '.join(dataset.classes)})",
+        )  # fmt: skip
     to_train_classes = np.array([index[name] for name in other.classes], dtype=np.int64)
     return X, to_train_classes[y]
 
@@ -210,7 +212,12 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[TrainConfig, TrainState]:
 
 
 def resume_training(
-    path: str | os.PathLike, *, epochs: int | None = None, device: str | None = None, **options
+    path: str | os.PathLike,
+    *,
+    epochs: int | None = None,
+    max_iter: int | None = None,
+    device: str | None = None,
+    **options,
 ) -> TrainRun:
     """Continue the run saved at ``path``; ``options`` as for ``train_model``.
 
@@ -218,8 +225,9 @@ def resume_training(
     the run's own.
 
     Checkpoints go to ``path`` and record the checkpoint's model file unless ``options`` say
-    otherwise. ``epochs`` extends (or keeps) the run's length; a schedule that decays over the
-    run (cosine) then spans the new total from the step where the run stopped.
+    otherwise. ``epochs`` extends (or keeps) the run's length (``max_iter`` that of an L-BFGS
+    run); a schedule that decays over the run (cosine) then spans the new total from the step
+    where the run stopped.
     """
     config, state, model_path = read_checkpoint(path)
     if epochs is not None:
@@ -229,6 +237,8 @@ def resume_training(
                 "expected at least that many"
             )
         config = dataclasses.replace(config, epochs=epochs)
+    if max_iter is not None:
+        config = dataclasses.replace(config, max_iter=max_iter)
     if device is not None:
         config = dataclasses.replace(config, device=device)
     options.setdefault("checkpoint_path", path)

@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from linclass._validation import check_int, check_positive, check_random_state
-from linclass.app.config import DEFAULT_ALPHAS, DEFAULT_LEARNING_RATES, SEARCHES
+from linclass.app.config import DEFAULT_ALPHAS, DEFAULT_LEARNING_RATES, SEARCHES, SettingError
 from linclass.app.experiment import Splits, TrainConfig, TrainRun, prepare_data, train_model
 from linclass.kernels.threads import limit_threads
 from linclass.train import DivergenceError
@@ -143,8 +143,8 @@ def tune(
     """Train one model per ``(learning_rate, alpha)`` pair and rank them by validation accuracy.
 
     Args:
-        config: every other setting of the runs (data, loss, optimizer, epochs, seed, ...);
-            ``config.seed`` also seeds random search.
+        config: every other setting of the runs (data, loss, optimizer, epochs, random_state, ...);
+            ``config.random_state`` also seeds random search.
         learning_rates, alphas, search, n_trials: the pairs to try (see :func:`search_space`).
         n_jobs: worker processes (``-1``: one per CPU), each running one single-threaded trial
             at a time; the results do not depend on it.
@@ -157,11 +157,16 @@ def tune(
     Raises:
         ValueError: no validation data, or every trial diverged.
     """
-    pairs = search_space(learning_rates, alphas, search=search, n_trials=n_trials, random_state=config.seed)
+    pairs = search_space(
+        learning_rates, alphas, search=search, n_trials=n_trials, random_state=config.random_state
+    )
     n_jobs = (os.cpu_count() or 1) if n_jobs == -1 else check_int(n_jobs, "n_jobs")
     splits = prepare_data(config) if splits is None else splits
     if len(splits.y_val) == 0:
-        raise ValueError("tuning needs validation data; the validation split is empty (raise val_fraction)")
+        raise SettingError(
+            "validation_fraction", config.validation_fraction,
+            "tuning needs validation rows, but this share of the data gives none; raise it",
+        )  # fmt: skip
     trial_splits = _without_test_data(splits)
     configs = [dataclasses.replace(config, learning_rate=lr, alpha=a) for lr, a in pairs]
     results: list[dict | None] = [None] * len(configs)

@@ -64,7 +64,7 @@ def common_options() -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     from linclass import __version__
-    from linclass.cli.values import Parser, check_ranges
+    from linclass.cli.values import Parser
 
     parser = Parser(
         prog="linclass",
@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in SUBCOMMANDS:
         module = _load_subcommand(name)
         if module is not None:
-            check_ranges(describe_choices_and_defaults(module.add_parser(subparsers)))
+            describe_choices_and_defaults(module.add_parser(subparsers))
     return parser
 
 
@@ -139,18 +139,64 @@ def check_data_option(flag: str, spec: str) -> None:
         raise UsageError(f"{flag} {spec}: {exc.problem}") from None
 
 
-def given_options(argv: Sequence[str]) -> frozenset[str]:
-    """The ``dest`` names of the options typed in ``argv``, as opposed to those left at their defaults."""
+def given_options(argv: Sequence[str]) -> dict[str, str]:
+    """The options typed in ``argv`` (as opposed to those left at their defaults): ``dest`` -> the
+    flag as typed (``{"learning_rate": "--lr"}``)."""
     parser = build_parser()
     subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     for each in [parser, *(p for action in subparsers for p in action.choices.values())]:
         each._defaults.clear()
         for action in each._actions:
             action.default = argparse.SUPPRESS
-    return frozenset(vars(parser.parse_args(argv))) - {"command"}
+    given = vars(parser.parse_args(argv))
+    command = subparsers[0].choices[given.pop("command")]
+    typed = {}
+    for action in command._actions:
+        if action.dest in given and action.dest not in typed:
+            flags = [f for f in action.option_strings if any(a == f or a.startswith(f + "=") for a in argv)]
+            typed[action.dest] = (flags or action.option_strings or [action.dest])[0]
+    return typed
+
+
+def flag_of(args: argparse.Namespace, dest: str) -> str:
+    """The flag of the option ``dest``: as the user typed it, else its name with dashes."""
+    return args.given.get(dest) or "--" + dest.replace("_", "-")
+
+
+def refuse_conflicting_test_rows(args: argparse.Namespace) -> None:
+    """``--test-data`` and ``--test-fraction`` both choose the test rows: give one (exit code 2)."""
+    if args.test_data and args.test_fraction:
+        raise UsageError(
+            f"{flag_of(args, 'test_data')} and {flag_of(args, 'test_fraction')} both choose the test rows; "
+            "give one of them"
+        )
+
+
+def refuse_ignored_options(given: dict[str, str], config) -> None:
+    """Typed options that have no effect with the run's other settings are a usage error naming
+    both (``--momentum 0.5 has no effect with --optimizer adam``); see
+    ``linclass.hyperparameters.ignored``."""
+    from linclass.hyperparameters import ignored
+
+    settings = config.to_dict()
+    problems = []
+    for name, cause in ignored(settings).items():
+        if name not in given:
+            continue
+        value = "" if isinstance(settings[name], bool) else f" {settings[name]}"
+        flag, setting = given.get(cause, "--" + cause.replace("_", "-")), settings[cause]
+        if isinstance(setting, bool):
+            why = f"{'with' if setting else 'without'} {flag}"
+        else:
+            why = f"with {flag} {'none' if setting is None else setting}"
+        hint = " (it runs at most --max-iter iterations)" if name == "epochs" else ""
+        problems.append(f"{given[name]}{value} has no effect {why}{hint}")
+    if problems:
+        raise UsageError("; ".join(problems))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from linclass.app.config import SettingError
     from linclass.app.outputs import OutputPathError
 
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -175,6 +221,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "debug", False):
             raise
         print(f"linclass {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except SettingError as exc:  # found once the data are loaded: name the flag, as for a usage error
+        if getattr(args, "debug", False):
+            raise
+        flag = flag_of(args, exc.setting)
+        print(f"linclass {args.command}: error: {flag} {exc.value}: {exc.problem}", file=sys.stderr)
         return 2
     except (CommandError, ValueError, TypeError, OSError, ImportError) as exc:
         if getattr(args, "debug", False):

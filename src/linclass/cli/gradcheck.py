@@ -28,9 +28,7 @@ it fails.
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from linclass.kernels import KERNELS
-    from linclass.losses import loss_names
-    from linclass.penalties import PENALTIES
+    from linclass.hyperparameters import add_arguments
 
     parser = subparsers.add_parser(
         "gradcheck",
@@ -45,19 +43,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         epilog=EPILOG,
         formatter_class=HelpFormatter,
     )
-    parser.add_argument(
-        "--loss", default="softmax", choices=loss_names("classification"), help="loss (default: softmax)"
-    )
-    parser.add_argument(
-        "--penalty", default="l2", choices=PENALTIES.names(), help="regularizer (default: l2)"
-    )
-    parser.add_argument(
-        "--alpha",
-        type=float,
-        default=0.1,
-        help="regularization strength (default: 0.1, large enough to matter)",
-    )
-    parser.add_argument("--l1-ratio", type=float, default=0.15, help="elastic-net mixing (default: 0.15)")
+    add_arguments(
+        parser, ["loss", "penalty", "alpha", "l1_ratio"], defaults={"alpha": 0.1},
+        helps={"alpha": "regularization strength (default: 0.1, large enough to matter)"},
+    )  # fmt: skip
     parser.add_argument("--samples", type=int, default=20, metavar="N", help="examples (default: 20)")
     parser.add_argument("--features", type=int, default=10, metavar="D", help="random features (default: 10)")
     parser.add_argument("--classes", type=int, default=5, metavar="C", help="random classes (default: 5)")
@@ -68,20 +57,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--sparse", type=int, metavar="K", help="check K random coordinates of W and of b instead of all"
     )
     parser.add_argument("--h", type=float, default=1e-5, help="finite-difference step (default: 1e-5)")
-    parser.add_argument(
-        "--backend",
-        choices=KERNELS.names(),
-        help="kernels to check: the fused Numba ones training uses, or the NumPy reference (default: numba "
-        "when installed)",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    add_arguments(
+        parser, ["backend", "random_state"],
+        helps={
+            "backend": "kernels to check: the fused Numba ones training uses, or the NumPy reference "
+            "(default: numba when installed)",
+        },
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the reports as JSON")
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    from linclass._validation import check_int
     from linclass.datasets import load_source
     from linclass.gradcheck import check_objective_gradient, data_problem, random_problem
     from linclass.kernels import get_kernels
@@ -89,11 +77,11 @@ def run(args: argparse.Namespace) -> int:
     from linclass.objective import Objective
     from linclass.penalties import get_penalty
 
-    rng = np.random.default_rng(args.seed)
+    rng = np.random.default_rng(args.random_state)
     transform = None
     if args.data:
         dataset = load_source(args.data)
-        n_samples = min(check_int(args.samples, "--samples"), len(dataset.y_train))
+        n_samples = min(args.samples, len(dataset.y_train))
         rows = np.sort(rng.choice(len(dataset.y_train), size=n_samples, replace=False))
         params, X, y, transform = data_problem(
             dataset.X_train[rows], dataset.y_train[rows], dataset.n_classes, rng
@@ -119,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
         f"({'<' if check.passed else 'not <'} threshold {check.threshold:.0e}, {kind})"
     )
     if args.json:
-        document = {**check.to_dict(), "data": args.data or "random", "seed": args.seed, "backend": backend}
+        document = {**check.to_dict(), "data": args.data or "random", "seed": args.random_state}
+        document["backend"] = backend
         print(json.dumps(document, indent=2))
     elif args.quiet:
         print(verdict)

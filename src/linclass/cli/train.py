@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shlex
@@ -12,8 +13,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from linclass.app.config import TrainConfig
-from linclass.cli import HelpFormatter, UsageError, check_data_option, common_options
+from linclass.cli import (
+    HelpFormatter,
+    UsageError,
+    check_data_option,
+    common_options,
+    refuse_conflicting_test_rows,
+    refuse_ignored_options,
+)
 from linclass.datasets.source import forms_text
+from linclass.hyperparameters import HYPERPARAMETERS, add_arguments, ignored
 from linclass.progress import write
 from linclass.train.interrupts import deferred_interrupts
 
@@ -41,8 +50,6 @@ DEFAULT_OUT = "model.npz"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from linclass.hyperparameters import add_arguments
-
     parser = subparsers.add_parser(
         "train",
         parents=[common_options()],
@@ -55,23 +62,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--data", default=d.data, metavar="SPEC", help=f"data source: {forms_text()} (default: digits)"
     )
-    add_arguments(parser, ["loss", "penalty", "alpha", "l1_ratio", "optimizer"])
-    parser.add_argument(
-        "--lr", type=float, default=d.learning_rate, help=f"learning rate (default: {d.learning_rate})"
-    )
-    add_arguments(parser, ["schedule"])
-    parser.add_argument(
-        "--epochs",
-        type=int,
-        help=f"passes over the data (default: {d.epochs}; with --resume: the run's, or more to extend it)",
-    )
-    add_arguments(parser, ["batch_size", "momentum", "preprocess"])
-    parser.add_argument(
-        "--val-fraction",
-        type=float,
-        default=d.val_fraction,
-        help="share of the training data held out for validation (default: 0.1)",
-    )
+    add_arguments(parser, ["loss", "penalty", "alpha", "l1_ratio", "optimizer", "learning_rate", "schedule"])
+    add_arguments(
+        parser, ["epochs", "max_iter"], defaults={"epochs": None, "max_iter": None},
+        helps={
+            "epochs": f"{HYPERPARAMETERS['epochs'].help} (default: {d.epochs}; with --resume: the run's, or "
+            "more to extend it)",
+            "max_iter": f"{HYPERPARAMETERS['max_iter'].help} (default: {d.max_iter}; with --resume: the "
+            "run's)",
+        },
+    )  # fmt: skip
+    add_arguments(parser, ["batch_size", "momentum", "preprocess", "validation_fraction"])
     parser.add_argument(
         "--test-data",
         metavar="SPEC",
@@ -84,12 +85,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         default=d.test_fraction,
         help="hold out a seeded, stratified share F of a source without a test split (default: 0)",
     )
-    parser.add_argument("--early-stopping", action="store_true", help="stop when validation accuracy stalls")
-    parser.add_argument(
-        "--patience", type=int, default=d.patience, help="early-stopping patience (default: 5)"
-    )
-    add_arguments(parser, ["dtype", "device"])
-    parser.add_argument("--seed", type=int, default=d.seed, help="random seed (default: 0)")
+    add_arguments(parser, ["early_stopping", "n_iter_no_change", "dtype", "device", "random_state"])
     parser.add_argument(
         "--out",
         metavar="PATH",
@@ -122,33 +118,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(
-        data=args.data,
-        loss=args.loss,
-        penalty=args.penalty,
-        alpha=args.alpha,
-        l1_ratio=args.l1_ratio,
-        optimizer=args.optimizer,
-        learning_rate=args.lr,
-        schedule=args.schedule,
-        epochs=_DEFAULTS.epochs if args.epochs is None else args.epochs,
-        batch_size=args.batch_size,
-        momentum=args.momentum,
-        early_stopping=args.early_stopping,
-        patience=args.patience,
-        val_fraction=args.val_fraction,
-        test_data=args.test_data,
-        test_fraction=args.test_fraction,
-        preprocess=args.preprocess,
-        seed=args.seed,
-        dtype=args.dtype,
-        device=args.device,
-    )
+    """The run the options describe: every ``TrainConfig`` field is an option's destination."""
+    settings = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)}
+    for name in ("epochs", "max_iter"):  # None: not given (a resumed run keeps its own)
+        if settings[name] is None:
+            settings[name] = getattr(_DEFAULTS, name)
+    return TrainConfig(**settings)
 
 
 def no_test_split_note(data: str) -> str:
     """What ``train`` and ``tune`` print for a source without test rows."""
     return f"test accuracy: none ({data} has no test split; give --test-data SPEC or --test-fraction F)"
+
+
+def _length(config: TrainConfig) -> int:
+    """The most epochs the run has: ``max_iter`` for an optimizer that counts iterations (L-BFGS)."""
+    return config.max_iter if "epochs" in ignored(config.to_dict()) else config.epochs
 
 
 def _epoch_printer(total_epochs: int):
@@ -169,21 +154,19 @@ def _epoch_printer(total_epochs: int):
 
 #: Options that may change when a run is resumed; any other option must match the checkpoint.
 RESUME_MAY_CHANGE = (
-    "epochs", "device", "out", "checkpoint", "checkpoint_every", "quiet", "json", "debug",
+    "epochs", "max_iter", "device", "out", "checkpoint", "checkpoint_every", "quiet", "json", "debug",
     "scheduler", "workers",
-)
-_CONFIG_FIELD = {"lr": "learning_rate", "penalty": "penalty"}
+)  # fmt: skip
 
 
 def _resume_conflicts(args: argparse.Namespace, saved: TrainConfig) -> list[str]:
     """``--flag VALUE (the run has X)`` for every typed option that disagrees with the checkpoint."""
     typed = config_from_args(args)
     conflicts = []
-    for dest in sorted(args.given - {"resume", *RESUME_MAY_CHANGE}):
-        field = _CONFIG_FIELD.get(dest, dest)
-        theirs = getattr(saved, field)
-        if getattr(typed, field) != theirs:
-            flag = "--" + dest.replace("_", "-")
+    for dest in sorted(set(args.given) - {"resume", *RESUME_MAY_CHANGE}, key=args.given.get):
+        theirs = getattr(saved, dest)
+        if getattr(typed, dest) != theirs:
+            flag = args.given[dest]
             value = "" if isinstance(getattr(args, dest), bool) else f" {getattr(args, dest)}"
             setting = ("on" if theirs else "off") if isinstance(theirs, bool) else theirs
             conflicts.append(f"{flag}{value} (the run has {'none' if theirs is None else setting})")
@@ -265,11 +248,15 @@ def run(args: argparse.Namespace) -> int:
             )
         out = args.out or model_path or DEFAULT_OUT
         check_output_file(args.resume, "--resume")
+        length = {key: getattr(args, key) for key in ("epochs", "max_iter") if getattr(args, key) is not None}
+        refuse_ignored_options(args.given, dataclasses.replace(config, **length))
     else:
         out = args.out or DEFAULT_OUT
         check_data_option("--data", args.data)
         if args.test_data:
             check_data_option("--test-data", args.test_data)
+        refuse_conflicting_test_rows(args)
+        refuse_ignored_options(args.given, config_from_args(args))
     check_output_file(out, "--out" if args.out or not args.resume else "the run's model file")
     if args.checkpoint:
         check_output_file(args.checkpoint, "--checkpoint")
@@ -280,7 +267,7 @@ def run(args: argparse.Namespace) -> int:
         # and loading or evaluation at once.
         with deferred_interrupts(then_ignore=True), _cluster(args) as backend:
             if args.resume:
-                epochs = config.epochs if args.epochs is None else args.epochs
+                epochs = _length(dataclasses.replace(config, **length))
                 if not args.quiet and not args.json:
                     print(f"resuming {args.resume}: data={config.data} loss={config.loss}", end=" ")
                     print(f"optimizer={config.optimizer}, epoch {state.epoch}/{epochs}")
@@ -288,6 +275,7 @@ def run(args: argparse.Namespace) -> int:
                 result = resume_training(
                     args.resume,
                     epochs=args.epochs,
+                    max_iter=args.max_iter,
                     device=args.device,
                     checkpoint_path=args.checkpoint or args.resume,
                     checkpoint_every=args.checkpoint_every or 1,
@@ -299,7 +287,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 config = config_from_args(args)
                 if not args.quiet and not args.json:
-                    callbacks.append(_epoch_printer(config.epochs))
+                    callbacks.append(_epoch_printer(_length(config)))
                 result = train_model(
                     config,
                     callbacks=callbacks,

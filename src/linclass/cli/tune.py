@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 
 from linclass.app.config import TrainConfig
-from linclass.cli import HelpFormatter, UsageError, check_data_option, common_options
+from linclass.cli import (
+    HelpFormatter,
+    UsageError,
+    check_data_option,
+    common_options,
+    refuse_conflicting_test_rows,
+    refuse_ignored_options,
+)
 from linclass.cli.train import no_test_split_note
+from linclass.hyperparameters import HYPERPARAMETERS, add_arguments, ignored
 
 EPILOG = """\
 examples:
@@ -21,11 +30,12 @@ examples:
 """
 
 _DEFAULTS = TrainConfig()
+#: What tune's two axes are, for their help.
+AXES = {"learning_rate": "learning rates", "alpha": "regularization strengths"}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     from linclass.app.config import DEFAULT_ALPHAS, DEFAULT_LEARNING_RATES, SEARCHES
-    from linclass.hyperparameters import add_arguments
 
     parser = subparsers.add_parser(
         "tune",
@@ -44,20 +54,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     d = _DEFAULTS
     parser.add_argument("--data", default=d.data, metavar="SPEC", help="data source (default: digits)")
     add_arguments(parser, ["loss", "penalty", "l1_ratio"])
-    lr = parser.add_mutually_exclusive_group()
-    lr.add_argument(
-        "--lr",
-        metavar="LIST",
-        help=f"learning rates (default: {','.join(f'{v:g}' for v in DEFAULT_LEARNING_RATES)})",
-    )
-    lr.add_argument("--lr-range", metavar="LOW:HIGH", help="learning-rate range for random search")
-    alpha = parser.add_mutually_exclusive_group()
-    alpha.add_argument(
-        "--alpha",
-        metavar="LIST",
-        help=f"regularization strengths (default: {','.join(f'{v:g}' for v in DEFAULT_ALPHAS)})",
-    )
-    alpha.add_argument("--alpha-range", metavar="LOW:HIGH", help="regularization range for random search")
+    for name, values in (("learning_rate", DEFAULT_LEARNING_RATES), ("alpha", DEFAULT_ALPHAS)):
+        h, axis = HYPERPARAMETERS[name], parser.add_mutually_exclusive_group()
+        axis.add_argument(
+            *h.flags, dest=f"{name}_list", metavar="LIST",
+            help=f"{AXES[name]} (default: {','.join(f'{v:g}' for v in values)})",
+        )  # fmt: skip
+        axis.add_argument(
+            *(f"{flag}-range" for flag in h.flags), dest=f"{name}_range", metavar="LOW:HIGH",
+            help=f"{AXES[name]} range for random search",
+        )  # fmt: skip
     parser.add_argument(
         "--search", choices=SEARCHES, help="grid or random (default: random if a range is given)"
     )
@@ -65,16 +71,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--trials", type=int, default=10, metavar="N", help="random-search trials (default: 10)"
     )
     add_arguments(parser, ["optimizer"])
-    parser.add_argument(
-        "--epochs", type=int, default=d.epochs, help=f"epochs per trial (default: {d.epochs})"
-    )
-    add_arguments(parser, ["batch_size", "momentum", "preprocess"])
-    parser.add_argument(
-        "--val-fraction",
-        type=float,
-        default=d.val_fraction,
-        help="validation share of the training data (0.1)",
-    )
+    add_arguments(parser, ["epochs"], helps={"epochs": f"{HYPERPARAMETERS['epochs'].help}, per trial"})
+    add_arguments(parser, ["batch_size", "momentum", "preprocess", "validation_fraction"])
     parser.add_argument(
         "--test-data",
         metavar="SPEC",
@@ -90,8 +88,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--jobs", type=int, default=1, metavar="N", help="worker processes (-1: all cores; default 1)"
     )
-    parser.add_argument(
-        "--seed", type=int, default=d.seed, help="seed of the split, the trials and the search (0)"
+    add_arguments(
+        parser, ["random_state"], helps={"random_state": "seed of the split, the trials and the search"}
     )
     parser.add_argument(
         "--out",
@@ -130,13 +128,16 @@ def _parse_range(text: str, option: str):
     return LogRange(low_value, high_value)
 
 
-def _axis(range_text: str | None, list_text: str | None, option: str, default):
-    from linclass.cli.values import RANGES
-
+def _axis(args: argparse.Namespace, name: str, default):
+    """The values of tune's axis ``name`` (a list, a ``LogRange`` or ``default``), each checked
+    against the hyperparameter's rule; errors name the flag as typed."""
+    rule = HYPERPARAMETERS[name].rule
+    flag = HYPERPARAMETERS[name].flag
+    range_text, list_text = getattr(args, f"{name}_range"), getattr(args, f"{name}_list")
     if range_text:
-        return _parse_range(range_text, f"{option}-range")
+        return _parse_range(range_text, args.given.get(f"{name}_range", f"{flag}-range"))
     if list_text:
-        return _parse_list(list_text, option, RANGES[option.lstrip("-")])
+        return _parse_list(list_text, args.given.get(f"{name}_list", flag), rule)
     return list(default)
 
 
@@ -148,26 +149,20 @@ def run(args: argparse.Namespace) -> int:
     check_data_option("--data", args.data)
     if args.test_data:
         check_data_option("--test-data", args.test_data)
-    learning_rates = _axis(args.lr_range, args.lr, "--lr", tuning.DEFAULT_LEARNING_RATES)
-    alphas = _axis(args.alpha_range, args.alpha, "--alpha", tuning.DEFAULT_ALPHAS)
-    search = args.search or ("random" if args.lr_range or args.alpha_range else "grid")
-    config = TrainConfig(
-        data=args.data,
-        loss=args.loss,
-        penalty=args.penalty,
-        l1_ratio=args.l1_ratio,
-        optimizer=args.optimizer,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        momentum=args.momentum,
-        val_fraction=args.val_fraction,
-        test_data=args.test_data,
-        test_fraction=args.test_fraction,
-        preprocess=args.preprocess,
-        seed=args.seed,
-    )
+    refuse_conflicting_test_rows(args)
+    learning_rates = _axis(args, "learning_rate", tuning.DEFAULT_LEARNING_RATES)
+    alphas = _axis(args, "alpha", tuning.DEFAULT_ALPHAS)
+    search = args.search or ("random" if args.learning_rate_range or args.alpha_range else "grid")
+    names = {field.name for field in dataclasses.fields(TrainConfig)}
+    config = TrainConfig(**{name: value for name, value in vars(args).items() if name in names})
+    if "learning_rate" in ignored(config.to_dict()):
+        raise UsageError(
+            f"--optimizer {config.optimizer} takes no learning rate, but tune searches learning rates; "
+            "choose an optimizer that has one"
+        )
+    refuse_ignored_options(args.given, config)
     pairs = tuning.search_space(
-        learning_rates, alphas, search=search, n_trials=args.trials, random_state=args.seed
+        learning_rates, alphas, search=search, n_trials=args.trials, random_state=config.random_state
     )
     chatty = not (args.quiet or args.json)
     finished = []

@@ -1,115 +1,91 @@
 """The allowed values of the numeric options, checked while the command line is parsed.
 
-One table, by option name, shared by every command that has the option: a value outside its
-range is a usage error (exit code 2) that names the flag as the user typed it,
-``linclass train: error: --lr must be > 0, got -1``, before anything is loaded or trained.
+One table, by option destination, shared by every command that has the option: the ranges of
+the hyperparameters come from their rules in ``linclass.hyperparameters.SCHEMA`` (the same
+rules the estimators check), and those of the options that are no hyperparameter are listed
+here. A value outside its range is a usage error (exit code 2) that names the flag as the user
+typed it, ``linclass train: error: --lr must be > 0, got -1``, before anything is loaded or
+trained.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
-import math
 import re
-from collections.abc import Callable
-from typing import NamedTuple
+import sys
 
-
-class Range(NamedTuple):
-    """Numbers from ``low`` to ``high`` (None: unbounded), each end open or closed."""
-
-    low: float | None = None
-    high: float | None = None
-    low_open: bool = False
-    high_open: bool = False
-
-    def holds(self, value: float) -> bool:
-        if not math.isfinite(value):
-            return False
-        above = self.low is None or (value > self.low if self.low_open else value >= self.low)
-        below = self.high is None or (value < self.high if self.high_open else value <= self.high)
-        return above and below
-
-    def __str__(self) -> str:
-        if self.high is None:
-            return f"{'>' if self.low_open else '>='} {self.low:g}"
-        left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
-        return f"in {left}{self.low:g}, {self.high:g}{right}"
-
+from linclass._validation import Range
+from linclass.app.config import TEST_FRACTION
+from linclass.hyperparameters import SCHEMA
 
 POSITIVE = Range(0, low_open=True)
-NON_NEGATIVE = Range(0)
-AT_LEAST_ONE = Range(1)
-FRACTION = Range(0, 1)
+COUNT = Range(1, integer=True)
 
-#: option ``dest`` -> allowed range (for options that parse as int or float).
-RANGES: dict[str, Range] = {
-    "alpha": NON_NEGATIVE,
-    "l1_ratio": FRACTION,
-    "lr": POSITIVE,
-    "epochs": AT_LEAST_ONE,
-    "batch_size": AT_LEAST_ONE,
-    "momentum": Range(0, 1, high_open=True),
-    "val_fraction": Range(0, 1, low_open=True, high_open=True),
-    "test_fraction": Range(0, 1, high_open=True),
-    "patience": AT_LEAST_ONE,
-    "checkpoint_every": AT_LEAST_ONE,
-    "workers": AT_LEAST_ONE,
-    "seed": NON_NEGATIVE,
-    "trials": AT_LEAST_ONE,
-    "top": AT_LEAST_ONE,
-    "pixel_max": AT_LEAST_ONE,
-    "samples": AT_LEAST_ONE,
-    "features": AT_LEAST_ONE,
-    "classes": Range(2),
-    "sparse": AT_LEAST_ONE,
+
+class CountOrAll:
+    """``--jobs``: a count ``>= 1``, or -1 for every core."""
+
+    def holds(self, value: int) -> bool:
+        return value == -1 or value >= 1
+
+    def __str__(self) -> str:
+        return "-1 (every core) or >= 1"
+
+
+#: option ``dest`` -> allowed values (for the options that parse as int or float).
+RANGES: dict[str, Range | CountOrAll] = {
+    **{h.name: h.rule for h in SCHEMA if h.option and h.rule is not None},
+    "test_fraction": TEST_FRACTION,
+    "checkpoint_every": COUNT,
+    "workers": COUNT,
+    "trials": COUNT,
+    "jobs": CountOrAll(),
+    "top": COUNT,
+    "pixel_max": COUNT,
+    "samples": COUNT,
+    "features": COUNT,
+    "classes": Range(2, integer=True),
+    "sparse": COUNT,
     "h": POSITIVE,
     "margin": POSITIVE,
+    "index": Range(0, integer=True),
+    "centroids": COUNT,
+    "patches": COUNT,
+    "bins": COUNT,
+    "cell": COUNT,
+    "seed": Range(0, integer=True),
 }
 
 
-def checked(
-    convert: Callable[[str], float], rule: Range, allowed: str | None = None
-) -> Callable[[str], float]:
-    """An argparse ``type`` that converts with ``convert`` and refuses values outside ``rule``."""
+class CheckedStore(argparse._StoreAction):
+    """The store action of :class:`Parser`: an ``int`` or ``float`` option is converted and
+    checked against :data:`RANGES` here rather than by argparse's ``type``, so that an error
+    names the flag as typed (``--lr``, not ``--learning-rate/--lr``)."""
 
-    def parse(text: str) -> float:
-        value = convert(text)
-        if not rule.holds(value):
-            raise argparse.ArgumentTypeError(f"must be {allowed or rule}, got {text}")
+    def __init__(self, option_strings, dest, type=None, **options):  # noqa: A002 (argparse's name)
+        self.convert = type if type in (int, float) else None
+        super().__init__(option_strings, dest, type=None if self.convert else type, **options)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if self.convert is not None:
+            values = self.parse(values, option_string or self.dest, parser)
+        setattr(namespace, self.dest, values)
+
+    def parse(self, text: str, flag: str, parser: argparse.ArgumentParser) -> float:
+        try:
+            value = self.convert(text)
+        except ValueError:
+            kind = "a whole number" if self.convert is int else "a number"
+            parser.error(f"{flag} must be {kind}, got {text}")
+        rule = RANGES.get(self.dest)
+        if rule is not None and not rule.holds(value):
+            parser.error(f"{flag} must be {rule}, got {text}")
         return value
 
-    parse.__name__ = convert.__name__  # argparse names the type in "invalid int value: 'x'"
-    return parse
 
-
-def jobs(text: str) -> int:
-    """``--jobs``: -1 (every core) or a count >= 1."""
-    value = int(text)
-    if value != -1 and value < 1:
-        raise argparse.ArgumentTypeError(f"must be -1 (every core) or >= 1, got {text}")
-    return value
-
-
-jobs.__name__ = "int"
-
-
-def check_ranges(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Give each numeric option of ``parser`` listed in :data:`RANGES` a type that checks its range."""
-    for action in parser._actions:
-        if action.dest == "jobs" and action.type is int:
-            action.type = jobs
-        elif action.dest in RANGES and action.type in (int, float):
-            action.type = checked(action.type, RANGES[action.dest])
-    return parser
-
-
-_REWRITES = (
-    (re.compile(r"argument (\S+): must be "), r"\1 must be "),
-    (re.compile(r"argument (\S+): invalid float value: '(.*)'"), r"\1 must be a number, got \2"),
-    (re.compile(r"argument (\S+): invalid int value: '(.*)'"), r"\1 must be a whole number, got \2"),
-)
 _INVALID_CHOICE = re.compile(r"argument (\S+): invalid choice: '(.*)' \(choose from (.*)\)")
+_ALIASES = re.compile(r"(?:argument )?(--[\w-]+(?:/--[\w-]+)+|--[\w-]+)")
 
 
 def _choice_message(match: re.Match) -> str:
@@ -121,13 +97,28 @@ def _choice_message(match: re.Match) -> str:
 
 
 class Parser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose usage errors are one line naming the flag.
+    """An ``ArgumentParser`` whose usage errors are one line naming the flag, and whose numeric
+    options are checked against :data:`RANGES` (subcommands' parsers are Parsers too).
 
     For example ``linclass train: error: --lr must be > 0, got -1``.
     """
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", None, CheckedStore)
+        self.register("action", "store", CheckedStore)
+        self._typed: list[str] = []
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._typed = list(sys.argv[1:] if args is None else args)  # to name options as typed
+        return super().parse_known_args(args, namespace)
+
+    def _as_typed(self, match: re.Match) -> str:
+        """An option argparse names by all its flags (``--learning-rate/--lr``), by the one typed."""
+        flags = match[1].split("/")
+        typed = [f for f in flags if any(a == f or a.startswith(f + "=") for a in self._typed)]
+        return (typed or flags)[0]
+
     def error(self, message: str):
-        for pattern, replacement in _REWRITES:
-            message = pattern.sub(replacement, message, count=1)
         message = _INVALID_CHOICE.sub(_choice_message, message, count=1)
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {_ALIASES.sub(self._as_typed, message)}\n")

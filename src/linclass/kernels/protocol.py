@@ -57,6 +57,14 @@ class Kernels(Protocol):
     (no names below the estimator): ``y`` holds class indices ``(N,)`` for classification, real
     targets of ``N * C`` values for regression; ``class_weight`` is ``(C,)`` or None.
 
+    Optional hook, not part of the protocol (a backend without it is complete):
+    ``place(array) -> array`` puts a fit's data where this backend trains on it, copied at most
+    once per fit (the PyTorch backend moves host arrays to its GPU, or leaves them on the host
+    to be streamed when they do not fit). The estimators look it up with
+    ``getattr(kernels, "place", None)`` and call it on ``X``, ``y`` and the validation arrays
+    before training; without it the arrays stay as they are, and tensors given to predict are
+    brought to the host.
+
     Attributes:
         name: the backend's registry name (``"numpy"``, ``"numba"``, ...), for reports.
     """

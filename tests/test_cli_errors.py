@@ -16,6 +16,12 @@ FORMS = ("blobs, cifar10:PATH, digits, fashion-mnist[:PATH], folder:PATH, mnist:
          "FILE.npz, FILE.npy, FILE.csv, FILE.svm, FILE.libsvm, FILE.txt, FILE.csv#label=NAME_OR_INDEX")  # fmt: skip
 
 
+HYPERPARAMETERS_FLAGS = {
+    "loss": ("--loss",), "penalty": ("--penalty",), "alpha": ("--alpha",), "l1_ratio": ("--l1-ratio",),
+    "backend": ("--backend",), "random_state": ("--random-state", "--seed"),
+}  # fmt: skip
+
+
 def error_of(argv, capsys, code):
     assert main(argv) == code
     err = capsys.readouterr().err
@@ -126,6 +132,17 @@ def test_system_errors_lose_their_errno_prefix(tmp_path):
         (["tune", "--jobs", "0"], "--jobs must be -1 (every core) or >= 1, got 0"),
         (["predict", "m.npz", "x.png", "--top", "0"], "--top must be >= 1, got 0"),
         (["explain", "--margin", "0"], "--margin must be > 0, got 0"),
+        (["train", "--learning-rate", "0"], "--learning-rate must be > 0, got 0"),
+        (["train", "--validation-fraction", "0"], "--validation-fraction must be in (0, 1), got 0"),
+        (["train", "--n-iter-no-change", "0"], "--n-iter-no-change must be >= 1, got 0"),
+        (["train", "--random-state", "-1"], "--random-state must be >= 0, got -1"),
+        (["train", "--max-iter", "0"], "--max-iter must be >= 1, got 0"),
+        (["gradcheck", "--alpha", "-1"], "--alpha must be >= 0, got -1"),
+        (["gradcheck", "--l1-ratio", "1.5"], "--l1-ratio must be in [0, 1], got 1.5"),
+        (["gradcheck", "--seed", "-1"], "--seed must be >= 0, got -1"),
+        (["gradcheck", "--samples", "0"], "--samples must be >= 1, got 0"),
+        (["gradcheck", "--loss", "squared_error"], "--loss squared_error: not one of the choices; "),
+        (["features", "--kind", "kmeans", "--centroids", "0"], "--centroids must be >= 1, got 0"),
     ],
 )  # fmt: skip
 def test_bad_flag_values_exit_2_naming_the_flag(capsys, argv, message):
@@ -136,6 +153,34 @@ def test_bad_flag_values_exit_2_naming_the_flag(capsys, argv, message):
     assert err.startswith(f"linclass {argv[0]}: error: {message}") and err.count("\n") == 1
 
 
+def test_every_numeric_option_of_every_command_is_checked_against_a_range():
+    from linclass.cli import build_parser
+    from linclass.cli.values import RANGES, CheckedStore
+    from linclass.hyperparameters import HYPERPARAMETERS
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    numeric = {(name, a.dest) for name, command in commands.items() for a in command._actions
+               if isinstance(a, CheckedStore) and a.convert is not None}  # fmt: skip
+    # explain's --index is checked against its data's rows (a negative index counts from the end)
+    assert {dest for _, dest in numeric} - set(RANGES) == {"index"}, sorted(numeric)
+    assert ("gradcheck", "alpha") in numeric and ("train", "learning_rate") in numeric
+    for name, hyperparameter in HYPERPARAMETERS.items():  # the hyperparameters' ranges are the schema's rules
+        if hyperparameter.option and hyperparameter.rule is not None:
+            assert RANGES[name] is hyperparameter.rule
+
+
+def test_gradcheck_takes_its_model_options_from_the_table():
+    from linclass.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if a.dest == "command").choices
+    options = {a.dest: a for a in commands["gradcheck"]._actions}
+    for name in ("loss", "penalty", "alpha", "l1_ratio", "backend", "random_state"):
+        assert tuple(options[name].option_strings) == HYPERPARAMETERS_FLAGS[name]
+    assert options["alpha"].default == 0.1 and options["random_state"].default == 0
+
+
 def test_tune_lists_are_checked_value_by_value(capsys):
     assert error_of(["tune", "--alpha=1e-4,-1"], capsys, 2) == "linclass tune: error: --alpha values must be >= 0, got -1"
     assert error_of(["tune", "--lr", "0.1,0"], capsys, 2) == "linclass tune: error: --lr values must be > 0, got 0"
+    assert error_of(["tune", "--learning-rate", "x"], capsys, 2) == "linclass tune: error: --learning-rate: 'x' is not a number"

@@ -33,7 +33,8 @@ class CountOrAll:
         return "-1 (every core) or >= 1"
 
 
-#: option ``dest`` -> allowed values (for the options that parse as int or float).
+#: option ``dest`` -> allowed values (for the options that parse as int or float; explain's
+#: ``--index`` is checked against the rows of its data, negative ones counting from the end).
 RANGES: dict[str, Range | CountOrAll] = {
     **{h.name: h.rule for h in SCHEMA if h.option and h.rule is not None},
     "test_fraction": TEST_FRACTION,
@@ -49,7 +50,6 @@ RANGES: dict[str, Range | CountOrAll] = {
     "sparse": COUNT,
     "h": POSITIVE,
     "margin": POSITIVE,
-    "index": Range(0, integer=True),
     "centroids": COUNT,
     "patches": COUNT,
     "bins": COUNT,

@@ -81,9 +81,12 @@ def test_options_the_run_would_ignore_are_refused_before_any_work(tmp_path, caps
 
 def test_max_iter_limits_lbfgs_and_epochs_count_its_lines(tmp_path, capsys):
     assert main(["train", "--optimizer", "lbfgs", "--max-iter", "4", "--out", str(tmp_path / "m.npz")]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert [line[:11] for line in lines[:4]] == [f"epoch   {k}/4" for k in range(1, 5)]
+    out, err = capsys.readouterr()
+    assert [line[:11] for line in out.splitlines()[:4]] == [f"epoch   {k}/4" for k in range(1, 5)]
     assert linclass.load(tmp_path / "m.npz").n_iter_ == 4
+    # the unconverged run's warning is one line naming the command, not a source line
+    assert err.startswith("linclass train: warning: LinearClassifier(optimizer='lbfgs') did not converge: "
+                          "max_iter=4 was reached") and err.count("\n") == 1, err  # fmt: skip
 
 
 def test_usage_errors_exit_2_and_runtime_errors_exit_1(tmp_path):

@@ -139,7 +139,7 @@ def test_early_stopping_restores_the_best_epochs_weights():
     X, y, X_val, y_val, start = overfitting_problem()
     recorded = {}
     result = fit(Objective(loss="softmax", penalty=None), start, X, y, optimizer=sgd(0.05),
-                 batch_size=20, epochs=40, X_val=X_val, y_val=y_val, early_stopping=True, patience=3, tol=0.0,
+                 batch_size=20, epochs=40, X_val=X_val, y_val=y_val, early_stopping=True, n_iter_no_change=3, tol=0.0,
                  random_state=0, callbacks=[lambda event: recorded.update({event.epoch: event.params})])
     val_accuracy = result.history["val_accuracy"]
     assert result.best_epoch == 1 + int(np.argmax(val_accuracy))
@@ -224,7 +224,7 @@ RESUMABLE = {
 def test_resuming_from_a_saved_state_is_bit_identical(name, tmp_path):
     X, y = blobs(dtype=np.float32)
     X_val, y_val = blobs(seed=3, dtype=np.float32)
-    settings = dict(X_val=X_val, y_val=y_val, early_stopping=True, patience=50, random_state=11,
+    settings = dict(X_val=X_val, y_val=y_val, early_stopping=True, n_iter_no_change=50, random_state=11,
                     **RESUMABLE[name])
     straight = fit(Objective(), zeros(dtype=np.float32), X, y, epochs=6, **settings)
     first = fit(Objective(), zeros(dtype=np.float32), X, y, epochs=2, **settings)

@@ -14,6 +14,7 @@ import importlib
 import os
 import sys
 import textwrap
+import warnings
 from collections.abc import Sequence
 
 SUBCOMMANDS = (
@@ -195,6 +196,16 @@ def refuse_ignored_options(given: dict[str, str], config) -> None:
         raise UsageError("; ".join(problems))
 
 
+def _one_line_warning(command: str):
+    """``warnings.showwarning`` for the commands: one line naming the command (``linclass train:
+    warning: LinearClassifier(optimizer='lbfgs') did not converge: ...``), not a source line."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"linclass {command}: warning: {message}", file=file or sys.stderr)
+
+    return show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from linclass.app.config import SettingError
     from linclass.app.outputs import OutputPathError
@@ -208,7 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         announce_compilation()
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            if not getattr(args, "debug", False):
+                warnings.showwarning = _one_line_warning(args.command)
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("linclass: interrupted", file=sys.stderr)
         return 130

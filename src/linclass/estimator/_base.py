@@ -188,7 +188,7 @@ class LinearModelMixin:
             X_val=X_val,
             y_val=y_val,
             early_stopping=bool(self.early_stopping) and X_val is not None,
-            patience=int(self.n_iter_no_change),
+            n_iter_no_change=int(self.n_iter_no_change),
             tol=float(self.tol),
             verbose=bool(self.verbose),
             random_state=rng,

@@ -46,7 +46,7 @@ def fit(
     X_val: np.ndarray | None = None,
     y_val: np.ndarray | None = None,
     early_stopping: bool = False,
-    patience: int = 5,
+    n_iter_no_change: int = 5,
     tol: float = 1e-4,
     callbacks: Any = (),
     verbose: bool = False,
@@ -76,7 +76,7 @@ def fit(
         batch_size: samples per minibatch step (None: the full batch); ``gd``, ``lbfgs`` and
             the searches always use the full batch.
         X_val, y_val: validation data, evaluated after every epoch.
-        early_stopping: stop after ``patience`` epochs without the validation score (accuracy;
+        early_stopping: stop after ``n_iter_no_change`` epochs without the validation score (accuracy;
             minus the loss for regression) improving by more than ``tol``, and return the best
             epoch's weights. Needs ``X_val``.
         tol: early-stopping improvement threshold.
@@ -123,7 +123,7 @@ def fit(
         raise ValueError(f"loop must be one of {list(LOOPS)}, got {loop!r}")
     epochs = check_int(epochs, "epochs")
     max_iter = None if max_iter is None else check_int(max_iter, "max_iter")
-    patience = check_int(patience, "patience")
+    n_iter_no_change = check_int(n_iter_no_change, "n_iter_no_change")
     tol = check_positive(tol, "tol", allow_zero=True)
     checkpoint_every = None if checkpoint_every is None else check_int(checkpoint_every, "checkpoint_every")
     callbacks = check_callables(callbacks, checkpoint)
@@ -183,7 +183,7 @@ def fit(
 
     runner = _Loop(
         objective, X, y, X_val, y_val, built, rng, state, epochs=epochs, max_iter=max_iter, batch=batch,
-        early_stopping=early_stopping, patience=patience, tol=tol, callbacks=callbacks,
+        early_stopping=early_stopping, patience=n_iter_no_change, tol=tol, callbacks=callbacks,
         checkpoint=checkpoint, checkpoint_every=checkpoint_every, rows=rows, loop=loop,
     )
     if loop == "compiled":

@@ -1,10 +1,18 @@
-"""The one table of hyperparameters: name, default, constraint, help text, command-line flag.
+"""The one table of hyperparameters: name, default, allowed values, help text, command-line flag.
 
 The estimators' validation (:func:`validate`, and ``_parameter_constraints`` in scikit-learn's
 style), the training configuration (``linclass.app.config.TrainConfig``) and the command line's
 shared options (:func:`add_arguments`) all derive from :data:`SCHEMA`, so a hyperparameter is
 named, defaulted, checked and documented once. Choices come from the registries, so a newly
-registered loss, optimizer or schedule is accepted everywhere at once.
+registered loss, optimizer or schedule is accepted everywhere at once; a numeric
+hyperparameter's ``Range`` is both the estimators' check and the command line's.
+
+One vocabulary: the names are the estimator's, scikit-learn's where scikit-learn has the
+hyperparameter (``learning_rate``, ``validation_fraction``, ``n_iter_no_change``,
+``random_state``, ``max_iter``); ``TrainConfig`` has the same fields and the command line the
+same names with dashes (``--learning-rate``), with the earlier short flags as aliases
+(``--lr``, ``--val-fraction``, ``--patience``, ``--seed``). :func:`ignored` says which of them
+have no effect with the others.
 
     >>> HYPERPARAMETERS["alpha"].check(-1.0)
     Traceback (most recent call last):

@@ -35,10 +35,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         parents=[common_options()],
         help="compare the objective's analytic gradient with a numerical one",
         description=(
-            "Gradient check of the full objective L = mean_i L_i(x_i W + b, y_i) + alpha R(W):\n"
-            "the analytic dW and db against centred differences (f(x + h) - f(x - h)) / 2h, on\n"
-            "random data or a few examples of a data set, in float64. Prints the largest relative\n"
-            "error of W and of b and the verdict."
+            "Gradient check of the full objective\n"
+            "L = mean_i L_i(x_i W + b, y_i) + alpha R(W): the analytic dW and db against\n"
+            "centred differences (f(x + h) - f(x - h)) / 2h, on random data or a few\n"
+            "examples of a data set, in float64. Prints the largest relative error of W and\n"
+            "of b and the verdict."
         ),
         epilog=EPILOG,
         formatter_class=HelpFormatter,

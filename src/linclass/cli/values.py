@@ -63,7 +63,7 @@ class CheckedStore(argparse._StoreAction):
     checked against :data:`RANGES` here rather than by argparse's ``type``, so that an error
     names the flag as typed (``--lr``, not ``--learning-rate/--lr``)."""
 
-    def __init__(self, option_strings, dest, type=None, **options):  # noqa: A002 (argparse's name)
+    def __init__(self, option_strings, dest, type=None, **options):
         self.convert = type if type in (int, float) else None
         super().__init__(option_strings, dest, type=None if self.convert else type, **options)
 

@@ -76,8 +76,8 @@ def test_command_line_options_derive_from_the_table():
     assert parser.parse_args(["--learning-rate", "0.2"]).learning_rate == 0.2
     choices = {action.dest: action.choices for action in parser._actions}
     assert choices["loss"] == loss_names("classification")
-    with pytest.raises(ValueError, match="hyperparameter 'tol' has no command-line option"):
-        add_arguments(parser, ["tol"])
+    with pytest.raises(ValueError, match="hyperparameter 'class_weight' has no command-line option"):
+        add_arguments(parser, ["class_weight"])
     assert OPTIMIZERS.names() == HYPERPARAMETERS["optimizer"].choices()
 
 

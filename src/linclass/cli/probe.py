@@ -46,15 +46,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--Cs", metavar="C1,C2,...", help="explicit grid of C, no refinement (default: CLIP's search)"
     )
-    parser.add_argument(
-        "--val-fraction", type=float, default=0.2, help="share of --train held out for validation"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the validation split")
-    add_arguments(parser, ["device"])
-    parser.add_argument(
-        "--tol", type=float, default=1e-4, help="solver tolerance: largest gradient component"
-    )
-    parser.add_argument("--max-iter", type=int, default=1000, help="most L-BFGS iterations per solve")
+    add_arguments(
+        parser, ["validation_fraction", "random_state", "device", "tol", "max_iter"],
+        defaults={"validation_fraction": 0.2},
+        helps={
+            "validation_fraction": "share of --train held out for validation",
+            "random_state": "seed of the validation split",
+            "tol": "solver tolerance: largest gradient component",
+            "max_iter": "most L-BFGS iterations per solve",
+        },
+    )  # fmt: skip
     parser.add_argument("--plot", metavar="FILE.png", help="draw validation accuracy against C into this PNG")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(func=run)
@@ -79,9 +80,8 @@ def run(args: argparse.Namespace) -> int:
     from linclass.app.probe_data import ProbeInputError
 
     Cs = _grid(args.Cs)
-    for flag, value in (("--tol", args.tol), ("--max-iter", args.max_iter)):
-        if not value > 0:
-            raise UsageError(f"{flag} must be > 0, got {value}")
+    if not args.tol > 0:  # the schema allows 0 (early stopping's threshold); a solve needs > 0
+        raise UsageError(f"--tol must be > 0, got {args.tol}")
     if args.plot:
         check_output_file(args.plot, "--plot")
     try:
@@ -89,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
             args.train,
             args.test,
             Cs=Cs,
-            validation_fraction=args.val_fraction,
-            random_state=args.seed,
+            validation_fraction=args.validation_fraction,
+            random_state=args.random_state,
             device=args.device,
             tol=args.tol,
             max_iter=args.max_iter,

@@ -98,15 +98,16 @@ def _check_cv(value, name: str):
 
 
 _CV_HYPERPARAMETERS = (
-    Hyperparameter("loss", "softmax", "a smooth classification loss (softmax or squared_hinge)",
-                   _check_loss, "loss"),
-    Hyperparameter("Cs", 10, "an int (np.logspace(-4, 4, Cs)) or a list of numbers > 0",
-                   _check_grid, "grid of inverse strengths C"),
-    Hyperparameter("alphas", None, "None or a list of numbers > 0 (replaces Cs)",
-                   _check_alphas, "grid of strengths alpha"),
-    Hyperparameter("cv", None, "None (5 folds), an int >= 2, a splitter or an iterable of (train, test)",
-                   _check_cv, "cross-validation folds"),
-    Hyperparameter("refit", True, "True or False", _bool, "refit on all data at the best strength"),
+    Hyperparameter("loss", "softmax", "loss", validate=_check_loss,
+                   allowed="a smooth classification loss (softmax or squared_hinge)", option=False),
+    Hyperparameter("Cs", 10, "grid of inverse strengths C", validate=_check_grid,
+                   allowed="an int (np.logspace(-4, 4, Cs)) or a list of numbers > 0", option=False),
+    Hyperparameter("alphas", None, "grid of strengths alpha", validate=_check_alphas,
+                   allowed="None or a list of numbers > 0 (replaces Cs)", option=False),
+    Hyperparameter("cv", None, "cross-validation folds", validate=_check_cv, option=False,
+                   allowed="None (5 folds), an int >= 2, a splitter or an iterable of (train, test)"),
+    Hyperparameter("refit", True, "refit on all data at the best strength", validate=_bool,
+                   allowed="True or False", option=False),
 )  # fmt: skip
 
 

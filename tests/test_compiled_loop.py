@@ -97,7 +97,7 @@ def test_training_rows_validation_early_stopping_and_a_last_short_batch():
     X, y, W, b, _ = linear_problem("softmax", np.float32, np.float32, n=90)
     rows = np.arange(3, 80)[::-1]  # 77 rows: batches of 16 end with one of 13
     kwargs = dict(optimizer=adam(0.05), rows=rows, X_val=X[80:], y_val=y[80:], early_stopping=True,
-                  patience=2, epochs=8)  # fmt: skip
+                  n_iter_no_change=2, epochs=8)  # fmt: skip
     reference, fast = _both(Objective("softmax", "l2", alpha=1e-3), X, y, (W, b), **kwargs)
     _assert_same(reference, fast)
     assert reference.best_epoch == fast.best_epoch

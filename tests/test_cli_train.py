@@ -113,9 +113,9 @@ def test_help_shows_an_example():
     assert "linclass train --resume run.ckpt" in result.stdout
 
 
-def _slow_run_args(out, *extra):
+def _slow_run_args(out, epochs, *extra):
     # Small batches and many epochs make the run last a few seconds, long enough to interrupt.
-    return ["train", "--epochs", "60", "--batch-size", "8", "--seed", "3", "--quiet", "--out", str(out), *extra]
+    return ["train", "--epochs", str(epochs), "--batch-size", "8", "--seed", "3", "--quiet", "--out", str(out), *extra]
 
 
 def _wait_for(path, process, timeout=60.0):
@@ -126,31 +126,40 @@ def _wait_for(path, process, timeout=60.0):
         time.sleep(0.01)
 
 
+# The compiled loop runs an epoch of digits in about 1.5 ms, so it needs more epochs than the
+# Python loop to still be training when the signal comes (a checkpoint per epoch costs ~10 ms).
+LOOPS = {"compiled": ({}, 400), "python": ({"LINCLASS_PYTHON_LOOP": "1"}, 60)}
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("loop", LOOPS)
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_interrupted_run_resumes_to_bit_identical_weights(tmp_path, sig, code):
+def test_interrupted_run_resumes_to_bit_identical_weights(tmp_path, sig, code, loop):
+    extra_env, epochs = LOOPS[loop]
+    env = {**os.environ, **extra_env}
     straight = tmp_path / "straight.npz"
-    assert run_cli(*_slow_run_args(straight)).returncode == 0
+    assert run_cli(*_slow_run_args(straight, epochs), env=env).returncode == 0
 
     ckpt = tmp_path / "run.ckpt"
     interrupted = tmp_path / "interrupted.npz"
     process = subprocess.Popen(
-        [sys.executable, "-m", "linclass", *_slow_run_args(interrupted, "--checkpoint", str(ckpt))],
+        [sys.executable, "-m", "linclass", *_slow_run_args(interrupted, epochs, "--checkpoint", str(ckpt))],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
     _wait_for(ckpt, process)
-    time.sleep(0.3)
+    time.sleep(0.05)
     process.send_signal(sig)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == code, stderr
     assert "checkpoint saved" in stderr
     assert not interrupted.exists()
     _, meta = read_bundle(ckpt, kind="checkpoint")
-    assert 0 < meta["state"]["epoch"] < 60
+    assert 0 < meta["state"]["epoch"] < epochs
 
-    resumed = run_cli("train", "--resume", str(ckpt), "--quiet", "--out", str(interrupted))
+    resumed = run_cli("train", "--resume", str(ckpt), "--quiet", "--out", str(interrupted), env=env)
     assert resumed.returncode == 0, resumed.stderr
     a, b = linclass.load(straight), linclass.load(interrupted)
     assert a.params_[0].tobytes() == b.params_[0].tobytes()

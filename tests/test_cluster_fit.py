@@ -1,6 +1,8 @@
 """Training on a Dask cluster: the same model as one machine, the same bits on any number of workers."""
 
 import dataclasses
+import os
+import signal
 import sys
 
 import cloudpickle
@@ -12,6 +14,7 @@ import pytest
 from linclass import LinearClassifier, kernels
 from linclass.kernels.cluster import DaskKernels
 from linclass.train import StopTraining
+from linclass.train.interrupts import Interrupted, deferred_interrupts
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
@@ -205,6 +208,35 @@ def test_a_checkpointed_cluster_run_resumes_to_the_same_bits(dask_client, optimi
     LinearClassifier(**options).fit(Xd, yd, callbacks=[stop_after_two], checkpoint=saved.append, checkpoint_every=1)
     resumed = LinearClassifier(**options).fit(Xd, yd, resume=saved[-1])
     assert saved[-1].epoch == 2
+    np.testing.assert_array_equal(resumed.coef_, full.coef_)
+
+
+class SignalAfterBlocks(DaskKernels):
+    """Sends this process SIGTERM once ``after`` blocks have run (a signal during the last block)."""
+
+    def __init__(self, client, after):
+        super().__init__(client)
+        self.after, self.calls = after, 0
+
+    def run_on_block(self, function, block, payload):
+        result = super().run_on_block(function, block, payload)
+        self.calls += 1
+        if self.calls == self.after:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return result
+
+
+def test_a_signal_in_an_epochs_last_block_stops_after_the_epoch_is_recorded(dask_client):
+    X, y = blobs(seed=11)
+    options = dict(optimizer="sgd", learning_rate=0.05, batch_size=50, epochs=3, random_state=3)
+    saved = []
+    backend = SignalAfterBlocks(dask_client, after=len(CHUNKS))
+    with deferred_interrupts(), pytest.raises(Interrupted):
+        LinearClassifier(**options, backend=backend).fit(*on_cluster(X, y), checkpoint=saved.append)
+    # a checkpoint inside the epoch after its last block (step == blocks) could not be resumed
+    assert [(state.epoch, state.step, len(state.history["loss"])) for state in saved] == [(1, 0, 1)]
+    resumed = LinearClassifier(**options).fit(*on_cluster(X, y), resume=saved[-1])
+    full = LinearClassifier(**options).fit(*on_cluster(X, y))
     np.testing.assert_array_equal(resumed.coef_, full.coef_)
 
 

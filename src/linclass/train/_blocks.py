@@ -124,5 +124,6 @@ def run_block_epoch(loop) -> bool:
             raise loop.diverged(state.epoch_batches + 1, result.failure, result.params)
         for _ in range(result.steps):
             loop.bar.advance()
-        interrupts.check()
+        if position + 1 < len(blocks):  # after the last block, run_epochs checks once the epoch is recorded
+            interrupts.check()
     return False

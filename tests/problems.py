@@ -1,4 +1,5 @@
-"""Random linear-model problems shared by the kernel tests (NumPy, Numba and torch backends)."""
+"""Random linear-model problems shared by the kernel tests (NumPy, Numba and torch backends), and
+an objective that stops a fit like Ctrl-C (training and L-BFGS tests)."""
 
 import numpy as np
 
@@ -19,3 +20,19 @@ def linear_problem(loss, x_dtype, w_dtype, n=53, n_features=19, n_classes=4, see
         y = rng.integers(0, n_classes, size=n)
     class_weight = rng.uniform(0.2, 2.0, size=n_classes) if weighted else None
     return X, y, W, b, class_weight
+
+
+class InterruptAfter:
+    """An objective that raises KeyboardInterrupt on its ``limit + 1``-th evaluation, like Ctrl-C."""
+
+    def __init__(self, objective, limit):
+        self.objective, self.limit, self.calls = objective, limit, 0
+
+    def batch(self, params, X, y):
+        self.calls += 1
+        if self.calls > self.limit:
+            raise KeyboardInterrupt
+        return self.objective.batch(params, X, y)
+
+    def __getattr__(self, name):
+        return getattr(self.objective, name)

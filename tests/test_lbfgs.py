@@ -7,6 +7,7 @@ from linclass.objective import Objective
 from linclass.optim import LBFGSState, lbfgs, solve, solver
 from linclass.optim.precondition import fit_preconditioner
 from linclass.train import TrainState, fit
+from problems import InterruptAfter
 
 
 def blobs(seed=0, n_per_class=40, n_features=6, n_classes=3):
@@ -152,22 +153,6 @@ def test_resumed_lbfgs_run_is_bit_identical_to_an_uninterrupted_one(dtype, tmp_p
     # resuming from the weights alone (a fresh memory) ends elsewhere: the memory matters
     restart = fit(objective, first.params, X, y, epochs=7, **settings)
     assert restart.params[0].tobytes() != straight.params[0].tobytes()
-
-
-class InterruptAfter:
-    """An objective that raises KeyboardInterrupt on its ``limit + 1``-th evaluation, like Ctrl-C."""
-
-    def __init__(self, objective, limit):
-        self.objective, self.limit, self.calls = objective, limit, 0
-
-    def batch(self, params, X, y):
-        self.calls += 1
-        if self.calls > self.limit:
-            raise KeyboardInterrupt
-        return self.objective.batch(params, X, y)
-
-    def __getattr__(self, name):
-        return getattr(self.objective, name)
 
 
 def test_interrupt_inside_a_line_search_checkpoints_the_last_iteration_and_resumes_bit_identically(tmp_path):

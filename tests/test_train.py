@@ -9,6 +9,7 @@ import pytest
 from linclass.objective import Objective
 from linclass.optim import OPTIMIZERS, BuiltOptimizer, genetic, lbfgs, random_search, sgd
 from linclass.train import DivergenceError, StopTraining, TrainState, fit
+from problems import InterruptAfter
 
 
 def built(name, **hyperparameters):
@@ -234,24 +235,6 @@ def test_resuming_from_a_saved_state_is_bit_identical(name, tmp_path):
     assert_params_equal(straight.state.params, resumed.state.params)
     assert without_time(straight.history) == without_time(resumed.history)
     assert resumed.n_iter == 6 and resumed.best_epoch == straight.best_epoch
-
-
-class InterruptAfter:
-    """An objective that raises KeyboardInterrupt on its ``limit + 1``-th minibatch, like Ctrl-C."""
-
-    def __init__(self, objective, limit):
-        self.objective = objective
-        self.limit = limit
-        self.calls = 0
-
-    def batch(self, params, X, y):
-        self.calls += 1
-        if self.calls > self.limit:
-            raise KeyboardInterrupt
-        return self.objective.batch(params, X, y)
-
-    def __getattr__(self, name):
-        return getattr(self.objective, name)
 
 
 def test_interrupt_inside_an_epoch_checkpoints_and_resumes_bit_identically(tmp_path):

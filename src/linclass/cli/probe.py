@@ -26,9 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         parents=[common_options()],
         help="linear probe on feature files: choose C on validation, refit, test",
         description=(
-            "Fit a softmax classifier with an L2 penalty on frozen features, as CLIP's evaluation does:\n"
-            "hold out a stratified validation split of --train, search scikit-learn's C (alpha = 1/(2 C N))\n"
-            "on a log grid from 1e-6 to 1e6, then halve the step around the best C down to 1/8 decade,\n"
+            "Fit a softmax classifier with an L2 penalty on frozen features, as CLIP's evaluation does: "
+            "hold out a stratified validation split of --train, search scikit-learn's C (alpha = 1/(2 C N)) "
+            "on a log grid from 1e-6 to 1e6, then halve the step around the best C down to 1/8 decade, "
             "refit on train + validation and report test accuracy. Files are memory-mapped."
         ),
         epilog=EPILOG,

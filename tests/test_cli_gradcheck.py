@@ -212,3 +212,36 @@ def test_unknown_loss_is_a_usage_error(capsys):
         main(["gradcheck", "--loss", "hinge"])
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.startswith("linclass gradcheck: error: --loss hinge: not one of the choices; ")
+
+
+def test_the_dask_kernels_are_checked_on_the_cluster_given(dask_client, capsys):
+    address = dask_client.scheduler.address
+    args = ["gradcheck", "--loss", "svm", "--penalty", "elasticnet", "--json"]
+    assert main([*args, "--scheduler", address]) == 0
+    on_cluster = json.loads(capsys.readouterr().out)
+    assert main([*args, "--backend", "numpy"]) == 0
+    reference = json.loads(capsys.readouterr().out)
+    assert on_cluster["backend"] == "dask" and reference["backend"] == "numpy"
+    assert on_cluster["passed"] is True
+    # the same objective, its chunk sums added on the workers
+    np.testing.assert_allclose(on_cluster["value"], reference["value"], rtol=1e-12)
+    np.testing.assert_allclose(on_cluster["W"]["analytic"], reference["W"]["analytic"], rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--backend", "numpy", "--workers", "2"], "--workers checks the dask kernels, not --backend numpy; drop one"),
+        (["--backend", "torch", "--scheduler", "tcp://127.0.0.1:9"],
+         "--scheduler checks the dask kernels, not --backend torch; drop one"),
+        (["--workers", "2", "--scheduler", "tcp://127.0.0.1:9"],
+         "--scheduler: not allowed with --workers"),
+    ],
+)  # fmt: skip
+def test_a_cluster_with_another_backend_is_a_usage_error(options, message, capsys):
+    try:
+        code = main(["gradcheck", *options])
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    assert code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f"linclass gradcheck: error: {message}"

@@ -7,7 +7,8 @@ import json
 
 import numpy as np
 
-from linclass.cli import HelpFormatter, common_options
+from linclass.cli import HelpFormatter, UsageError, common_options
+from linclass.cli.cluster import add_cluster_arguments, cluster_backend, on_cluster
 
 EPILOG = """\
 examples:
@@ -18,6 +19,9 @@ examples:
       100 random coordinates of W (and of b) on 50 real digits
   linclass gradcheck --loss crammer_singer --backend numpy
       the NumPy reference kernels (the functions of linclass.losses) instead of the fused ones
+  linclass gradcheck --backend dask --workers 2
+      the Dask kernels, summing chunk gradients on a local cluster of 2 workers
+      (--scheduler tcp://host:8786 for a running one; --backend dask alone starts 2 workers)
 
 Thresholds on the largest relative error: 1e-7 for smooth losses (softmax, squared_hinge) and
 1e-4 for hinge-type losses (svm, multi_margin, crammer_singer), whose kinks make finite
@@ -62,15 +66,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         parser, ["backend", "random_state"],
         helps={
             "backend": "kernels to check: the fused Numba ones training uses, or the NumPy reference "
-            "(default: numba when installed)",
+            "(default: numba when installed; dask with --scheduler or --workers)",
         },
     )  # fmt: skip
+    add_cluster_arguments(parser, "check")
     parser.add_argument("--json", action="store_true", help="print the reports as JSON")
     parser.set_defaults(func=run)
     return parser
 
 
+#: Workers of the local cluster that ``--backend dask`` without ``--scheduler``/``--workers`` starts.
+DEFAULT_WORKERS = 2
+
+
 def run(args: argparse.Namespace) -> int:
+    if on_cluster(args) and args.backend not in (None, "dask"):
+        flag = "--scheduler" if args.scheduler is not None else "--workers"
+        raise UsageError(f"{flag} checks the dask kernels, not --backend {args.backend}; drop one")
+    if on_cluster(args) or args.backend == "dask":
+        with cluster_backend(args, workers=DEFAULT_WORKERS) as backend:
+            return _check(args, backend)
+    return _check(args, args.backend)
+
+
+def _check(args: argparse.Namespace, backend: str | None) -> int:
     from linclass.datasets import load_source
     from linclass.gradcheck import check_objective_gradient, data_problem, random_problem
     from linclass.kernels import get_kernels
@@ -97,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         alpha=args.alpha,
         l1_ratio=args.l1_ratio,
         transform=transform,
-        kernels=get_kernels(args.backend),
+        kernels=get_kernels(backend),
     )
     backend = objective.kernels.name
     check = check_objective_gradient(objective, params, X, y, k=args.sparse, h=args.h, random_state=rng)

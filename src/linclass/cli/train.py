@@ -9,8 +9,6 @@ import os
 import shlex
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from linclass.app.config import TrainConfig
 from linclass.cli import (
@@ -21,6 +19,7 @@ from linclass.cli import (
     refuse_conflicting_test_rows,
     refuse_ignored_options,
 )
+from linclass.cli.cluster import add_cluster_arguments, cluster_backend, on_cluster
 from linclass.datasets.source import forms_text
 from linclass.hyperparameters import HYPERPARAMETERS, add_arguments, ignored
 from linclass.progress import write
@@ -100,18 +99,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="checkpoint every N epochs (default: 1 when --checkpoint is given)",
     )
     parser.add_argument("--resume", metavar="PATH", help="continue the run saved in this checkpoint")
-    cluster = parser.add_mutually_exclusive_group()
-    cluster.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="train on the Dask cluster of this scheduler, tcp://host:8786 (default: none, one machine)",
-    )
-    cluster.add_argument(
-        "--workers",
-        type=int,
-        metavar="N",
-        help="train on a local Dask cluster of N single-threaded workers (default: none, one machine)",
-    )
+    add_cluster_arguments(parser, "train")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(func=run)
     return parser
@@ -204,18 +192,6 @@ def _interrupt_message(args: argparse.Namespace, terminated: bool, before: tuple
     )
 
 
-@contextmanager
-def _cluster(args: argparse.Namespace) -> Iterator[str | None]:
-    """``"dask"`` inside a client on ``--scheduler`` or a ``--workers N`` local cluster; else None."""
-    if args.scheduler is None and args.workers is None:
-        yield None
-        return
-    from linclass.kernels.cluster_data import cluster_client
-
-    with cluster_client(args.scheduler, args.workers):
-        yield "dask"
-
-
 def run(args: argparse.Namespace) -> int:
     from linclass.app.experiment import read_checkpoint, resume_training, train_model
     from linclass.app.outputs import check_output_file
@@ -229,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
             resolve_device(args.device, f"--device {args.device}")
         except (ImportError, ValueError) as exc:
             raise UsageError(str(exc)) from exc
-    if args.device is not None and (args.scheduler is not None or args.workers is not None):
+    if args.device is not None and on_cluster(args):
         raise UsageError(
             "--device trains with PyTorch here and --scheduler/--workers on a Dask cluster; pick one"
         )
@@ -265,7 +241,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         # Ctrl-C and SIGTERM stop training at the next step boundary, where a checkpoint is whole,
         # and loading or evaluation at once.
-        with deferred_interrupts(then_ignore=True), _cluster(args) as backend:
+        with deferred_interrupts(then_ignore=True), cluster_backend(args) as backend:
             if args.resume:
                 epochs = _length(dataclasses.replace(config, **length))
                 if not args.quiet and not args.json:

@@ -459,6 +459,7 @@ print("ready", flush=True)
 for i in range(10**9):
     values.fill(i)
     write_bundle(path, {"values": values}, {"i": i}, kind="checkpoint")
+    print("wrote", i, flush=True)
 """
 
 
@@ -468,26 +469,33 @@ def test_sigkill_during_writes_never_leaves_a_partial_file(tmp_path):
     rng = np.random.default_rng(0)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     seen = set()
-    killed_mid_write = 0
-    for _ in range(20):
+    killed_mid_write = kills = 0
+    # At least 20 kills, and more (up to 200) until kills have landed mid-write 5 times: on a
+    # loaded machine a write can take far longer than the time between two kills.
+    while kills < 20 or (killed_mid_write < 5 or len(seen) < 2) and kills < 200:
         proc = subprocess.Popen(
             [sys.executable, "-c", _WRITER, str(path)], stdout=subprocess.PIPE, env=env, text=True
         )
         assert proc.stdout.readline() == "ready\n"
-        time.sleep(rng.uniform(0.0, 0.15))
+        assert proc.stdout.readline() == "wrote 0\n"
+        start = time.perf_counter()
+        assert proc.stdout.readline() == "wrote 1\n"
+        # kill somewhere in the next two writes
+        time.sleep(rng.uniform(0.0, 2 * (time.perf_counter() - start)))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         proc.stdout.close()
+        kills += 1
         assert proc.returncode == -signal.SIGKILL
         # Each writer's first write removed the temporary files earlier killed writers left.
         left = _temp_files(tmp_path)
         assert len(left) <= 1
         killed_mid_write += len(left)
-        if path.exists():
-            arrays, metadata = read_bundle(path, kind="checkpoint")
-            assert arrays["values"].nbytes == 5 * 2**20
-            np.testing.assert_array_equal(arrays["values"], metadata["i"])
-            seen.add(metadata["i"])
+        arrays, metadata = read_bundle(path, kind="checkpoint")
+        assert arrays["values"].nbytes == 5 * 2**20
+        np.testing.assert_array_equal(arrays["values"], metadata["i"])
+        assert metadata["i"] >= 1
+        seen.add(metadata["i"])
     assert path.exists()
     assert len(seen) > 1
     # Temporary files left by killed writers show that kills landed in the middle of writes.

@@ -33,12 +33,14 @@ from typing import NamedTuple
 
 import numpy as np
 
+from linclass._arrays import as_float64, copy, dot, norm, zeros
 from linclass._validation import check_int, check_positive
 
 Params = tuple[np.ndarray, ...]
 ValueAndGrad = Callable[[Params], tuple[float, Params]]
 IterationCallback = Callable[[Params, float], bool | None]
-# x (n,) float64 -> (f(x), grad f(x) (n,) float64, the convergence measure max |gradient|)
+# x (n,) float64 -> (f(x), grad f(x) (n,) float64, the convergence measure max |gradient|);
+# x and the gradient are NumPy arrays or tensors on one device, alike
 FlatFun = Callable[[np.ndarray], tuple[float, np.ndarray, float]]
 
 RUNNING, CONVERGED_GRADIENT, CONVERGED_VALUE, LINE_SEARCH_FAILED = 0, 1, 2, 3
@@ -129,12 +131,12 @@ class LBFGS:
     precondition: str = "auto"
 
     def init(self, x0: np.ndarray) -> LBFGSState:
-        """A state at ``x0`` (flat float64), not yet evaluated."""
-        x0 = np.array(x0, dtype=np.float64).ravel()
+        """A state at ``x0`` (flat float64; a tensor keeps the state on its device), not yet evaluated."""
+        x0 = as_float64(x0, copy=True).ravel()
         n = x0.shape[0]
-        memory = np.zeros((self.memory, n))
+        memory = zeros(x0, (self.memory, n))
         nan = float("nan")
-        return LBFGSState(x0, nan, np.zeros(n), nan, memory, memory.copy(), 0, 0, 0, 0, RUNNING)
+        return LBFGSState(x0, nan, zeros(x0, (n,)), nan, memory, copy(memory), 0, 0, 0, 0, RUNNING)
 
     def start(self, state: LBFGSState, fun: FlatFun) -> LBFGSState:
         """Evaluate ``fun`` at ``state.x`` (a no-op for a started state)."""
@@ -146,21 +148,24 @@ class LBFGS:
                               n_evaluations=state.n_evaluations + 1, status=status)
 
     def direction(self, state: LBFGSState) -> np.ndarray:
-        """``-H_k g_k`` by the two-loop recursion (steepest descent with an empty memory)."""
-        q = state.grad.copy()
+        """``-H_k g_k`` by the two-loop recursion (steepest descent with an empty memory).
+
+        The inner products stay where the vectors are (0-d tensors on a device), so the
+        recursion reads nothing back to the host."""
+        q = copy(state.grad)
         if state.n_pairs == 0:
             return -q
         m = self.memory
         order = [(state.newest - i) % m for i in range(state.n_pairs)]  # newest first
-        rho = {i: 1.0 / float(state.s[i] @ state.y[i]) for i in order}
+        rho = {i: 1.0 / (state.s[i] @ state.y[i]) for i in order}
         a = {}
         for i in order:
-            a[i] = rho[i] * float(state.s[i] @ q)
+            a[i] = rho[i] * (state.s[i] @ q)
             q -= a[i] * state.y[i]
         newest = state.newest
-        q *= float(state.s[newest] @ state.y[newest]) / float(state.y[newest] @ state.y[newest])
+        q *= (state.s[newest] @ state.y[newest]) / (state.y[newest] @ state.y[newest])
         for i in reversed(order):
-            q += (a[i] - rho[i] * float(state.y[i] @ q)) * state.s[i]
+            q += (a[i] - rho[i] * (state.y[i] @ q)) * state.s[i]
         return -q
 
     def step(self, state: LBFGSState, fun: FlatFun) -> LBFGSState:
@@ -169,39 +174,43 @@ class LBFGS:
             raise ValueError("the L-BFGS state has not been evaluated yet; call start() first")
         if state.done:
             return state
-        evaluated: dict[bytes, tuple[float, np.ndarray, float]] = {}
-
-        def evaluate(x: np.ndarray) -> tuple[float, np.ndarray, float]:
-            key = x.tobytes()
-            if key not in evaluated:
-                value, grad, grad_max = fun(x)
-                evaluated.clear()  # the line search asks for f and f' at one point at a time
-                evaluated[key] = (float(value), grad, float(grad_max))
-                counter[0] += 1
-            return evaluated[key]
-
         counter = [0]
+        last: list = [None, None, None]  # direction, step length, (f, grad, grad_max) of the last point
+
+        def along(direction):
+            """``t -> (f, grad f, grad_max)`` at ``x + t direction``; the line search asks for f
+            and f' at one point at a time, so only the last point is kept."""
+
+            def evaluate(t: float) -> tuple[float, np.ndarray, float]:
+                if last[0] is not direction or last[1] != float(t):
+                    value, grad, grad_max = fun(state.x + float(t) * direction)
+                    last[:] = [direction, float(t), (float(value), grad, float(grad_max))]
+                    counter[0] += 1
+                return last[2]
+
+            return evaluate
+
         direction = self.direction(state)
         fresh = state.n_pairs == 0
         if not float(direction @ state.grad) < 0:  # not a descent direction: forget the memory
             direction, fresh = -state.grad, True
-        step_length = _line_search(evaluate, state, direction, fresh)
+        step_length = _line_search(along(direction), state, direction, fresh)
         if step_length is None and not fresh:
             direction, fresh = -state.grad, True
-            step_length = _line_search(evaluate, state, direction, fresh)
+            step_length = _line_search(along(direction), state, direction, fresh)
         n_evaluations = state.n_evaluations + counter[0]
         if step_length is None:
             return state._replace(n_iter=state.n_iter + 1, n_evaluations=n_evaluations,
                                   status=LINE_SEARCH_FAILED)
         x = state.x + step_length * direction
         before = counter[0]
-        value, grad, grad_max = evaluate(x)
+        value, grad, grad_max = along(direction)(step_length)
         n_evaluations += counter[0] - before
         s, y = x - state.x, grad - state.grad
         s_buffer, y_buffer, n_pairs, newest = state.s, state.y, 0 if fresh else state.n_pairs, state.newest
         if float(s @ y) > np.finfo(np.float64).eps * float(y @ y):
             newest = 0 if n_pairs == 0 else (newest + 1) % self.memory
-            s_buffer, y_buffer = s_buffer.copy(), y_buffer.copy()
+            s_buffer, y_buffer = copy(s_buffer), copy(y_buffer)
             s_buffer[newest], y_buffer[newest] = s, y
             n_pairs = min(n_pairs + 1, self.memory)
         if grad_max <= self.tol:
@@ -252,21 +261,24 @@ class LBFGS:
 
 
 def _line_search(evaluate, state: LBFGSState, direction: np.ndarray, fresh: bool) -> float | None:
-    """A strong-Wolfe step length along ``direction`` (None when SciPy's search finds none)."""
-    from scipy.optimize import line_search
-    from scipy.optimize._linesearch import LineSearchWarning
+    """A strong-Wolfe step length along ``direction`` (None when SciPy's search finds none).
+
+    ``evaluate(t)`` is ``(f, grad f, grad_max)`` at ``state.x + t direction``. SciPy's scalar
+    search sees numbers only — ``phi(t) = f`` and ``phi'(t) = grad f · direction`` — so the
+    vectors stay on their device and one inner product per trial is read back.
+    """
+    from scipy.optimize._linesearch import LineSearchWarning, scalar_search_wolfe2
 
     # With ``old_old_fval = f + ||g|| / 2`` SciPy's first trial is 1.01 / ||g|| (capped at 1);
     # without it, 1: the unit step a quasi-Newton direction is scaled for.
-    previous = state.value + float(np.linalg.norm(state.grad)) / 2 if fresh else None
+    previous = state.value + norm(state.grad) / 2 if fresh else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LineSearchWarning)
-        found = line_search(
-            lambda x: evaluate(x)[0], lambda x: evaluate(x)[1], state.x, direction, gfk=state.grad,
-            old_fval=state.value, old_old_fval=previous, c1=1e-4, c2=0.9, maxiter=20,
+        step_length, value, _, _ = scalar_search_wolfe2(
+            lambda t: evaluate(t)[0], lambda t: dot(evaluate(t)[1], direction), state.value, previous,
+            dot(state.grad, direction), c1=1e-4, c2=0.9, amax=None, maxiter=20,
         )
-    step_length = found[0]
-    return None if step_length is None or not np.isfinite(found[3]) else float(step_length)
+    return None if step_length is None or not np.isfinite(value) else float(step_length)
 
 
 def lbfgs(max_iter: int = 100, tol: float = 1e-4, memory: int = 10, precondition: str = "auto") -> LBFGS:

@@ -33,7 +33,20 @@ from typing import NamedTuple
 
 import numpy as np
 
-from linclass._devices import to_host
+from linclass._arrays import (
+    as_float64,
+    cast,
+    concat,
+    diagonal,
+    eigh,
+    full,
+    largest,
+    maximum,
+    repeat_columns,
+    sqrt,
+    zeros,
+)  # fmt: skip
+from linclass._devices import on_device_of
 
 PRECONDITIONS = ("auto", "whiten", "diagonal", "none")
 MOMENT_ROWS = 10_000
@@ -44,7 +57,8 @@ _CHUNK_ROWS = 2048
 class Preconditioner(NamedTuple):
     """``W = basis @ (scale * Z)``, ``b = bias_scale * z - center @ W`` (``basis`` (0, 0): ``U = I``).
 
-    Shapes: ``basis (D, D)``, ``scale (D, C)``, ``center (D,)``, ``bias_scale (C,)``.
+    Shapes: ``basis (D, D)``, ``scale (D, C)``, ``center (D,)``, ``bias_scale (C,)``; float64
+    NumPy arrays, or tensors on the device of the data they were fitted on.
     """
 
     basis: np.ndarray
@@ -60,30 +74,30 @@ class Preconditioner(NamedTuple):
         """``(W (D, C), b (C,))`` in ``dtype`` from the flat coordinates ``x (D*C + C,)``."""
         D, C = self.scale.shape
         W = self.scale * x[: D * C].reshape(D, C)
-        if self.basis.size:
+        if self.basis.shape[0]:
             W = self.basis @ W
         b = self.bias_scale * x[D * C:] - self.center @ W
-        return W.astype(dtype, copy=False), b.astype(dtype, copy=False)
+        return cast(W, dtype), cast(b, dtype)
 
     def to_coordinates(self, W: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Inverse of :meth:`to_params` (a warm start): flat float64 ``x``."""
-        W = np.asarray(W, dtype=np.float64)
-        Z = (self.basis.T @ W if self.basis.size else W) / self.scale
-        z = (np.asarray(b, dtype=np.float64) + self.center @ W) / self.bias_scale
-        return np.concatenate([Z.ravel(), z])
+        W = as_float64(W)
+        Z = (self.basis.T @ W if self.basis.shape[0] else W) / self.scale
+        z = (as_float64(b) + self.center @ W) / self.bias_scale
+        return concat([Z.ravel(), z])
 
     def gradient(self, dW: np.ndarray, db: np.ndarray) -> np.ndarray:
         """Flat gradient with respect to ``x`` from ``(dW, db)`` (chain rule through :meth:`to_params`)."""
-        dW = np.asarray(dW, dtype=np.float64)
-        db = np.asarray(db, dtype=np.float64)
+        dW = as_float64(dW)
+        db = as_float64(db)
         G = dW - self.center[:, None] * db[None, :]
-        if self.basis.size:
+        if self.basis.shape[0]:
             G = self.basis.T @ G
-        return np.concatenate([(self.scale * G).ravel(), self.bias_scale * db])
+        return concat([(self.scale * G).ravel(), self.bias_scale * db])
 
     def ratio(self, other: Preconditioner) -> np.ndarray:
         """``r (n,)`` with ``x_other = r * x`` for the same ``(W, b)`` (``other`` differs in scales only)."""
-        return np.concatenate([(self.scale / other.scale).ravel(), self.bias_scale / other.bias_scale])
+        return concat([(self.scale / other.scale).ravel(), self.bias_scale / other.bias_scale])
 
 
 def check_precondition(precondition: str) -> str:
@@ -101,10 +115,12 @@ def resolve(precondition: str, n_features: int) -> str:
     return precondition
 
 
-def placeholder(mode: str, n_features: int, n_classes: int) -> Preconditioner:
-    """A preconditioner of the right shapes (a checkpoint template); identity values."""
-    basis = np.zeros((n_features, n_features) if mode == "whiten" else (0, 0))
-    return Preconditioner(basis, np.ones((n_features, n_classes)), np.zeros(n_features), np.ones(n_classes))
+def placeholder(mode: str, n_features: int, n_classes: int, like=None) -> Preconditioner:
+    """A preconditioner of the right shapes (a checkpoint template); identity values, where
+    ``like`` (an array or tensor) lives."""
+    basis = zeros(like, (n_features, n_features) if mode == "whiten" else (0, 0))
+    return Preconditioner(basis, full(like, (n_features, n_classes), 1.0), zeros(like, (n_features,)),
+                          full(like, (n_classes,), 1.0))
 
 
 def sample_rows(n: int) -> np.ndarray:
@@ -113,19 +129,21 @@ def sample_rows(n: int) -> np.ndarray:
 
 
 def moments(X: np.ndarray, transform) -> tuple[np.ndarray, np.ndarray]:
-    """Mean ``(D,)`` and covariance ``(D, D)`` (float64) of ``transform(X)`` on a row subsample."""
-    picked = sample_rows(X.shape[0])
+    """Mean ``(D,)`` and covariance ``(D, D)`` (float64) of ``transform(X)`` on a row subsample
+    (computed on the device of a tensor ``X``)."""
+    picked = on_device_of(X, sample_rows(X.shape[0]))
     D = X.shape[1]
-    total, gram = np.zeros(D), np.zeros((D, D))
+    total, gram = zeros(X, (D,)), zeros(X, (D, D))
     for start in range(0, picked.shape[0], _CHUNK_ROWS):
-        chunk = np.asarray(to_host(X[picked[start:start + _CHUNK_ROWS]]), dtype=np.float64)
+        chunk = as_float64(X[picked[start:start + _CHUNK_ROWS]])
         total += chunk.sum(axis=0)
         gram += chunk.T @ chunk
     mean = total / picked.shape[0]
-    covariance = gram / picked.shape[0] - np.outer(mean, mean)
+    covariance = gram / picked.shape[0] - mean[:, None] * mean[None, :]
     if transform is not None:
-        mean = (mean - transform.shift) * transform.scale
-        covariance = transform.scale[:, None] * covariance * transform.scale[None, :]
+        shift, scale = on_device_of(X, transform.shift), on_device_of(X, transform.scale)
+        mean = (mean - shift) * scale
+        covariance = scale[:, None] * covariance * scale[None, :]
     return mean, covariance
 
 
@@ -145,9 +163,9 @@ def spectrum(mode: str, X: np.ndarray, transform) -> Spectrum:
     """The :class:`Spectrum` of ``X (N, D)`` seen through ``transform`` for ``mode`` (whiten, diagonal)."""
     mean, covariance = moments(X, transform)
     if mode == "whiten":
-        eigenvalues, basis = np.linalg.eigh(covariance)
+        eigenvalues, basis = eigh(covariance)
     else:
-        eigenvalues, basis = np.diag(covariance).copy(), np.zeros((0, 0))
+        eigenvalues, basis = diagonal(covariance), zeros(covariance, (0, 0))
     return Spectrum(mode, mean, eigenvalues, basis)
 
 
@@ -164,10 +182,10 @@ def fit_preconditioner(
     """
     D = X.shape[1]
     if mode == "none":
-        return placeholder("none", D, n_classes)
+        return placeholder("none", D, n_classes, like=X)
     found = known if known is not None and known.mode == mode else spectrum(mode, X, transform)
     mean, eigenvalues, basis = found.center, found.eigenvalues, found.basis
-    curve = curvature * np.maximum(eigenvalues, 0.0) + 2.0 * l2
-    floor = 1e-10 * max(float(curve.max(initial=0.0)), 1e-300)
-    scale = np.repeat(1.0 / np.sqrt(np.maximum(curve, floor))[:, None], n_classes, axis=1)
-    return Preconditioner(basis, scale, mean, np.full(n_classes, 1.0 / np.sqrt(curvature)))
+    curve = curvature * maximum(eigenvalues, 0.0) + 2.0 * l2
+    floor = 1e-10 * max(largest(curve), 1e-300)
+    scale = repeat_columns(1.0 / sqrt(maximum(curve, floor)), n_classes)
+    return Preconditioner(basis, scale, mean, full(mean, (n_classes,), 1.0 / np.sqrt(curvature)))

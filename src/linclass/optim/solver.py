@@ -14,6 +14,11 @@ Every pass over the data is one ``objective.batch(params, X, y)`` call, so the s
 whatever kernels the objective uses; the rest is arithmetic on ``(D, C)`` arrays. The
 iterations run in the coordinates of :mod:`linclass.optim.precondition`, which leave the
 objective — and so its optimum — unchanged.
+
+A tensor ``X`` keeps the whole solve on its device: the preconditioner's moments and
+eigenvectors, the point, the gradient, the L-BFGS memory and the line search's trial points
+are tensors there; what comes back to the host per evaluation is numbers (the value, the
+largest gradient component, inner products the line search compares), never ``W``.
 """
 
 from __future__ import annotations
@@ -25,7 +30,20 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from linclass._devices import to_host
+from linclass._arrays import (
+    as_float64,
+    cast,
+    concat,
+    exp,
+    largest,
+    largest_abs,
+    maximum,
+    numpy_dtype,
+    row_max,
+    sqrt,
+    zeros,
+)  # fmt: skip
+from linclass._devices import is_tensor, on_device_of
 from linclass.optim.lbfgs import LBFGS, STATUS_MESSAGES, LBFGSState, check_smooth, lbfgs
 from linclass.optim.precondition import (
     Preconditioner,
@@ -66,7 +84,7 @@ class SolveResult(NamedTuple):
             preconditioning): pass it to the next :func:`solve` on the same rows.
     """
 
-    params: tuple[np.ndarray, np.ndarray]
+    params: tuple[np.ndarray, np.ndarray]  # on the device of a tensor X
     value: float
     n_iter: int
     n_evaluations: int
@@ -102,7 +120,7 @@ class Problem:
         self, objective, X: np.ndarray, y: np.ndarray, preconditioner: Preconditioner, dtype
     ) -> None:
         self.objective, self.X, self.y = objective, X, y
-        self.preconditioner, self.dtype = preconditioner, np.dtype(dtype)
+        self.preconditioner, self.dtype = preconditioner, numpy_dtype(dtype)
         self.last_params: tuple | None = None
         self.last_correct = 0
         self._sample: tuple[np.ndarray, np.ndarray] | None = None
@@ -120,17 +138,17 @@ class Problem:
         W, b = self.preconditioner.to_params(x, np.float64)
         if self.centered:
             W, b = W - W.mean(axis=1, keepdims=True), b - b.mean()
-        return W.astype(self.dtype, copy=False), b.astype(self.dtype, copy=False)
+        return cast(W, self.dtype), cast(b, self.dtype)
 
     def fun(self, x: np.ndarray) -> tuple[float, np.ndarray, float]:
         params = self.params(x)
         result = self.objective.batch(params, self.X, self.y)
         dW, db = result.grads
         self.last_params, self.last_correct = params, result.n_correct
-        grad_max = max(float(np.abs(dW).max(initial=0.0)), float(np.abs(db).max(initial=0.0)))
+        grad_max = largest_abs((dW, db))
         if not math.isfinite(result.value):
             grad_max = math.inf
-        dW, db = np.asarray(to_host(dW), np.float64), np.asarray(to_host(db), np.float64)
+        dW, db = as_float64(dW), as_float64(db)
         if self.centered:
             dW, db = dW - dW.mean(axis=1, keepdims=True), db - db.mean()
         return float(result.value), self.preconditioner.gradient(dW, db), grad_max
@@ -138,13 +156,11 @@ class Problem:
     def sample(self) -> tuple[np.ndarray, np.ndarray]:
         """The moment rows of ``X`` and their coordinates along the basis ``((x' - mu) @ U)``."""
         if self._sample is None:
-            rows = sample_rows(self.X.shape[0])
-            X_rows = np.asarray(to_host(self.X[rows]))
-            transform = self.objective.transform
-            Xt = transform.apply(X_rows) if transform is not None else X_rows.astype(np.float64)
+            X_rows = self.X[on_device_of(self.X, sample_rows(self.X.shape[0]))]
+            Xt = _transformed(self.objective.transform, X_rows)
             Xt -= self.preconditioner.center
             basis = self.preconditioner.basis
-            self._sample = (X_rows, Xt @ basis if basis.size else Xt)
+            self._sample = (X_rows, Xt @ basis if basis.shape[0] else Xt)
         return self._sample
 
     def refit_scales(self, state: SolverState) -> SolverState:
@@ -156,18 +172,18 @@ class Problem:
         """
         X_rows, T = self.sample()
         P, run = state.preconditioner, state.lbfgs
-        scores = np.asarray(to_host(self.objective.scores(self.params(run.x), X_rows)), dtype=np.float64)
-        scores -= scores.max(axis=1, keepdims=True)
-        p = np.exp(scores)
+        scores = as_float64(self.objective.scores(self.params(run.x), X_rows))
+        scores -= row_max(scores)
+        p = exp(scores)
         p /= p.sum(axis=1, keepdims=True)
         w = p * (1.0 - p)
         if self.objective.class_weight is not None:
-            labels = self.y[sample_rows(self.X.shape[0])]
-            w *= np.asarray(self.objective.class_weight, dtype=np.float64)[labels][:, None]
+            labels = self.y[on_device_of(self.y, sample_rows(self.X.shape[0]))]
+            w *= on_device_of(w, as_float64(self.objective.class_weight))[labels][:, None]
         curve = (T * T).T @ w / T.shape[0] + 2.0 * l2_strength(self.objective)
-        floor = 1e-10 * max(float(curve.max()), 1e-300)
-        bias = np.maximum(w.mean(axis=0), 1e-10 * max(float(w.mean(axis=0).max()), 1e-300))
-        new = P._replace(scale=1.0 / np.sqrt(np.maximum(curve, floor)), bias_scale=1.0 / np.sqrt(bias))
+        floor = 1e-10 * max(largest(curve), 1e-300)
+        bias = maximum(w.mean(axis=0), 1e-10 * max(largest(w.mean(axis=0)), 1e-300))
+        new = P._replace(scale=1.0 / sqrt(maximum(curve, floor)), bias_scale=1.0 / sqrt(bias))
         r = P.ratio(new)
         self.preconditioner = new
         return SolverState(new, run._replace(x=run.x * r, grad=run.grad / r, s=run.s * r, y=run.y / r))
@@ -184,11 +200,12 @@ def iterate(optimizer: LBFGS, state: SolverState, problem: Problem) -> SolverSta
 
 
 def init_state(optimizer: LBFGS, params: tuple[np.ndarray, np.ndarray]) -> SolverState:
-    """An unstarted run from ``params`` (identity coordinates until :func:`prepare` fits them)."""
+    """An unstarted run from ``params`` (identity coordinates until :func:`prepare` fits them),
+    on the device of tensor ``params``."""
     W, b = params
     mode = resolve(optimizer.precondition, W.shape[0])
-    x0 = np.concatenate([np.asarray(W, np.float64).ravel(), np.asarray(b, np.float64)])
-    return SolverState(placeholder(mode, *W.shape), optimizer.init(x0))
+    x0 = concat([as_float64(W).ravel(), as_float64(b)])
+    return SolverState(placeholder(mode, *W.shape, like=W), optimizer.init(x0))
 
 
 def prepare(optimizer: LBFGS, state: SolverState, objective, X_train: np.ndarray, y: np.ndarray,
@@ -209,6 +226,16 @@ def prepare(optimizer: LBFGS, state: SolverState, objective, X_train: np.ndarray
                                      loss_curvature(objective, C), l2_strength(objective), C, known)
         state = SolverState(precond, state.lbfgs._replace(x=precond.to_coordinates(W0, b0)))
     return state, Problem(objective, X_train, y, precond, dtype)
+
+
+def _transformed(transform, X_rows):
+    """``transform(X_rows)`` in float64 (``X_rows`` as float64 without a transform), on its device."""
+    if transform is None:
+        return as_float64(X_rows, copy=True)
+    if not is_tensor(X_rows):
+        return transform.apply(X_rows)
+    X_rows = as_float64(X_rows)
+    return (X_rows - on_device_of(X_rows, transform.shift)) * on_device_of(X_rows, transform.scale)
 
 
 def converged(opt_state: Any) -> bool | None:
@@ -257,8 +284,9 @@ def solve(
     if params is None:
         if n_classes is None:
             n_classes = (1 if y.ndim == 1 else y.shape[1]) if objective.is_regression else int(y.max()) + 1
-        dtype = np.dtype(dtype or (np.float64 if X.dtype == np.float64 else np.float32))
-        params = (np.zeros((X.shape[1], n_classes), dtype), np.zeros(n_classes, dtype))
+        dtype = np.dtype(dtype or (np.float64 if numpy_dtype(X.dtype) == np.float64 else np.float32))
+        params = (zeros(X, (X.shape[1], n_classes), dtype), zeros(X, (n_classes,), dtype))
+    params = tuple(on_device_of(X, p) for p in params)
     mode = resolve(precondition, X.shape[1])
     if mode != "none" and (known is None or known.mode != mode):
         known = spectrum(mode, X, objective.transform)

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from linclass._arrays import equal
 from linclass._devices import all_finite, is_tensor, on_device_of
 from linclass.kernels.cluster_data import is_dask_collection
 from linclass.optim import LBFGS, GradientTransformation, Search, apply_updates, check_smooth, solver
@@ -272,7 +273,7 @@ class _Loop:
             if not all_finite(params):
                 raise self.diverged(1, "the weights are not finite", state.params)
             same = problem.last_params is not None and all(
-                np.array_equal(a, b) for a, b in zip(params, problem.last_params, strict=True)
+                equal(a, b) for a, b in zip(params, problem.last_params, strict=True)
             )
             self.state = dataclasses.replace(
                 state, params=params, opt_state=opt_state, step=1,
@@ -360,7 +361,7 @@ DRIVERS: tuple[tuple[type, Driver], ...] = (
                     lambda rate, n: "lower the search scale sigma (learning_rate)", _no_check, on_host=True)),
     (LBFGS, Driver(lambda opt, params, rng: solver.init_state(opt, params), _Loop.run_lbfgs,
                    lambda rate, n: "check the data for very large or non-finite values", check_smooth,
-                   on_host=True)),
+                   on_host=False)),
 )
 
 

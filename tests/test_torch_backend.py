@@ -144,15 +144,15 @@ def test_float32_fits_agree_to_float32_rounding(optimizer):
         assert_close(a, e, np.float32)
 
 
-def test_gradient_steps_and_lbfgs_keep_tensor_weights_on_the_device_and_searches_get_arrays():
+def test_every_optimizer_keeps_tensor_weights_on_the_device():
     _, on_device_fit = fit_both("softmax", "l2", "adam", np.float32, epochs=1)
     assert all(isinstance(p, torch.Tensor) and p.device.type == DEVICE.type for p in on_device_fit.params)
     _, from_arrays = fit_both("softmax", "l2", "adam", np.float32, epochs=1, tensor_weights=False)
     assert all(isinstance(p, torch.Tensor) and p.device.type == DEVICE.type for p in from_arrays.params)
     _, lbfgs_fit = fit_both("softmax", "l2", "lbfgs", np.float64, epochs=2)
     assert all(isinstance(p, torch.Tensor) and p.device.type == DEVICE.type for p in lbfgs_fit.params)
-    _, search_fit = fit_both("softmax", "l2", "random_search", np.float64, epochs=2)
-    assert all(isinstance(p, np.ndarray) for p in search_fit.params)
+    _, search_fit = fit_both("softmax", "l2", "genetic", np.float64, epochs=2)
+    assert all(isinstance(p, torch.Tensor) and p.device.type == DEVICE.type for p in search_fit.params)
 
 
 @pytest.mark.parametrize("optimizer", ["nesterov", "adam", "genetic"])

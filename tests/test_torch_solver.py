@@ -13,7 +13,7 @@ import pytest
 
 from linclass.kernels import NumpyKernels
 from linclass.objective import Objective
-from linclass.optim import solve
+from linclass.optim import genetic, random_local_search, random_search, solve
 from linclass.preprocess import fit_transform
 from linclass.train import TrainState, fit
 
@@ -150,23 +150,50 @@ def test_solve_reads_no_array_back_to_the_host(precondition, monkeypatch):
 OPTIMIZERS = {
     "lbfgs": dict(optimizer="lbfgs", epochs=12),
     "gd": dict(optimizer="gd", epochs=5),
+    "random_search": dict(optimizer=random_search(sigma=0.1, n_candidates=4), epochs=3),
+    "random_local_search": dict(optimizer=random_local_search(sigma=0.1, n_candidates=4), epochs=3),
+    "genetic uniform": dict(optimizer=genetic(sigma=0.1, population_size=6, mutation_rate=0.5), epochs=4),
+    "genetic blend": dict(optimizer=genetic(sigma=0.1, population_size=6, crossover="blend"), epochs=4),
 }
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
-def test_full_batch_fits_keep_the_weights_on_the_device_and_copy_none_back(optimizer, monkeypatch):
+def test_full_batch_fits_keep_the_weights_on_the_device_and_copy_none_back(optimizer, dtype, monkeypatch):
+    """The same fit on both backends (float32: L-BFGS stops by 3 iterations, see above); no
+    tensor of more than two elements comes back to the host while it runs."""
     X, y = problem()
     numpy_objective, torch_objective = objectives("softmax", "l2", X)
-    start = (np.zeros((6, 3)), np.zeros(3))
-    expected = fit(numpy_objective, start, X, y, random_state=0, **OPTIMIZERS[optimizer])
+    X = X.astype(dtype)
+    start = (np.zeros((6, 3), dtype), np.zeros(3, dtype))
+    settings = dict(OPTIMIZERS[optimizer], random_state=0)
+    if optimizer == "lbfgs" and dtype == np.float32:
+        settings["epochs"] = 3
+    expected = fit(numpy_objective, start, X, y, **settings)
     X_t, y_t = on_device(X, y)
     copies = HostCopies(monkeypatch)
-    actual = fit(torch_objective, on_device(*start), X_t, y_t, random_state=0, **OPTIMIZERS[optimizer])
+    actual = fit(torch_objective, on_device(*start), X_t, y_t, **settings)
     assert copies.shapes == []
-    assert_on_device(actual.params, np.float64)
+    assert_on_device(actual.params, dtype)
     for a, e in zip(actual.params, expected.params, strict=True):
-        assert_close(a, e, np.float64)
-    np.testing.assert_allclose(actual.history["loss"], expected.history["loss"], rtol=1e-10)
+        assert_close(a, e, dtype)
+    np.testing.assert_allclose(actual.history["loss"], expected.history["loss"], rtol=RTOL[dtype])
+    assert actual.history["train_accuracy"] == expected.history["train_accuracy"]
+
+
+def test_genetic_resume_on_the_device_is_bit_identical(tmp_path):
+    X, y = problem()
+    _, objective = objectives("softmax", "l2", X)
+    X_t, y_t = on_device(X, y)
+    settings = dict(optimizer=genetic(sigma=0.1, population_size=6), random_state=3)
+    start = on_device(np.zeros((6, 3), np.float32), np.zeros(3, np.float32))
+    straight = fit(objective, start, X_t, y_t, epochs=6, **settings)
+    first = fit(objective, start, X_t, y_t, epochs=3, **settings)
+    first.state.save(tmp_path / "state.npz")
+    resumed = fit(objective, None, X_t, y_t, epochs=6, resume=TrainState.load(tmp_path / "state.npz"), **settings)
+    assert all(isinstance(m, torch.Tensor) for m in resumed.state.opt_state.population)
+    for a, b in zip(straight.params, resumed.params, strict=True):
+        np.testing.assert_array_equal(host(a), host(b))
 
 
 def test_lbfgs_resume_on_the_device_is_bit_identical(tmp_path):
@@ -184,3 +211,59 @@ def test_lbfgs_resume_on_the_device_is_bit_identical(tmp_path):
     for a, b in zip(straight.params, resumed.params, strict=True):
         np.testing.assert_array_equal(host(a), host(b))
     assert straight.history["loss"] == resumed.history["loss"]
+
+
+@pytest.fixture
+def tensor_placement(monkeypatch):
+    """The torch backend places data as tensors (as it does on a GPU, where NumPy is copied over
+    once; on the CPU it would keep NumPy arrays), and every ``solve`` records the kinds of its
+    data and of its solution."""
+    import linclass.optim.solver as solver_module
+
+    monkeypatch.setattr(TorchKernels, "place", lambda self, array: torch.from_numpy(np.ascontiguousarray(array))
+                        if not isinstance(array, torch.Tensor) else array)
+    seen = []
+    original = solver_module.solve
+
+    def recording(objective, X, y, *args, **kwargs):
+        result = original(objective, X, y, *args, **kwargs)
+        seen.append((type(X), type(result.params[0])))
+        return result
+
+    for module in ("linclass.estimator.cv", "linclass.app.probe"):
+        monkeypatch.setattr(f"{module}.solve", recording)
+    return seen
+
+
+def test_cross_validation_solves_on_tensors_and_equals_the_numpy_backend(tensor_placement):
+    from linclass.estimator.cv import LinearClassifierCV
+
+    X, y = problem()
+    expected = LinearClassifierCV(Cs=3, cv=3, tol=1e-9).fit(X, y)
+    tensor_placement.clear()
+    actual = LinearClassifierCV(Cs=3, cv=3, tol=1e-9, backend="torch").fit(X, y)
+    assert len(tensor_placement) == 3 * 3 + 1  # every fold's path and the refit
+    assert set(tensor_placement) == {(torch.Tensor, torch.Tensor)}
+    assert actual.C_ == expected.C_ and isinstance(actual.coef_, np.ndarray)
+    np.testing.assert_array_equal(actual.scores_, expected.scores_)
+    for a, e in ((actual.coef_, expected.coef_), (actual.intercept_, expected.intercept_)):
+        assert_close(a, e, np.float64)
+
+
+def test_probe_solves_on_the_device_and_equals_the_cpu_probe(tensor_placement):
+    from linclass.app.probe import probe
+    from linclass.datasets import load_digits
+
+    data = load_digits().flatten()
+    train, test = (data.X_train / 16.0, data.y_train), (data.X_test / 16.0, data.y_test)
+    expected = probe(train, test, Cs=[0.1, 1.0], tol=1e-9)
+    tensor_placement.clear()
+    actual = probe(train, test, Cs=[0.1, 1.0], tol=1e-9, device="cpu")
+    assert set(tensor_placement) == {(torch.Tensor, torch.Tensor)} and len(tensor_placement) == 3
+    assert actual.C == expected.C and actual.test_accuracy == expected.test_accuracy
+    assert [p["accuracy"] for p in actual.validation_curve] == [p["accuracy"] for p in expected.validation_curve]
+    for a, e in zip(actual.params, expected.params, strict=True):
+        # both runs stop on the relative decrease (64 eps), where the last bits of the two
+        # backends' sums leave the points 2e-10 of the largest weight apart
+        assert isinstance(a, np.ndarray)
+        np.testing.assert_allclose(a, e, rtol=0, atol=1e-9 * np.abs(e).max())

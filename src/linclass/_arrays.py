@@ -74,6 +74,11 @@ def concat(parts: list) -> Any:
     return _torch().cat(parts) if is_tensor(parts[0]) else np.concatenate(parts)
 
 
+def where(condition: Any, a: Any, b: Any) -> Any:
+    """``a`` where ``condition`` holds, else ``b`` (all three on one device)."""
+    return _torch().where(condition, a, b) if is_tensor(a) else np.where(condition, a, b)
+
+
 def maximum(a: Any, floor: float) -> Any:
     """Elementwise ``max(a, floor)`` for a number ``floor``."""
     return a.clamp(min=floor) if is_tensor(a) else np.maximum(a, floor)

@@ -164,7 +164,7 @@ def probe(
         converged=final.converged, n_train=len(fit_rows), n_validation=len(val_rows),
         n_test=0 if test_split is None else len(test_split.y), n_features=train_split.X.shape[1],
         classes=[_plain(c) for c in classes], device="cpu" if device is None else str(device),
-        plot=None if plot is None else str(plot), params=final.params,
+        plot=None if plot is None else str(plot), params=tuple(np.asarray(to_host(p)) for p in final.params),
     )  # fmt: skip
     if plot is not None:
         from linclass.viz.probe import plot_validation_curve

@@ -236,7 +236,8 @@ class LinearClassifierCV(LinearClassifier):
             )  # fmt: skip
             for j, point in enumerate(path):
                 self.n_iter_[k, j], self.scores_[k, j] = point.n_iter, point.score
-                W_raw, b_raw = (np.asarray(to_host(p)) for p in objective.effective_params(point.params))
+                host_params = tuple(np.asarray(to_host(p)) for p in point.params)  # the path's record
+                W_raw, b_raw = objective.effective_params(host_params)
                 self.coefs_paths_[k, j] = np.hstack([W_raw.T, b_raw[:, None]])
             fold_params.append(path)
 
@@ -296,7 +297,7 @@ class LinearClassifierCV(LinearClassifier):
         """Solve on all rows (``X`` with ``X_val`` when given) at the chosen strength."""
         if X_val is not None:
             X, y_idx = np.concatenate([X, np.asarray(X_val, dtype=X.dtype)]), np.concatenate([y_idx, y_val])
-        chosen = [path[best].params for path in fold_params]
+        chosen = [tuple(to_host(p) for p in path[best].params) for path in fold_params]
         start = tuple(np.mean([params[i] for params in chosen], axis=0).astype(dtype) for i in (0, 1))
         objective = replace(
             template,

@@ -22,6 +22,11 @@ methods can be compared at an equal budget of loss evaluations:
 does not depend on the scale of ``W`` when ``b = 0``, so near the origin the search is over
 directions; raise ``sigma`` to explore larger weights. Every random draw comes from the
 Generator passed to ``init``/``step``: the same seed gives the same bits.
+
+Tensor weights keep the search on their device: candidates, the population and its breeding
+are tensors there, and only the losses (numbers) come back. The random draws are NumPy's, made
+on the host and copied to the device, so a search on tensors visits the same candidates as one
+on arrays.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from linclass._arrays import concat, copy, numpy_dtype, where
+from linclass._devices import is_tensor, on_device_of
 from linclass._validation import check_fraction, check_int, check_positive
 
 Params = tuple[np.ndarray, ...]
@@ -71,11 +78,21 @@ class GeneticState(NamedTuple):
 def _gaussian(params: Params, sigma: float, rng: np.random.Generator, size: int | None = None) -> Params:
     """``sigma * N(0, 1)`` noise shaped like ``params`` (with a leading ``size`` axis when given)."""
     lead = () if size is None else (size,)
-    return tuple(p.dtype.type(sigma) * rng.standard_normal(lead + p.shape, dtype=p.dtype) for p in params)
+    noise = []
+    for p in params:
+        dtype = numpy_dtype(p.dtype)
+        draw = dtype.type(sigma) * rng.standard_normal(lead + tuple(p.shape), dtype=dtype)
+        noise.append(on_device_of(p, draw))
+    return tuple(noise)
+
+
+def _arrays(params: Params) -> Params:
+    """``params`` as arrays; tensors stay tensors."""
+    return tuple(p if is_tensor(p) else np.asarray(p) for p in params)
 
 
 def _init_state(params: Params, rng: np.random.Generator) -> SearchState:
-    return SearchState(best_params=tuple(np.asarray(p) for p in params), best_loss=math.inf)
+    return SearchState(best_params=_arrays(params), best_loss=math.inf)
 
 
 def random_search(sigma: float = 1e-4, n_candidates: int = 10) -> Search:
@@ -192,7 +209,7 @@ def genetic(
     n_children = population_size - n_elite
 
     def init(params: Params, rng: np.random.Generator) -> GeneticState:
-        params = tuple(np.asarray(p) for p in params)
+        params = _arrays(params)
         noise = _gaussian(params, sigma, rng, size=population_size)
         for n in noise:
             n[0] = 0  # member 0 is the start point itself
@@ -208,15 +225,16 @@ def genetic(
         first, second = select(fitness, rng), select(fitness, rng)
         children = []
         for members in population:
-            a, b = members[first], members[second]
+            a, b = members[on_device_of(members, first)], members[on_device_of(members, second)]
+            shape, dtype = tuple(a.shape), numpy_dtype(a.dtype)
             if crossover == "uniform":
-                child = np.where(rng.random(a.shape) < 0.5, a, b)
+                child = where(on_device_of(a, rng.random(shape) < 0.5), a, b)
             else:
-                child = a + rng.random(a.shape, dtype=a.dtype) * (b - a)
-            mutation = members.dtype.type(sigma) * rng.standard_normal(a.shape, dtype=a.dtype)
+                child = a + on_device_of(a, rng.random(shape, dtype=dtype)) * (b - a)
+            mutation = dtype.type(sigma) * rng.standard_normal(shape, dtype=dtype)
             if mutation_rate < 1.0:
-                mutation *= rng.random(a.shape) < mutation_rate
-            children.append(child + mutation)
+                mutation *= rng.random(shape) < mutation_rate
+            children.append(child + on_device_of(a, mutation))
         return tuple(children)
 
     def evaluate(population: Params, loss_fn: LossFn) -> np.ndarray:
@@ -230,7 +248,8 @@ def genetic(
             elites = np.argsort(state.fitness, kind="stable")[:n_elite]
             children = breed(state.population, state.fitness, rng)
             population = tuple(
-                np.concatenate([m[elites], c]) for m, c in zip(state.population, children, strict=True)
+                concat([m[on_device_of(m, elites)], c])
+                for m, c in zip(state.population, children, strict=True)
             )
             fitness = np.concatenate([state.fitness[elites], evaluate(children, loss_fn)])
         # NaN losses rank last, so a diverging member is never selected as the best.
@@ -238,7 +257,7 @@ def genetic(
         best = int(np.argmin(ranked))
         best_params, best_loss = state.best_params, state.best_loss
         if ranked[best] < best_loss:
-            best_params, best_loss = tuple(m[best].copy() for m in population), float(ranked[best])
+            best_params, best_loss = tuple(copy(m[best]) for m in population), float(ranked[best])
         return GeneticState(population, ranked, best_params, best_loss, state.generation + 1)
 
     return Search(init, step)

@@ -339,15 +339,12 @@ class Driver(NamedTuple):
         run: ``run(loop)``: the whole run, epoch by epoch.
         hint: ``hint(learning_rate, n_steps)``: what to change after a divergence.
         check: ``check(objective)`` raising ValueError when the optimizer cannot minimize it.
-        on_host: the optimizer works on host (NumPy) weights whatever the data's device; the
-            kernels accept host weights and return host gradients.
     """
 
     init: Callable[[Any, tuple, np.random.Generator], Any]
     run: Callable[[_Loop], None]
     hint: Callable[[Any, int], str]
     check: Callable[[Any], None]
-    on_host: bool
 
 
 def _no_check(objective: Any) -> None:
@@ -356,12 +353,11 @@ def _no_check(objective: Any) -> None:
 
 DRIVERS: tuple[tuple[type, Driver], ...] = (
     (GradientTransformation, Driver(lambda opt, params, rng: opt.init(params), _Loop.run_gradient_steps,
-                                    _rate_hint, _no_check, on_host=False)),
+                                    _rate_hint, _no_check)),
     (Search, Driver(lambda opt, params, rng: opt.init(params, rng), _Loop.run_search,
-                    lambda rate, n: "lower the search scale sigma (learning_rate)", _no_check, on_host=True)),
+                    lambda rate, n: "lower the search scale sigma (learning_rate)", _no_check)),
     (LBFGS, Driver(lambda opt, params, rng: solver.init_state(opt, params), _Loop.run_lbfgs,
-                   lambda rate, n: "check the data for very large or non-finite values", check_smooth,
-                   on_host=False)),
+                   lambda rate, n: "check the data for very large or non-finite values", check_smooth)),
 )
 
 

@@ -152,10 +152,9 @@ def fit(
     if built.data != "minibatch":
         batch = None
 
-    # Gradient transformations update the weights where the data lives: tensors on the device of
-    # a tensor X, NumPy arrays for NumPy data. The searches and scipy's L-BFGS work on host
-    # arrays, which every backend accepts.
-    on_host = driver.on_host or not is_tensor(X)
+    # Every optimizer updates the weights where the data lives: tensors on the device of a
+    # tensor X, NumPy arrays for NumPy data.
+    on_host = not is_tensor(X)
 
     def place(params: tuple) -> tuple:
         return tuple(to_host(p) if on_host else on_device_of(X, p) for p in params)

@@ -9,9 +9,11 @@ On a machine with a CUDA GPU this runs, in under 5 minutes:
    linclass's Numba backend on the host;
 3. an ImageNet-sized embedding probe (1,281,167 x 1,024 float32, C = 1,000, synthetic data):
    one full-batch value-and-gradient against ``nn.Linear`` + ``cross_entropy`` + ``backward``,
-   and 10 L-BFGS iterations against ``torch.optim.LBFGS``;
+   and 10 L-BFGS iterations of linclass's own solver on the device (:func:`linclass.optim.solve`,
+   the probe's solver: plain, and in whitened coordinates; memory 10) against
+   ``torch.optim.LBFGS`` (strong Wolfe, history 10), each with its evaluations and final objective;
 4. on the CPU, ``LinearClassifier`` fits on Fashion-MNIST with the torch backend against the
-   Numba one (batch 64 and 256), the two alternating in one process;
+   Numba one (:mod:`benchmarks.torch_cpu`, SGD at batch 64 and 256), alternating in one process;
 
 with the peak device memory of each, and writes a markdown table (``--output``). ``--small``
 shrinks every size (for CI's smoke test with ``--device cpu``). Times are the best of a few
@@ -22,7 +24,6 @@ row says otherwise.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import subprocess
 import sys
@@ -84,15 +85,15 @@ class Bench:
         contender: str,
         what: str,
         function: Callable[[], object],
-        evaluations: Callable[[], int] | None = None,
+        note: Callable[[], str] | None = None,
     ) -> None:
-        """Time ``function``; ``evaluations()`` (read after the last call) is added to ``what``."""
+        """Time ``function``; ``note()`` (read after the last call) is added to ``what``."""
         cuda = self.device.type == "cuda"
         if cuda:
             self.torch.cuda.reset_peak_memory_stats(self.device)
         seconds = best_time(function, self.sizes["repeats"], self.sync)
-        if evaluations is not None:
-            what = f"{what} ({evaluations()} value+grad)"
+        if note is not None:
+            what = f"{what} ({note()})"
         peak = self.torch.cuda.max_memory_allocated(self.device) / 2**20 if cuda else None
         self.rows.append((problem, contender, what, seconds * 1e3, peak))
         print(f"{problem:9s} {contender:34s} {what:28s} {seconds * 1e3:10.2f} ms", flush=True)
@@ -187,15 +188,18 @@ def probe(bench: Bench) -> None:
     torch.set_float32_matmul_precision("highest")
 
     iterations = bench.sizes["lbfgs_iter"]
-    from linclass.train import fit
+    from linclass.optim import solve
 
-    runs = []
+    for precondition, name in (("none", "plain"), ("whiten", "whitened")):
+        runs = []
 
-    def linclass_lbfgs():
-        runs.append(fit(objective, params, X, y, optimizer="lbfgs", epochs=iterations, tol=0.0))
+        def linclass_lbfgs(precondition=precondition, runs=runs):
+            runs.append(solve(objective, X, y, params, tol=0.0, max_iter=iterations, memory=10,
+                              precondition=precondition))
 
-    bench.measure("probe", "linclass torch", f"L-BFGS, {iterations} iterations", linclass_lbfgs,
-                  evaluations=lambda: runs[-1].history["n_evaluations"][-1])
+        bench.measure("probe", f"linclass solve on the device, {name}", f"L-BFGS, {iterations} iterations",
+                      linclass_lbfgs, note=lambda runs=runs: f"{runs[-1].n_evaluations} value+grad, "
+                      f"f = {runs[-1].value:.6f}")
     lbfgs = torch.optim.LBFGS(
         linear.parameters(), max_iter=iterations, max_eval=4 * iterations, history_size=10,
         tolerance_grad=0, tolerance_change=0, line_search_fn="strong_wolfe",
@@ -207,45 +211,24 @@ def probe(bench: Bench) -> None:
         lbfgs.state.clear()
         lbfgs.step(torch_value_and_grad)
 
+    def torch_note() -> str:
+        with torch.no_grad():
+            value = torch.nn.functional.cross_entropy(linear(X), y) + ALPHA * (linear.weight**2).sum()
+        return f"{lbfgs.state[lbfgs._params[0]]['func_evals']} value+grad, f = {float(value):.6f}"
+
     bench.measure("probe", "torch.optim.LBFGS", f"L-BFGS, {iterations} iterations", torch_lbfgs,
-                  evaluations=lambda: lbfgs.state[lbfgs._params[0]]["func_evals"])
+                  note=torch_note)
 
 
 def fashion(bench: Bench) -> None:
-    """The CPU path kept honest: ``LinearClassifier`` fits on Fashion-MNIST, torch on the CPU against Numba.
+    """The CPU path kept honest: ``LinearClassifier`` fits on Fashion-MNIST, torch on the CPU against
+    Numba (both of its loops), from :func:`benchmarks.torch_cpu.compare`."""
+    from benchmarks.torch_cpu import compare, fashion_mnist
 
-    The two backends alternate, so both see the same load; the ratio is of the best times.
-    """
-    from linclass import LinearClassifier
-    from linclass.datasets import load_fashion_mnist
-
-    try:
-        dataset = load_fashion_mnist()
-        X, y = dataset.X_train.reshape(len(dataset.X_train), -1), dataset.y_train
-    except (OSError, ValueError):  # no copy of the data here: synthetic rows of its shape
-        rng = np.random.default_rng(0)
-        X, y = rng.integers(0, 256, size=(60_000, 784), dtype=np.uint8), rng.integers(0, 10, 60_000)
-    rows = bench.sizes["fashion_rows"]
-    X, y = (X, y) if rows is None else (X[:rows], y[:rows])
-    epochs = bench.sizes["fashion_epochs"]
-    for batch in (64, 256):
-        times = {}
-        for _ in range(bench.sizes["repeats"]):
-            for backend in ("torch", None):
-                clf = LinearClassifier(backend=backend, batch_size=batch, epochs=epochs,
-                                       preprocess="center-scale", random_state=0)
-                start = time.perf_counter()
-                clf.fit(X, y)
-                name = clf.objective_.kernels.name
-                times[name] = min(times.get(name, math.inf), time.perf_counter() - start)
-        host = next(name for name in times if name != "torch")
-        what = f"fit, batch {batch}, {epochs} epochs"
-        bench.rows.append(("Fashion-MNIST", f"linclass {host} (CPU)", what, times[host] * 1e3, None))
-        ratio = times["torch"] / times[host]
-        bench.rows.append(("Fashion-MNIST", f"linclass torch (CPU), {ratio:.2f}x {host}", what,
-                           times["torch"] * 1e3, None))
-        print(f"Fashion-MNIST batch {batch}: torch CPU {times['torch']:.3f} s, {host} {times[host]:.3f} s "
-              f"({ratio:.2f}x)", flush=True)
+    X, y = fashion_mnist(bench.sizes["fashion_rows"])
+    for result in compare(X, y, (64, 256), bench.sizes["fashion_epochs"], bench.sizes["repeats"]):
+        contender = f"linclass {result['contender']} (CPU), {result['ratio']:.2f}x {result['host']}"
+        bench.rows.append(("Fashion-MNIST", contender, result["setting"], result["seconds"] * 1e3, None))
 
 
 def equality_tests(device: str) -> str:

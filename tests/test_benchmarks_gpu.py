@@ -1,6 +1,8 @@
 """``python -m benchmarks.gpu`` runs on the CPU with small sizes (CI's smoke test of the GPU check)."""
 
+import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,12 +33,19 @@ def test_the_gpu_check_runs_on_the_cpu_and_writes_its_table(tmp_path):
         ("CIFAR-10", host), ("CIFAR-10", host),
         ("probe", "linclass torch"), ("probe", "nn.Linear + cross_entropy"),
         ("probe", "linclass torch"), ("probe", "nn.Linear + cross_entropy"),
-        ("probe", "linclass torch"), ("probe", "torch.optim.LBFGS"),
+        ("probe", "linclass solve on the device, plain"), ("probe", "linclass solve on the device, whitened"),
+        ("probe", "torch.optim.LBFGS"),
     ]
     assert all(float(row[3]) > 0 for row in rows)
+    for row in rows[-3:]:  # L-BFGS: 3 iterations, their evaluations and the objective reached
+        evaluations, value = re.fullmatch(r"L-BFGS, 3 iterations \((\d+) value\+grad, f = ([\d.]+)\)", row[2]).groups()
+        assert int(evaluations) >= 3 and 0 < float(value) < math.log(100)  # below the start, log C
     fashion = [line.split(" | ") for line in table.splitlines() if line.startswith("| Fashion-MNIST")]
-    assert [row[2] for row in fashion] == ["fit, batch 64, 1 epochs"] * 2 + ["fit, batch 256, 1 epochs"] * 2
-    assert fashion[1][1].startswith("linclass torch (CPU), ") and fashion[1][1].endswith(f"x {host.split()[1]}")
+    name = host.split()[1]
+    assert [row[2] for row in fashion] == ["SGD, batch 64, 1 epochs"] * 3 + ["SGD, batch 256, 1 epochs"] * 3
+    assert [row[1].split(", ")[0] for row in fashion[:3]] == [
+        "linclass torch (CPU)", f"linclass {name} (CPU)", f"linclass {name}"]
+    assert fashion[1][1] == f"linclass {name} (CPU), 1.00x {name}" and fashion[2][1].startswith(f"linclass {name}, per-step")
     assert table.startswith("GPU check on CPU (torch 2.13.0")
 
 

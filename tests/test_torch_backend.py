@@ -180,3 +180,30 @@ def test_divergence_is_reported_on_the_device():
     with pytest.raises(DivergenceError, match=r"training diverged at epoch 1, step \d+: "):
         fit(objective, on_device(*params), *on_device(X, y), optimizer=built("sgd", learning_rate=1e9),
             batch_size=10, epochs=3, random_state=0)
+
+
+@pytest.mark.parametrize("n_threads", [2, 3])
+def test_large_cpu_calls_split_their_rows_across_threads_and_equal_the_numpy_backend(n_threads, monkeypatch):
+    import linclass.kernels.torch_backend as torch_backend
+    from linclass.kernels import threads
+
+    if DEVICE.type != "cpu":
+        pytest.skip("row parts are a CPU path")
+    X, y, params = problem("softmax", np.float64, n=101)
+    numpy_objective, torch_objective = objectives("softmax", "l2", X, weighted=True)
+    expected = numpy_objective.batch(params, X, y)
+    whole = torch_objective.batch(on_device(*params), *on_device(X, y))
+    monkeypatch.setattr(torch_backend, "PARALLEL_MIN_WORK", 0)
+    threads_before = torch.get_num_threads()
+    calls = []
+    monkeypatch.setattr(torch_backend, "map_parts", lambda run, n: calls.append(n) or threads.map_parts(run, n))
+    with threads.limit_threads(n_threads):
+        split = torch_objective.batch(on_device(*params), *on_device(X, y))
+        scores = torch_objective.scores(on_device(*params), on_device(X)[0])
+    assert calls == [n_threads, n_threads]
+    assert split.n_correct == expected.n_correct == whole.n_correct
+    assert split.value == pytest.approx(expected.value, rel=1e-12)
+    for a, e in zip(split.grads, expected.grads, strict=True):
+        assert_close(a, e, np.float64)
+    assert_close(scores, numpy_objective.scores(params, X), np.float64)
+    assert torch.get_num_threads() == threads_before  # each call runs on one torch thread, then restores

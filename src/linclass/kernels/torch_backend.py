@@ -15,8 +15,7 @@ NumPy reference.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -26,7 +25,7 @@ import torch
 from linclass._devices import resolve_device
 from linclass.kernels import torch_kernels
 from linclass.kernels.protocol import ChunkSums
-from linclass.kernels.threads import num_threads
+from linclass.kernels.threads import map_parts, num_threads
 from linclass.losses import LossSpec
 from linclass.penalties import Penalty, PenaltyResult
 from linclass.preprocess import Affine
@@ -34,11 +33,25 @@ from linclass.preprocess import Affine
 # Host data larger than this share of the GPU's free memory stays on the host and is streamed.
 FIT_FRACTION = 0.6
 
-# Multiply-adds per call below which a CPU call runs on one thread. torch's intra-op threads
-# wait for each other after every operation; for a minibatch those waits cost more than the
-# arithmetic (a Fashion-MNIST epoch at batch 64 took 42 s on 2 threads and 1.2 s on one, on
-# the shared 2-core machine). Larger calls use linclass's thread count, as the fused kernels do.
+# CPU calls run every torch operation on one thread: torch's intra-op threads wait for each
+# other after every operation, and on shared cores those waits cost more than the arithmetic (a
+# Fashion-MNIST epoch at batch 64 took 42 s on 2 threads and 1.2 s on one, on the shared 2-core
+# machine; a full-batch pass 62 ms on 2 threads, 42 ms on one). Calls of at least this many
+# multiply-adds split their rows into linclass's thread count of parts instead, one Python
+# thread each (torch releases the GIL inside an operation), as the fused kernels split theirs
+# (:func:`linclass.kernels.threads.map_parts`); the parts' sums are added in part order, so
+# results do not depend on timing.
 PARALLEL_MIN_WORK = 3_500_000
+
+
+def _add_sums(parts: list[tuple]) -> tuple:
+    """One ``linear_sums`` result from those of consecutive row parts (added in part order)."""
+    total, grads, n, correct = parts[0]
+    for part_total, part_grads, part_n, part_correct in parts[1:]:
+        total, n, correct = total + part_total, n + part_n, correct + part_correct
+        if grads is not None:
+            grads = (grads[0] + part_grads[0], grads[1] + part_grads[1])
+    return total, grads, n, correct
 
 _ACCUMULATE = {None: None, "float32": torch.float32, "float64": torch.float64}
 
@@ -167,23 +180,25 @@ class TorchKernels:
                 raise ValueError(f"y contains label {bad}; expected class indices 0..{n_classes - 1}")
         return y if y.dtype == torch.int64 else y.long()
 
-    @contextmanager
-    def _threads(self, X: Any, W: Any) -> Iterator[None]:
-        """CPU calls: one thread for small work, :func:`linclass.kernels.num_threads` for large."""
+    def _in_parts(self, X: torch.Tensor, W: torch.Tensor, run: Callable[[slice], Any]) -> list:
+        """``[run(rows) for rows in parts]`` over consecutive row slices of ``X``: one part on a
+        GPU or for small CPU work; else :func:`linclass.kernels.num_threads` parts on worker
+        threads, every torch operation on one thread (see ``PARALLEL_MIN_WORK``)."""
         if self.device.type != "cpu":
-            yield
-            return
-        work = X.shape[0] * X.shape[1] * W.shape[1]
-        wanted = 1 if work < PARALLEL_MIN_WORK else num_threads()
+            return [run(slice(None))]
+        n = X.shape[0]
+        parts = min(num_threads(), n) if n * X.shape[1] * W.shape[1] >= PARALLEL_MIN_WORK else 1
         previous = torch.get_num_threads()
-        if wanted == previous:
-            yield
-            return
-        torch.set_num_threads(wanted)
+        if previous != 1:
+            torch.set_num_threads(1)
         try:
-            yield
+            if parts <= 1:
+                return [run(slice(None))]
+            bounds = [n * k // parts for k in range(parts + 1)]
+            return map_parts(lambda k: run(slice(bounds[k], bounds[k + 1])), parts)
         finally:
-            torch.set_num_threads(previous)
+            if previous != 1:
+                torch.set_num_threads(previous)
 
     # -- the protocol --------------------------------------------------------------------------
 
@@ -206,19 +221,18 @@ class TorchKernels:
             )
         W, b, host = self._weights(W, b)
         X = self._tensor(X)
-        with self._threads(X, W):
-            total, grads, n, n_correct = torch_kernels.linear_sums(
-                X,
-                self._labels(y, loss, W.shape[1]),
-                W,
-                b,
-                loss=loss.name,
-                class_weight=self._class_weight(class_weight, W.dtype),
-                fold=self._fold(transform, W.dtype),
-                with_grad=with_grad,
-                accumulate=_ACCUMULATE[self.accumulate],
-                chunk_bytes=self.chunk_bytes,
-            )
+        y = self._labels(y, loss, W.shape[1])
+        options = dict(
+            loss=loss.name,
+            class_weight=self._class_weight(class_weight, W.dtype),
+            fold=self._fold(transform, W.dtype),
+            with_grad=with_grad,
+            accumulate=_ACCUMULATE[self.accumulate],
+            chunk_bytes=self.chunk_bytes,
+        )
+        total, grads, n, n_correct = _add_sums(
+            self._in_parts(X, W, lambda rows: torch_kernels.linear_sums(X[rows], y[rows], W, b, **options))
+        )
         if grads is not None and host:
             grads = tuple(np.ascontiguousarray(self.fetch(g)) for g in grads)
         return ChunkSums(total, grads, n, n_correct)
@@ -226,10 +240,12 @@ class TorchKernels:
     def linear_scores(self, X: Any, W: Any, b: Any, *, transform: Affine | None = None) -> Any:
         W, b, host = self._weights(W, b)
         X = self._tensor(X)
-        with self._threads(X, W):
-            scores = torch_kernels.linear_scores(
-                X, W, b, fold=self._fold(transform, W.dtype), chunk_bytes=self.chunk_bytes
-            )
+        fold = self._fold(transform, W.dtype)
+        chunk_bytes = self.chunk_bytes
+        parts = self._in_parts(
+            X, W, lambda rows: torch_kernels.linear_scores(X[rows], W, b, fold=fold, chunk_bytes=chunk_bytes)
+        )
+        scores = parts[0] if len(parts) == 1 else torch.cat(parts)
         return self.fetch(scores) if host else scores
 
     def penalty(self, penalty: Penalty, W: Any, l1_ratio: float) -> PenaltyResult:

@@ -1,0 +1,142 @@
+"""``python -m benchmarks.torch_cpu [--rows N] [--epochs E] [--repeats R] [--profile]``: the CPU
+torch backend against the Numba backend, ``LinearClassifier`` on Fashion-MNIST.
+
+Every contender fits the same estimator (softmax, L2, ``preprocess="center-scale"``,
+``random_state=0``) in each setting: ``optimizer="sgd"`` (momentum 0.9, cosine schedule, learning
+rate 0.01) at batch 64, 256 and 1,024 for ``--epochs`` epochs, and ``optimizer="lbfgs"`` for
+``LBFGS_ITERATIONS`` iterations on the full batch; only the backend differs:
+
+- ``torch``: ``backend="torch"`` on the CPU (one Python step per minibatch, torch operators);
+- ``numba``: the default backend with its default loop, the compiled whole-epoch loop
+  (:mod:`linclass.train.compiled`: many steps per kernel call) -- what a user gets;
+- ``numba, per-step``: the same kernels one Python step per minibatch (``LINCLASS_PYTHON_LOOP=1``),
+  the loop the torch backend runs -- it separates the loop's cost from the kernels' (L-BFGS
+  has no compiled loop: there it is the same as ``numba``, and not run).
+
+The contenders alternate within each repeat, so all see the same load; the table gives the best
+time of each and the ratios to ``numba`` measured in this run. ``--profile`` adds where the
+torch fit at batch 64 spends its time (cProfile, functions by own time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import math
+import os
+import pstats
+import sys
+import time
+import warnings
+
+import numpy as np
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see benchmarks/gpu.py
+
+# role -> (backend, one Python step per minibatch); "host" is the default backend (Numba where
+# it is installed), named in the results by the kernels the fit used
+CONTENDERS = {"torch": ("torch", False), "host": (None, False), "host, per-step": (None, True)}
+LBFGS_ITERATIONS = 30
+
+
+def fashion_mnist(rows: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Fashion-MNIST's training rows flattened (synthetic uint8 rows of its shape without a copy)."""
+    from linclass.datasets import load_fashion_mnist
+
+    try:
+        dataset = load_fashion_mnist()
+        X, y = dataset.X_train.reshape(len(dataset.X_train), -1), dataset.y_train
+    except (OSError, ValueError):
+        rng = np.random.default_rng(0)
+        X, y = rng.integers(0, 256, size=(60_000, 784), dtype=np.uint8), rng.integers(0, 10, 60_000)
+    return (X, y) if rows is None else (X[:rows], y[:rows])
+
+
+def fit(name: str, X, y, batch: int | None, epochs: int):
+    """One fit of contender ``name`` (``batch`` None: L-BFGS): (seconds, the fitted classifier)."""
+    from linclass import LinearClassifier
+
+    backend, per_step = CONTENDERS[name]
+    settings = (dict(optimizer="lbfgs", max_iter=LBFGS_ITERATIONS) if batch is None
+                else dict(optimizer="sgd", batch_size=batch, epochs=epochs))
+    clf = LinearClassifier(backend=backend, preprocess="center-scale", random_state=0, **settings)
+    before = os.environ.get("LINCLASS_PYTHON_LOOP")
+    os.environ["LINCLASS_PYTHON_LOOP"] = "1" if per_step else "0"
+    try:
+        start = time.perf_counter()
+        with warnings.catch_warnings():  # L-BFGS stops by its iteration count, on purpose
+            warnings.filterwarnings("ignore", "LinearClassifier.*did not converge")
+            clf.fit(X, y)
+        return time.perf_counter() - start, clf
+    finally:
+        if before is None:
+            del os.environ["LINCLASS_PYTHON_LOOP"]
+        else:
+            os.environ["LINCLASS_PYTHON_LOOP"] = before
+
+
+def compare(X, y, batches=(64, 256, 1024, None), epochs: int = 3, repeats: int = 3) -> list[dict]:
+    """Best times of every contender per setting (batch size, None: L-BFGS), the contenders alternating."""
+    results = []
+    for batch in batches:
+        names = [name for name in CONTENDERS if batch is not None or not CONTENDERS[name][1]]
+        for name in names:  # warm-up: compiles the Numba kernels, loads torch
+            fit(name, X[:2_000], y[:2_000], batch, 1)
+        best = dict.fromkeys(names, math.inf)
+        accuracy, label = {}, {}
+        for _ in range(repeats):
+            for name in names:
+                seconds, clf = fit(name, X, y, batch, epochs)
+                best[name] = min(best[name], seconds)
+                accuracy[name] = clf.score(X, y)
+                label[name] = name.replace("host", clf.objective_.kernels.name)
+        setting = (f"L-BFGS, {LBFGS_ITERATIONS} its" if batch is None
+                   else f"SGD, batch {batch}, {epochs} epochs")
+        for name in names:
+            results.append(dict(setting=setting, contender=label[name], seconds=best[name],
+                                ratio=best[name] / best["host"], host=label["host"], accuracy=accuracy[name]))
+    return results
+
+
+def profile(X, y, batch: int = 64, epochs: int = 1, top: int = 18) -> str:
+    """cProfile of one torch fit: the ``top`` functions by own time."""
+    fit("torch", X[:2_000], y[:2_000], batch, 1)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    seconds, _ = fit("torch", X, y, batch, epochs)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    return f"torch fit, batch {batch}, {epochs} epoch(s), under cProfile: {seconds:.2f} s\n" + out.getvalue()
+
+
+def table(results: list[dict], epochs: int) -> str:
+    lines = [f"| setting | backend | fit, s | vs {results[0]['host']} | train accuracy |",
+             "| --- | --- | ---: | ---: | ---: |"]
+    for r in results:
+        lines.append(f"| {r['setting']} | {r['contender']} | {r['seconds']:.2f} | {r['ratio']:.2f}x | "
+                     f"{r['accuracy']:.4f} |")
+    return "Fashion-MNIST training rows (uint8), best of the repeats\n\n" + "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.torch_cpu",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=None, help="first N training rows (default: all)")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batches", type=int, nargs="+", default=[64, 256, 1024], help="SGD batch sizes")
+    parser.add_argument("--no-lbfgs", action="store_true", help="skip the L-BFGS setting")
+    parser.add_argument("--profile", action="store_true", help="also profile the torch fit at batch 64")
+    args = parser.parse_args(argv)
+    X, y = fashion_mnist(args.rows)
+    settings = [*args.batches, *([] if args.no_lbfgs else [None])]
+    print(table(compare(X, y, settings, args.epochs, args.repeats), args.epochs), flush=True)
+    if args.profile:
+        print(profile(X, y, epochs=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

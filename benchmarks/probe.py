@@ -20,47 +20,14 @@ gives a lower bound: its time is at least the budget, the speed-up at least budg
 
 from __future__ import annotations
 
-import contextlib
 import time
-import warnings
 
 import numpy as np
 
 from benchmarks import data
+from benchmarks.budget import scipy_deadline
 
 RELATIVE_GAP = 1e-6
-
-
-@contextlib.contextmanager
-def scipy_deadline(seconds: float, trace: list | None = None):
-    """Every ``scipy.optimize.minimize`` iteration appends ``(t, value)`` to ``trace``; past
-    ``seconds`` from now each call stops at its next iteration. Yields ``[stopped?]``."""
-    import scipy.optimize
-
-    original, start, stopped = scipy.optimize.minimize, time.perf_counter(), [False]
-
-    def minimize(*args, **kwargs):
-        theirs = kwargs.pop("callback", None)
-
-        def callback(intermediate_result):
-            elapsed = time.perf_counter() - start
-            if trace is not None:
-                trace.append((elapsed, float(intermediate_result.fun)))
-            if elapsed > seconds:
-                stopped[0] = True
-                raise StopIteration
-            if theirs is not None:
-                return theirs(intermediate_result.x)  # scikit-learn's own callback takes the point
-
-        return original(*args, callback=callback, **kwargs)
-
-    scipy.optimize.minimize = minimize
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield stopped
-    finally:
-        scipy.optimize.minimize = original
 
 
 def _torch_lbfgs(X, y, alpha: float, budget: float, max_iter: int) -> dict:

@@ -26,7 +26,7 @@ def _sklearn_run(X, y, max_iter: int) -> dict:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
-    from benchmarks.probe import scipy_deadline
+    from benchmarks.budget import scipy_deadline
 
     trace: list = []
     clock = time.perf_counter()

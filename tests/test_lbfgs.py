@@ -169,3 +169,50 @@ def test_interrupt_inside_a_line_search_checkpoints_the_last_iteration_and_resum
     assert straight.params[0].tobytes() == resumed.params[0].tobytes()
     assert straight.params[1].tobytes() == resumed.params[1].tobytes()
     assert straight.history["loss"] == resumed.history["loss"]
+
+
+def test_mixed_precision_reaches_the_float64_optimum_with_float32_passes_first():
+    from scipy.optimize import minimize
+
+    X, y = blobs(n_per_class=60)
+    objective = Objective("softmax", penalty="l2", alpha=1e-3)
+    D, C = X.shape[1], 3
+
+    def flat(x):
+        value, (dW, db) = objective.value_and_grad((x[: D * C].reshape(D, C), x[D * C:]), X, y)
+        return value, np.concatenate([dW.ravel(), db])
+
+    reference = minimize(flat, np.zeros(D * C + C), jac=True, method="L-BFGS-B",
+                         options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 20_000, "maxcor": 10})
+    mixed = solve(objective, X, y, tol=1e-10, max_iter=5000, mixed=True)
+    assert mixed.converged and mixed.params[0].dtype == np.float64
+    # float32 passes cannot bring max |grad| to 1e-10: both phases ran
+    assert 0 < mixed.single_passes < mixed.n_passes
+    assert abs(mixed.value - reference.fun) <= 1e-10 * abs(reference.fun)
+    assert abs(objective.value(mixed.params, X, y) - reference.fun) <= 1e-10 * abs(reference.fun)
+    np.testing.assert_allclose(mixed.params[0], reference.x[: D * C].reshape(D, C), rtol=1e-5, atol=1e-7)
+    plain = solve(objective, X, y, tol=1e-10, max_iter=5000)
+    assert plain.single_passes == 0
+    single = solve(objective, X.astype(np.float32), y, tol=1e-10, max_iter=5000, mixed=True)
+    assert single.params[0].dtype == np.float32 and single.single_passes == 0  # nothing to finish in
+
+
+def test_in_place_step_writes_the_same_pairs_and_the_copying_step_leaves_the_old_state():
+    X, y = blobs()
+    objective = Objective("softmax", penalty="l2", alpha=1e-3)
+    optimizer = lbfgs(memory=3, tol=1e-12)
+    state = solver.init_state(optimizer, zeros())
+    state, problem = solver.prepare(optimizer, state, objective, X, y, np.float64)
+    state = state._replace(lbfgs=optimizer.start(state.lbfgs, problem.fun))
+    copying, in_place = state.lbfgs, state.lbfgs._replace(s=state.lbfgs.s.copy(), y=state.lbfgs.y.copy())
+    for _ in range(5):  # more iterations than pairs: the ring buffer wraps
+        before = copying
+        s_before = before.s.copy()
+        copying = optimizer.step(copying, problem.fun)
+        in_place_next = optimizer.step(in_place, problem.fun, in_place=True)
+        assert in_place_next.s is in_place.s and copying.s is not before.s
+        np.testing.assert_array_equal(before.s, s_before)
+        in_place = in_place_next
+        for field in ("x", "grad", "s", "y"):
+            np.testing.assert_array_equal(getattr(copying, field), getattr(in_place, field))
+        assert (copying.value, copying.newest, copying.n_pairs) == (in_place.value, in_place.newest, in_place.n_pairs)

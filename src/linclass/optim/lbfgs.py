@@ -168,8 +168,12 @@ class LBFGS:
             q += (a[i] - rho[i] * (state.y[i] @ q)) * state.s[i]
         return -q
 
-    def step(self, state: LBFGSState, fun: FlatFun) -> LBFGSState:
-        """One iteration from a started, running ``state``: direction, line search, memory update."""
+    def step(self, state: LBFGSState, fun: FlatFun, in_place: bool = False) -> LBFGSState:
+        """One iteration from a started, running ``state``: direction, line search, memory update.
+
+        ``in_place=True`` writes the new pair into ``state``'s own memory buffers instead of
+        copies (2 m n floats per iteration less to move), for a caller that never reads the old
+        state again; the default leaves ``state`` as it was (a checkpoint may hold it)."""
         if not state.started:
             raise ValueError("the L-BFGS state has not been evaluated yet; call start() first")
         if state.done:
@@ -210,7 +214,8 @@ class LBFGS:
         s_buffer, y_buffer, n_pairs, newest = state.s, state.y, 0 if fresh else state.n_pairs, state.newest
         if float(s @ y) > np.finfo(np.float64).eps * float(y @ y):
             newest = 0 if n_pairs == 0 else (newest + 1) % self.memory
-            s_buffer, y_buffer = copy(s_buffer), copy(y_buffer)
+            if not in_place:
+                s_buffer, y_buffer = copy(s_buffer), copy(y_buffer)
             s_buffer[newest], y_buffer[newest] = s, y
             n_pairs = min(n_pairs + 1, self.memory)
         if grad_max <= self.tol:

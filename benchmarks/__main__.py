@@ -9,7 +9,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import accuracy, cluster, defaults, machine, probe, report, solver, speed
+from benchmarks import accuracy, cluster, defaults, machine, probe, probe_report, report, solver, speed
 
 SUITES = {
     "fashion": (accuracy.fashion_suite, "1. Fashion-MNIST: time to accuracy", report.fashion_section),
@@ -18,7 +18,11 @@ SUITES = {
     "cifar": (accuracy.cifar_suite, "4. CIFAR-10, raw pixels", report.cifar_section),
     "scaling": (speed.scaling_suite, "5. Cost growth", report.scaling_section),
     "solver": (solver.solver_suite, "6. The exact solver: time to the optimum", solver.solver_section),
-    "probe": (probe.probe_suite, "8. Linear probes against scikit-learn and PyTorch", probe.probe_section),
+    "probe": (
+        probe.probe_suite,
+        "8. Linear probes against scikit-learn and PyTorch",
+        probe_report.probe_section,
+    ),
     "defaults": (defaults.defaults_suite, "9. Speed at the defaults", defaults.defaults_section),
     "optimizers": (
         accuracy.optimizers_suite,

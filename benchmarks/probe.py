@@ -1,36 +1,93 @@
-"""Linear probes against scikit-learn and PyTorch, each reference under a time budget.
+"""Linear probes against scikit-learn and PyTorch: the issue's three targets, side by side.
 
-Three parts, all in one process, one after the other (``--quick``: smaller data, smaller budgets):
+Three parts on the problems of :mod:`benchmarks.problems` (``--quick``: 10,000 Fashion-MNIST
+rows, a 2,000-row cross-validation and a 10,000-row probe):
 
-1. **One C**: Fashion-MNIST pixels / 255, softmax + L2 at ``C = 1`` (``alpha = 1 / (2 C N)``),
-   float64: linclass's solver, scikit-learn's ``LogisticRegression(lbfgs, tol=1e-6)`` and
-   ``torch.optim.LBFGS`` (strong Wolfe) on the same objective. Each run's objective is recorded
-   after every iteration; the reference is the lowest final objective; *to 1e-6* is when a
-   run first came within 1e-6 relative of it.
-2. **Cross-validation**: the same 10-value grid ``np.logspace(-4, 4, 10)`` and 5 folds,
-   ``LinearClassifierCV`` against ``LogisticRegressionCV`` (its defaults, ``tol=1e-4``).
-3. **CLIP-style probe** on synthetic class-clustered features (``N x 2048``, 100 classes):
-   :func:`linclass.app.probe.probe` against the same protocol — the same ``C`` values in the
-   same order, each a ``LogisticRegression(C, max_iter=1000)`` fit — with scikit-learn.
+1. **One C**: linclass's solver (``tol = 1e-9``; float64, and ``mixed=True``: float32 passes
+   with a float64 finish), ``torch.optim.LBFGS`` (history 50, strong Wolfe, float64, a wall
+   budget) and scikit-learn's ``LogisticRegression(lbfgs, tol=1e-6, max_iter=1000)``. Each
+   linclass run records its point after every iteration; the objective there is evaluated
+   afterwards in float64 on the float64 data (outside the clocks). The reference is the lowest
+   final objective of all runs; *to 1e-6* is when a run first came within 1e-6 relative of it.
+2. **Cross-validation**: ``LinearClassifierCV(Cs=10, cv=5)`` against ``LogisticRegressionCV``
+   (the same grid ``np.logspace(-4, 4, 10)``, the same unshuffled stratified folds, tol 1e-4,
+   max_iter 1000 in both).
+3. **CLIP-style probe**: :func:`linclass.app.probe.probe` against the same protocol
+   (:func:`linclass.app.probe.clip_search`, tol 1e-4, max_iter 1000) with a
+   ``LogisticRegression`` fit per ``C``.
 
-A reference stopped by its budget (scikit-learn's L-BFGS is told to stop through a callback on
-the ``scipy.optimize.minimize`` call it makes; a deadline makes every later call stop at once)
-gives a lower bound: its time is at least the budget, the speed-up at least budget / ours.
+scikit-learn runs one-threaded under a CPU-time budget (:mod:`benchmarks.probe_reference`; its
+result file is read when present, else it runs here); a run stopped by its budget gives a lower
+bound (≥). linclass and torch run on both cores and are timed in wall and in process CPU
+seconds; **speed-ups are CPU seconds against CPU seconds** (the same work counted alike, as load
+leaves CPU time nearly unchanged), with wall-time ratios beside them.
 """
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
 
-from benchmarks import data
-from benchmarks.budget import scipy_deadline
+from benchmarks import probe_reference, problems
 
 RELATIVE_GAP = 1e-6
+QUICK = {"one-c": 10_000, "cv": 2_000, "clip": 10_000}
 
 
-def _torch_lbfgs(X, y, alpha: float, budget: float, max_iter: int) -> dict:
+def _clocks() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(start: tuple[float, float]) -> tuple[float, float]:
+    wall, cpu = _clocks()
+    return wall - start[0], cpu - start[1]
+
+
+def reference(part: str, quick: bool, budget: float) -> dict:
+    """scikit-learn's run of ``part``: its result file when it matches the size, else run now."""
+    path = probe_reference.RESULTS / f"reference-{part}.json"
+    rows = (
+        QUICK[part] if quick else {"one-c": 60_000, "cv": problems.CV_ROWS, "clip": problems.CLIP_ROWS}[part]
+    )
+    if path.is_file():
+        found = json.loads(path.read_text())
+        if found.get("n_samples") == rows:
+            return found
+    partial = probe_reference.RESULTS / f"reference-{part}.partial.json"
+    if partial.is_file():  # a run stopped from outside: a lower bound, the fits it completed
+        found = json.loads(partial.read_text())
+        if found.get("n_samples") == rows and found["fits"]:
+            return {**found, "cpu_seconds": found["fits"][-1]["cpu_seconds"], "stopped": True, "C": None}
+    if part == "one-c":
+        return probe_reference.one_c(budget, quick)
+    return getattr(probe_reference, part)(budget, rows)
+
+
+def _linclass_one_c(X, y, objective, mixed: bool) -> dict:
+    from linclass.optim import solve
+
+    points: list = []
+    start = _clocks()
+
+    def record(n_iter, value, params) -> None:
+        points.append((*_since(start), tuple(np.array(p) for p in params)))
+
+    result = solve(objective, X, y, tol=1e-9, max_iter=1000, mixed=mixed, callback=record)
+    wall, cpu = _since(start)
+    return {
+        "points": points,
+        "seconds": wall,
+        "cpu_seconds": cpu,
+        "n_iter": result.n_iter,
+        "passes": result.n_passes,
+        "single_passes": result.single_passes,
+        "params": result.params,
+    }
+
+
+def _torch_lbfgs(X, y, alpha: float, budget: float, max_iter: int = 1000) -> dict:
     """``torch.optim.LBFGS`` (history 50, strong Wolfe) on ``mean CE + alpha ||W||²``, full batch."""
     import torch
 
@@ -55,168 +112,145 @@ def _torch_lbfgs(X, y, alpha: float, budget: float, max_iter: int) -> dict:
         evaluations[0] += 1
         return loss
 
-    trace, clock = [], time.perf_counter()
+    trace, start = [], _clocks()
     for _ in range(max_iter):
         value = float(optimizer.step(closure).detach())
-        trace.append((time.perf_counter() - clock, value))
+        trace.append((*_since(start), value))
         if trace[-1][0] > budget:
             break
-    params = (W.detach().numpy().copy(), b.detach().numpy().copy())
+    wall, cpu = _since(start)
     return {
         "trace": trace,
-        "seconds": time.perf_counter() - clock,
+        "seconds": wall,
+        "cpu_seconds": cpu,
         "n_iter": len(trace),
         "passes": evaluations[0],
-        "params": params,
-        "stopped": len(trace) < max_iter and trace[-1][0] > budget,
+        "params": (W.detach().numpy().copy(), b.detach().numpy().copy()),
+        "stopped": len(trace) < max_iter and wall > budget,
     }
 
 
-def one_c(quick: bool, budget: float | None = None, torch_budget: float | None = None) -> dict:
-    """Part 1: time to the same objective at ``C = 1``; ``budget`` (scikit-learn's) and
-    ``torch_budget`` in seconds (default 60 with ``quick``, else 600)."""
-    from sklearn.linear_model import LogisticRegression
+def _first_within(points, value_at, target: float):
+    """``(wall, cpu)`` of the first point whose float64 objective is at most ``target`` (binary
+    search: the objective only decreases along an L-BFGS run), or None."""
+    lo, hi = 0, len(points)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if value_at(points[mid][2]) <= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return None if lo == len(points) else points[lo][:2]
 
-    from linclass.objective import Objective
-    from linclass.optim import solve
 
-    X_train, y_train, X_test, y_test = data.load("fashion", quick=quick)
-    X, Xt = X_train.astype(np.float64) / 255.0, X_test.astype(np.float64) / 255.0
-    y = y_train.astype(np.int64)
-    alpha = 1.0 / (2.0 * len(y))
-    objective = Objective("softmax", penalty="l2", alpha=alpha)
-    budget = budget or (60.0 if quick else 600.0)
-    runs = {}
-    trace: list = []
-    clock = time.perf_counter()
-    result = solve(
-        objective,
-        X,
-        y,
-        tol=1e-9,
-        max_iter=1000,
-        callback=lambda k, value, params: trace.append((time.perf_counter() - clock, value)),
-    )
-    runs["linclass solve (whitened L-BFGS)"] = {
-        "trace": trace,
-        "seconds": result.seconds,
-        "n_iter": result.n_iter,
-        "passes": result.n_passes,
-        "params": result.params,
-        "stopped": False,
+def one_c(quick: bool, budget: float = 1500.0, torch_budget: float | None = None) -> dict:
+    """Part 1; ``budget``: scikit-learn's CPU seconds; ``torch_budget``: torch's wall seconds."""
+    X, y, X_test, y_test, objective = problems.fashion_one_c(quick)
+
+    def value_at(params) -> float:
+        return objective.value(tuple(np.asarray(p, np.float64) for p in params), X, y)
+
+    ours = {
+        "linclass, mixed (float32 passes, float64 finish)": _linclass_one_c(X, y, objective, True),
+        "linclass, float64": _linclass_one_c(X, y, objective, False),
     }
-    trace = []
-    clock = time.perf_counter()
-    with scipy_deadline(budget, trace) as stopped:
-        model = LogisticRegression(C=1.0, tol=1e-6, max_iter=1000).fit(X, y)
-    runs["scikit-learn LogisticRegression(lbfgs)"] = {
-        "trace": trace,
-        "seconds": time.perf_counter() - clock,
-        "n_iter": int(model.n_iter_[0]),
-        "passes": None,
-        "params": (model.coef_.T.copy(), model.intercept_.copy()),
-        "stopped": stopped[0],
-    }
-    torch_run = _torch_lbfgs(X, y, alpha, torch_budget or budget, 1000)
-    runs["torch.optim.LBFGS (history 50, strong Wolfe)"] = torch_run
-    finals = {
-        name: objective.value(tuple(np.asarray(p, np.float64) for p in run["params"]), X, y)
-        for name, run in runs.items()
-    }
-    reference = min(finals.values())
+    torch_run = _torch_lbfgs(X, y, objective.alpha, torch_budget or (60.0 if quick else 300.0))
+    theirs = reference("one-c", quick, budget)
+    finals = {name: value_at(run["params"]) for name, run in ours.items()}
+    finals["torch"] = value_at(torch_run["params"])
+    best = min(min(finals.values()), theirs["final"])
+    target = best * (1 + RELATIVE_GAP)
+    sk_reached = next((t for t, value in theirs["trace"] if value <= target), None)
+    sk_time = sk_reached if sk_reached is not None else theirs["cpu_seconds"]
     rows = []
-    for name, run in runs.items():
-        reached = next((t for t, value in run["trace"] if value <= reference * (1 + RELATIVE_GAP)), None)
-        W, b = (np.asarray(p, np.float64) for p in run["params"])
+    for name, run in ours.items():
+        reached = _first_within(run["points"], value_at, target)
         rows.append(
             {
                 "solver": name,
                 "iterations": run["n_iter"],
                 "passes": run["passes"],
+                "single_passes": run["single_passes"],
                 "seconds": run["seconds"],
-                "gap": (finals[name] - reference) / reference,
+                "cpu_seconds": run["cpu_seconds"],
+                "gap": (finals[name] - best) / best,
                 "to 1e-6": reached,
-                "stopped": run["stopped"],
-                "test accuracy": float(np.mean((Xt @ W + b).argmax(axis=1) == y_test)),
+                "stopped": False,
+                "test accuracy": problems.accuracy(run["params"], X_test, y_test),
             }
         )
-    return {"rows": rows, "n_samples": len(y), "budget": budget, "reference": reference}
+    torch_reached = next((t[:2] for t in torch_run["trace"] if t[2] <= target), None)
+    rows.append(
+        {
+            "solver": "torch.optim.LBFGS (history 50, strong Wolfe)",
+            "iterations": torch_run["n_iter"],
+            "passes": torch_run["passes"],
+            "seconds": torch_run["seconds"],
+            "cpu_seconds": torch_run["cpu_seconds"],
+            "gap": (finals["torch"] - best) / best,
+            "to 1e-6": torch_reached,
+            "stopped": torch_run["stopped"],
+            "test accuracy": problems.accuracy(torch_run["params"], X_test, y_test),
+        }
+    )
+    rows.append(
+        {
+            "solver": "scikit-learn LogisticRegression(lbfgs, tol=1e-6), 1 thread",
+            "iterations": theirs["n_iter"],
+            "passes": None,
+            "seconds": None,
+            "cpu_seconds": theirs["cpu_seconds"],
+            "gap": (theirs["final"] - best) / best,
+            "to 1e-6": None if sk_reached is None else (None, sk_reached),
+            "stopped": theirs["stopped"],
+            "test accuracy": theirs["test accuracy"],
+        }
+    )
+    return {
+        "rows": rows,
+        "n_samples": len(y),
+        "reference": best,
+        "sklearn_seconds": sk_time,
+        "sklearn_reached": sk_reached is not None,
+        "sklearn_stopped": theirs["stopped"],
+    }
 
 
-def cross_validation(quick: bool) -> dict:
-    """Part 2: the same folds and grid as ``LogisticRegressionCV``."""
-    from sklearn.linear_model import LogisticRegressionCV
-
+def cross_validation(quick: bool, budget: float | None = 1200.0) -> dict:
+    """Part 2; ``budget``: scikit-learn's CPU seconds (None: linclass alone)."""
     from linclass import LinearClassifierCV
 
-    rows = 5_000 if quick else 20_000
-    X_train, y_train, X_test, y_test = data.load("fashion", quick=quick)
-    X, y = X_train[:rows].astype(np.float64) / 255.0, y_train[:rows].astype(np.int64)
-    budget = 120.0 if quick else 900.0
-    clock = time.perf_counter()
-    ours = LinearClassifierCV(Cs=10, cv=5).fit(X, y)
-    seconds = time.perf_counter() - clock
-    clock = time.perf_counter()
-    with scipy_deadline(budget) as stopped:
-        theirs = LogisticRegressionCV(
-            Cs=10, cv=5, l1_ratios=(0,), scoring=None, use_legacy_attributes=False
-        ).fit(X, y)
-    their_seconds = time.perf_counter() - clock
-    Xt = X_test.astype(np.float64) / 255.0
+    rows = QUICK["cv"] if quick else problems.CV_ROWS
+    X, y, X_test, y_test = problems.fashion_cv(rows)
+    start = _clocks()
+    ours = LinearClassifierCV(Cs=10, cv=5, tol=1e-4, max_iter=1000).fit(X, y)
+    wall, cpu = _since(start)
     return {
         "n_samples": rows,
-        "budget": budget,
+        "theirs": None if budget is None else reference("cv", quick, budget),
         "ours": {
-            "seconds": seconds,
+            "seconds": wall,
+            "cpu_seconds": cpu,
             "C": ours.C_,
             "iterations": int(ours.n_iter_.sum() + ours.refit_n_iter_),
-            "test accuracy": ours.score(Xt, y_test),
-        },
-        "theirs": {
-            "seconds": their_seconds,
-            "C": float(theirs.C_),
-            "stopped": stopped[0],
-            "iterations": int(np.sum(theirs.n_iter_)),
-            "test accuracy": theirs.score(Xt, y_test),
+            "test accuracy": ours.score(X_test, y_test),
         },
     }
 
 
-def synthetic_features(n: int, seed: int, d: int = 2048, k: int = 100) -> tuple[np.ndarray, np.ndarray]:
-    """Class-clustered non-negative features: ``relu(0.1 * mu_y + noise)``, ``mu`` fixed by seed 42."""
-    centers = np.random.default_rng(42).normal(size=(k, d)).astype(np.float32)
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, k, n)
-    return np.maximum(0.1 * centers[y] + rng.normal(size=(n, d)).astype(np.float32), 0.0), y
-
-
-def clip_probe(quick: bool) -> dict:
-    """Part 3: the whole probe protocol on synthetic features, linclass against scikit-learn."""
-    from sklearn.linear_model import LogisticRegression
-
+def clip_probe(quick: bool, budget: float | None = 2400.0) -> dict:
+    """Part 3; ``budget``: scikit-learn's CPU seconds (None: linclass alone)."""
     from linclass.app.probe import probe
-    from linclass.splits import split_indices
 
-    n = 10_000 if quick else 50_000
-    X, y = synthetic_features(n, 0)
-    X_test, y_test = synthetic_features(n // 5, 1)
+    n = QUICK["clip"] if quick else problems.CLIP_ROWS
+    X, y, X_test, y_test = problems.clip_data(n)
+    start = _clocks()
     report = probe((X, y), (X_test, y_test))
-    budget = 120.0 if quick else 900.0
-    fit, val = split_indices(y, 0.2, stratify=True, random_state=0)
-    fits, clock = 0, time.perf_counter()
-    with scipy_deadline(budget) as stopped:
-        for point in report.validation_curve:  # the Cs our search visited, coarse ones first
-            if stopped[0]:
-                break
-            LogisticRegression(C=point["C"], max_iter=1000).fit(X[fit], y[fit]).score(X[val], y[val])
-            fits += 1
-        if not stopped[0]:
-            LogisticRegression(C=report.C, max_iter=1000).fit(X, y)  # the refit on train + validation
+    wall, cpu = _since(start)
     return {
         "n_samples": n,
-        "budget": budget,
-        "ours": report.as_dict(),
-        "theirs": {"seconds": time.perf_counter() - clock, "fits": fits, "stopped": stopped[0]},
+        "ours": {**report.as_dict(), "wall": wall, "cpu_seconds": cpu},
+        "theirs": None if budget is None else reference("clip", quick, budget),
     }
 
 
@@ -226,138 +260,3 @@ def probe_suite(quick: bool) -> dict:
         "cross-validation": cross_validation(quick),
         "CLIP probe": clip_probe(quick),
     }
-
-
-def _ratio(theirs: float, ours: float, stopped: bool) -> str:
-    return f"{'≥ ' if stopped else ''}{theirs / ours:.1f}x"
-
-
-def _seconds(value: float, stopped: bool) -> str:
-    return f"{'≥ ' if stopped else ''}{value:.1f}"
-
-
-def probe_section(results: dict) -> str:
-    from benchmarks.report import table
-
-    one = results["one C"]
-    ours = one["rows"][0]["to 1e-6"]
-    lines = []
-    for row in one["rows"]:
-        reached, stopped = row["to 1e-6"], row["stopped"]
-        to_gap = f"{reached:.1f}" if reached is not None else _seconds(row["seconds"], True) + " (never)"
-        speed = (
-            "-"
-            if row is one["rows"][0] or ours is None
-            else _ratio(reached or row["seconds"], ours, reached is None)
-        )
-        lines.append(
-            [
-                row["solver"],
-                row["iterations"],
-                "-" if row["passes"] is None else row["passes"],
-                _seconds(row["seconds"], stopped),
-                f"{row['gap']:.1e}",
-                to_gap,
-                speed,
-                f"{row['test accuracy']:.4f}",
-            ]
-        )
-    parts = [
-        f"**1. One C** (Fashion-MNIST, {one['n_samples']:,} rows, C = 1, budget {one['budget']:.0f} s; "
-        f"reference objective {one['reference']:.10f})",
-        table(
-            ["solver", "iterations", "passes", "seconds", "final gap", "s to 1e-6", "speed-up", "test acc."],
-            lines,
-        ),
-    ]
-    cv = results["cross-validation"]
-    ours_cv, theirs_cv = cv["ours"], cv["theirs"]
-    parts += [
-        f"**2. Cross-validation** (Fashion-MNIST, {cv['n_samples']:,} rows, 10 Cs, 5 folds, budget "
-        f"{cv['budget']:.0f} s)",
-        table(
-            ["", "seconds", "iterations", "chosen C", "test acc.", "speed-up"],
-            [
-                [
-                    "LinearClassifierCV",
-                    f"{ours_cv['seconds']:.1f}",
-                    ours_cv["iterations"],
-                    f"{ours_cv['C']:.4g}",
-                    f"{ours_cv['test accuracy']:.4f}",
-                    "-",
-                ],
-                [
-                    "LogisticRegressionCV",
-                    _seconds(theirs_cv["seconds"], theirs_cv["stopped"]),
-                    theirs_cv["iterations"],
-                    "stopped" if theirs_cv["stopped"] else f"{theirs_cv['C']:.4g}",
-                    f"{theirs_cv['test accuracy']:.4f}",
-                    _ratio(theirs_cv["seconds"], ours_cv["seconds"], theirs_cv["stopped"]),
-                ],
-            ],
-        ),
-    ]
-    clip = results["CLIP probe"]
-    mine, theirs = clip["ours"], clip["theirs"]
-    n_fits = len(mine["validation_curve"]) + 1
-    parts += [
-        f"**3. CLIP-style probe** (synthetic, {clip['n_samples']:,} x 2,048, 100 classes; search + refit; "
-        f"budget {clip['budget']:.0f} s)",
-        table(
-            ["", "seconds", "fits", "chosen C", "test acc.", "speed-up"],
-            [
-                [
-                    "linclass probe",
-                    f"{mine['seconds']['total']:.1f}",
-                    n_fits,
-                    f"{mine['C']:.4g}",
-                    f"{mine['test_accuracy']:.4f}",
-                    "-",
-                ],
-                [
-                    "same protocol, LogisticRegression",
-                    _seconds(theirs["seconds"], theirs["stopped"]),
-                    f"{theirs['fits']} of {n_fits}",
-                    "-",
-                    "-",
-                    _ratio(theirs["seconds"], mine["seconds"]["total"], theirs["stopped"]),
-                ],
-            ],
-        ),
-    ]
-    return "\n\n".join(parts)
-
-
-def probe_targets(results: dict) -> list[list]:
-    """The issue's three targets: ``[target, requirement, measured, met]``."""
-    one = results["one C"]
-    ours, sk = one["rows"][0], one["rows"][1]
-    theirs = sk["to 1e-6"] or sk["seconds"]
-    one_ratio = theirs / ours["to 1e-6"] if ours["to 1e-6"] else 0.0
-    cv = results["cross-validation"]
-    cv_ratio = cv["theirs"]["seconds"] / cv["ours"]["seconds"]
-    clip = results["CLIP probe"]
-    total = clip["ours"]["seconds"]["total"]
-    clip_ratio = clip["theirs"]["seconds"] / total
-    their_c = "stopped" if cv["theirs"]["stopped"] else format(cv["theirs"]["C"], ".4g")
-    return [
-        [
-            "probe 1. one C, Fashion-MNIST",
-            "within 1e-6 >= 30x sooner than LogisticRegression",
-            f"{'≥ ' if sk['to 1e-6'] is None else ''}{one_ratio:.1f}x",
-            one_ratio >= 30,
-        ],
-        [
-            "probe 2. LogisticRegressionCV grid",
-            "same C, >= 20x faster",
-            f"C {cv['ours']['C']:.4g} vs {their_c}; "
-            f"{'≥ ' if cv['theirs']['stopped'] else ''}{cv_ratio:.1f}x",
-            cv_ratio >= 20 and not cv["theirs"]["stopped"] and cv["ours"]["C"] == cv["theirs"]["C"],
-        ],
-        [
-            "probe 3. CLIP-style probe",
-            "< 3 min, >= 20x faster than with LogisticRegression",
-            f"{total:.0f} s; {'≥ ' if clip['theirs']['stopped'] else ''}{clip_ratio:.1f}x",
-            total < 180 and clip_ratio >= 20,
-        ],
-    ]

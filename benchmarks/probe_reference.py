@@ -79,6 +79,7 @@ def clip(budget: float, n: int) -> dict:
         model = LogisticRegression(C=10.0**exponent, max_iter=1000).fit(X_fit, y_fit)
         fits.append({"C": 10.0**exponent, "accuracy": float(model.score(X_val, y_val)),
                      "iterations": int(model.n_iter_[0]), "cpu_seconds": time.process_time() - clock})
+        _write("clip.partial", {"fits": fits, "n_samples": n})  # what a run stopped from outside leaves
         return fits[-1]["accuracy"]
 
     chosen = None
@@ -110,10 +111,15 @@ def main(argv=None) -> None:
         result = clip(args.budget, args.rows or problems.CLIP_ROWS)
     result.update(part=args.part, budget=args.budget, threads=1, clock="process CPU time",
                   finished=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))  # fmt: skip
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"reference-{args.part}.json"
-    path.write_text(json.dumps(result, indent=1, default=_plain) + "\n")
+    path = _write(args.part, result)
     print(f"wrote {path}: {result['cpu_seconds']:.0f} CPU s, stopped={result['stopped']}")
+
+
+def _write(name: str, result: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"reference-{name}.json"
+    path.write_text(json.dumps(result, indent=1, default=_plain) + "\n")
+    return path
 
 
 def _plain(value):

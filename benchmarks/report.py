@@ -197,7 +197,7 @@ def targets(results: dict) -> list[list]:
 
         rows.append(solver_target(results["solver"]))
     if results.get("probe"):
-        from benchmarks.probe import probe_targets
+        from benchmarks.probe_report import probe_targets
 
         rows.extend(probe_targets(results["probe"]))
     fashion = results.get("fashion")

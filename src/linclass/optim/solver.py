@@ -44,6 +44,7 @@ from linclass._arrays import (
     zeros,
 )  # fmt: skip
 from linclass._devices import is_tensor, on_device_of
+from linclass.kernels.threads import one_blas_thread
 from linclass.optim.lbfgs import LBFGS, RUNNING, STATUS_MESSAGES, LBFGSState, check_smooth, lbfgs
 from linclass.optim.precondition import (
     Preconditioner,
@@ -143,7 +144,8 @@ class Problem:
         return cast(W, self.dtype), cast(b, self.dtype)
 
     def fun(self, x: np.ndarray) -> tuple[float, np.ndarray, float]:
-        params = self.params(x)
+        with one_blas_thread():  # the pass gets the cores; the coordinate changes are small
+            params = self.params(x)
         result = self.objective.batch(params, self.X, self.y)
         dW, db = result.grads
         self.last_params, self.last_correct = params, result.n_correct
@@ -151,9 +153,10 @@ class Problem:
         if not math.isfinite(result.value):
             grad_max = math.inf
         dW, db = as_float64(dW), as_float64(db)
-        if self.centered:
-            dW, db = dW - dW.mean(axis=1, keepdims=True), db - db.mean()
-        return float(result.value), self.preconditioner.gradient(dW, db), grad_max
+        with one_blas_thread():
+            if self.centered:
+                dW, db = dW - dW.mean(axis=1, keepdims=True), db - db.mean()
+            return float(result.value), self.preconditioner.gradient(dW, db), grad_max
 
     def sample(self) -> tuple[np.ndarray, np.ndarray]:
         """The moment rows of ``X`` and their coordinates along the basis ``((x' - mu) @ U)``."""
@@ -198,7 +201,9 @@ def iterate(optimizer: LBFGS, state: SolverState, problem: Problem, in_place: bo
     refit = (optimizer.precondition != "none" and problem.objective.loss.name == "softmax"
              and run.n_iter > 0 and run.n_iter % REFIT_EVERY == 0)
     if refit:
-        state = problem.refit_scales(state)
+        problem.sample()  # the sample's coordinates (a large product, once) on every BLAS thread
+        with one_blas_thread():
+            state = problem.refit_scales(state)
     return state._replace(lbfgs=optimizer.step(state.lbfgs, problem.fun, in_place))
 
 

@@ -12,7 +12,7 @@ PACKAGE = Path(linclass.__file__).parent
 
 # Rank of every top-level module or subpackage: a module may import modules of its own rank or lower.
 RANKS = {
-    "__version__": 0, "_validation": 0, "_devices": 0, "registry": 0, "limits": 0, "atomic": 0, "progress": 0,
+    "__version__": 0, "_validation": 0, "_devices": 0, "_arrays": 0, "registry": 0, "limits": 0, "atomic": 0, "progress": 0,
     "preprocess": 1, "losses": 1, "penalties": 1, "model": 1, "metrics": 1, "splits": 1, "io": 1, "schema": 1,
     "calibration": 1,
     "datasets": 2, "kernels": 2, "features": 2,

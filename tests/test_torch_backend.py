@@ -5,8 +5,6 @@ The tensors live on ``LINCLASS_TEST_DEVICE`` (default ``cpu``; ``python -m bench
 this file with ``cuda``). float64 agrees to 1e-10 relative, float32 to 1e-5.
 """
 
-import os
-
 import numpy as np
 import pytest
 
@@ -20,11 +18,10 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.usefixtures("exact_matmul")
 
 from linclass.kernels.torch_backend import TorchKernels  # noqa: E402
+from torch_equality import DEVICE, assert_close, host, on_device  # noqa: E402
 
-DEVICE = torch.device(os.environ.get("LINCLASS_TEST_DEVICE", "cpu"))
 CLASSIFICATION = ["softmax", "svm", "squared_hinge", "multi_margin", "crammer_singer"]
 PENALTIES = ["none", "l2", "l1", "elasticnet"]
-RTOL = {np.float32: 1e-5, np.float64: 1e-10}
 
 
 
@@ -48,20 +45,6 @@ def objectives(loss, penalty, X, weighted=False, n_classes=4):
         class_weight=np.linspace(0.5, 2.0, n_classes) if weighted else None,
     )
     return Objective(**options, kernels=NumpyKernels()), Objective(**options, kernels=TorchKernels(DEVICE))
-
-
-def on_device(*arrays):
-    return tuple(torch.from_numpy(np.ascontiguousarray(a)).to(DEVICE) for a in arrays)
-
-
-def host(value):
-    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
-
-
-def assert_close(actual, desired, dtype):
-    actual, desired = host(actual).astype(np.float64), np.asarray(desired, np.float64)
-    rtol = RTOL[dtype]
-    np.testing.assert_allclose(actual, desired, rtol=rtol, atol=rtol * max(1.0, float(np.abs(desired).max())))
 
 
 CASES = [(loss, weighted) for loss in CLASSIFICATION for weighted in (False, True)] + [("squared_error", False)]

@@ -6,8 +6,6 @@ Tensors live on ``LINCLASS_TEST_DEVICE`` (default ``cpu``; ``python -m benchmark
 file with ``cuda``). float64 agrees to 1e-10 relative, float32 to 1e-5.
 """
 
-import os
-
 import numpy as np
 import pytest
 
@@ -21,9 +19,8 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.usefixtures("exact_matmul")
 
 from linclass.kernels.torch_backend import TorchKernels  # noqa: E402
+from torch_equality import DEVICE, RTOL, assert_close, host, on_device  # noqa: E402
 
-DEVICE = torch.device(os.environ.get("LINCLASS_TEST_DEVICE", "cpu"))
-RTOL = {np.float32: 1e-5, np.float64: 1e-10}
 SMOOTH = ["softmax", "squared_hinge", "squared_error"]
 
 
@@ -45,20 +42,6 @@ def objectives(loss, penalty, X, weighted=False, preprocess="standardize", alpha
         class_weight=np.array([1.0, 2.0, 0.5]) if weighted else None,
     )
     return Objective(**options, kernels=NumpyKernels()), Objective(**options, kernels=TorchKernels(DEVICE))
-
-
-def on_device(*arrays):
-    return tuple(torch.from_numpy(np.ascontiguousarray(a)).to(DEVICE) for a in arrays)
-
-
-def host(value):
-    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
-
-
-def assert_close(actual, desired, dtype):
-    actual, desired = host(actual).astype(np.float64), np.asarray(desired, np.float64)
-    rtol = RTOL[dtype]
-    np.testing.assert_allclose(actual, desired, rtol=rtol, atol=rtol * max(1.0, float(np.abs(desired).max())))
 
 
 def assert_on_device(params, dtype):

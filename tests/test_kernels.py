@@ -359,7 +359,7 @@ def test_map_parts_returns_results_in_part_order():
 
 
 def test_large_calls_use_one_part_per_thread(monkeypatch):
-    monkeypatch.setattr(fused, "PARALLEL_MIN_WORK", 100)
+    monkeypatch.setattr(fused, "PARTS_MIN_WORK", 100)
     with limit_threads(2):
         assert fused.n_parts_for(1000, 10, 10) == 2
         assert fused.n_parts_for(4, 10, 10) == 1  # one block of rows

@@ -32,7 +32,8 @@ import math
 import numba
 import numpy as np
 
-from linclass.kernels.fused import loss_rows
+from linclass.kernels import parts
+from linclass.kernels.fused import loss_rows, n_parts
 
 # Optimizer directions (``kind``) and penalties (``penalty``) the kernel knows.
 PLAIN, MOMENTUM, NESTEROV, ADAM = 0, 1, 2, 3
@@ -142,10 +143,30 @@ def _update(kind, p, g, t, v, p_out, t_out, v_out, factor, hyper, mu_correction,
 
 
 @numba.njit(cache=True, nogil=True)
+def _shared_gradient(shared, X, order, labels, targets, weight, code, start, stop, n_split, dWt, db):
+    """The step's gradient from ``n_split`` parts summed in part order into ``dWt``, ``db``
+    (as ``fused.linear_loss`` adds its parts); returns ``(total, correct, status)``."""
+    count = parts.share_rows(shared, X, order, labels, targets, weight, code, start, stop, n_split)
+    dWt_parts, db_parts, sums, counts = shared[3], shared[4], shared[5], shared[6]
+    dWt[:] = dWt_parts[0]
+    db[:] = db_parts[0]
+    total = sums[0]
+    n_correct, status = counts[0, 0], counts[0, 1]
+    for part in range(1, count):
+        dWt += dWt_parts[part]
+        db += db_parts[part]
+        total += sums[part]
+        n_correct += counts[part, 0]
+        status = max(status, counts[part, 1])
+    return total, n_correct, status
+
+
+@numba.njit(cache=True, nogil=True)
 def run_steps(
     X, order, labels, targets, weight, scale, shift_scaled, shift, code,
     Wt, b, tW, tb, vW, vb, kind, hyper, penalty, alpha, l1_weight, l2_weight,
     factors, mu_corrections, nu_corrections, batch, first_step, n_steps,
+    shared, max_parts, min_work,
 ):
     """Steps ``first_step, ..., first_step + n_steps - 1`` of the epoch ordered by ``order``.
 
@@ -160,6 +181,10 @@ def run_steps(
             ``l1_weight``, ``l2_weight`` the penalty (see :func:`_add_penalty`).
         factors, mu_corrections, nu_corrections: per step ``k`` of the call, the factor
             ``-learning_rate`` and Adam's ``1 - b1**t``, ``1 - b2**t`` (float64, rounded here).
+        shared, max_parts, min_work: a step of ``n`` rows is cut into
+            :func:`linclass.kernels.fused.n_parts` parts (as the batch kernel cuts it), computed
+            with the helper threads given the same ``shared`` buffers
+            (:func:`linclass.kernels.parts.new_shared`) and added in part order.
 
     Returns:
         ``(taken, values, correct, Wt, b, tW, tb, vW, vb)``: the steps completed (fewer than
@@ -170,7 +195,7 @@ def run_steps(
     cur = (Wt.copy(), b.copy(), tW.copy(), tb.copy(), vW.copy(), vb.copy())
     nxt = (Wt.copy(), b.copy(), tW.copy(), tb.copy(), vW.copy(), vb.copy())
     folded = scale.shape[0] > 0
-    Wr, b_raw = np.empty_like(Wt), np.empty_like(b)
+    ctl, Wr, b_raw = shared[0], shared[1], shared[2]
     dWt, db = np.empty_like(Wt), np.empty_like(b)
     values = np.zeros(n_steps)
     correct = np.zeros(n_steps, np.int64)
@@ -180,12 +205,21 @@ def run_steps(
         stop = min(n_total, start + batch)
         if folded:
             _fold(cur[0], cur[1], scale, shift_scaled, Wr, b_raw)
-        dWt[:] = 0
-        db[:] = 0
-        raw = (Wr, b_raw) if folded else (cur[0], cur[1])
-        total, n_correct, status = loss_rows(
-            X, order, labels, targets, raw[0], raw[1], weight, code, True, start, stop, dWt, db
-        )
+        n_split = n_parts(stop - start, X.shape[1], Wt.shape[0], max_parts, min_work)
+        if n_split == 1:
+            dWt[:] = 0
+            db[:] = 0
+            raw = (Wr, b_raw) if folded else (cur[0], cur[1])
+            total, n_correct, status = loss_rows(
+                X, order, labels, targets, raw[0], raw[1], weight, code, True, start, stop, dWt, db
+            )
+        else:
+            if not folded:  # the helpers read the raw weights from Wr, b_raw
+                Wr[:] = cur[0]
+                b_raw[:] = cur[1]
+            total, n_correct, status = _shared_gradient(
+                shared, X, order, labels, targets, weight, code, start, stop, n_split, dWt, db
+            )
         if status:
             break
         if folded:
@@ -211,4 +245,5 @@ def run_steps(
         values[k] = value
         correct[k] = n_correct
         taken += 1
+    parts.stop_helpers(ctl)
     return taken, values, correct, cur[0], cur[1], cur[2], cur[3], cur[4], cur[5]

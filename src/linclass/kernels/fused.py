@@ -254,17 +254,35 @@ def _loss_one_part(X, labels, targets, W, b, weight, scale, shift_scaled, shift,
     return total, correct, status, dW, db
 
 
-# Multiply-adds per thread below which one thread is faster: handing a part to another thread
-# costs 20-40 us, and a parallel call waits for its slowest thread (a thread descheduled by
-# other load costs a time slice). Measured on 2 cores: 256 x 784 x 10 (2M) runs as fast on one
-# thread as on two, 1024 x 784 x 10 and 256 x 3072 x 10 (8M) 1.4-1.6x faster on two.
-PARALLEL_MIN_WORK = 3_500_000
+# Multiply-adds per part below which a batch is not cut into parts. Both loops cut a batch the
+# same way and add the parts' gradients in part order, so the cut (not the threads) decides the
+# rounding. The compiled loop hands parts to spinning helper threads for well under a
+# microsecond (linclass.kernels.parts); see docs/performance.md for the measured crossover.
+PARTS_MIN_WORK = 250_000
+# Multiply-adds per part below which the parts run one after the other on the calling thread
+# rather than on Python threads (handing a part to one costs 20-40 us, and a parallel call
+# waits for its slowest thread): 256 x 784 x 10 (2M) ran as fast on one thread as on two,
+# 1024 x 784 x 10 and 256 x 3072 x 10 (8M) 1.4-1.6x faster on two (2 cores).
+THREAD_MIN_WORK = 3_500_000
+
+
+@numba.njit(cache=True)
+def n_parts(n_rows, n_features, n_classes, max_parts, min_work):
+    """Parts for ``n_rows`` rows: at most ``max_parts``, each with ``min_work`` multiply-adds and 4 rows."""
+    work = n_rows * n_features * max(n_classes, 1)
+    return max(1, min(max_parts, work // min_work, n_rows // BLOCK_ROWS))
 
 
 def n_parts_for(n_rows: int, n_features: int, n_classes: int) -> int:
-    """Threads worth using: at most :func:`num_threads`, each with ``PARALLEL_MIN_WORK`` multiply-adds."""
-    work = n_rows * n_features * max(n_classes, 1)
-    return int(max(1, min(num_threads(), work // PARALLEL_MIN_WORK, n_rows // BLOCK_ROWS)))
+    """Parts a batch is cut into: at most :func:`num_threads`, each with ``PARTS_MIN_WORK`` multiply-adds."""
+    return int(n_parts(n_rows, n_features, n_classes, num_threads(), PARTS_MIN_WORK))
+
+
+def _run_parts(function, n_parts: int, work: int) -> list:
+    """``[function(0), ...]`` on Python threads (:func:`map_parts`) when each part has ``THREAD_MIN_WORK``."""
+    if work >= THREAD_MIN_WORK * n_parts:
+        return map_parts(function, n_parts)
+    return [function(part) for part in range(n_parts)]
 
 
 def _row_bounds(n_rows: int, n_parts: int) -> list[tuple[int, int]]:
@@ -356,7 +374,7 @@ def linear_loss(
                 db_parts[part],
             )
 
-        sums = map_parts(run, len(bounds))
+        sums = _run_parts(run, len(bounds), n * n_features * n_classes)
         total = sum(part[0] for part in sums)
         n_correct = sum(part[1] for part in sums)
         status = max(part[2] for part in sums)
@@ -381,5 +399,6 @@ def linear_scores(
     Wt, b_raw = _fold(W, b, scale, shift_scaled)
     out = np.empty((n, W.shape[1]), W.dtype)
     bounds = _row_bounds(n, n_parts_for(n, n_features, W.shape[1]) if n_parts is None else n_parts)
-    map_parts(lambda part: _scores_rows(X, Wt, b_raw, out, *bounds[part]), len(bounds))
+    work = n * n_features * W.shape[1]
+    _run_parts(lambda part: _scores_rows(X, Wt, b_raw, out, *bounds[part]), len(bounds), work)
     return out

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, nullcontext
 from importlib.util import find_spec
 from typing import TypeVar
@@ -90,6 +90,11 @@ def _executor() -> ThreadPoolExecutor:
         _pool["executor"] = ThreadPoolExecutor(max_workers=max(1, _available_cpus() - 1))
         _pool["pid"] = os.getpid()
     return _pool["executor"]
+
+
+def submit(function: Callable[..., T], *args) -> Future:
+    """``function(*args)`` on a pool thread (the pool :func:`map_parts` uses)."""
+    return _executor().submit(function, *args)
 
 
 def map_parts(function: Callable[[int], T], n_parts: int) -> list[T]:

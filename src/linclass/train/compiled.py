@@ -14,10 +14,13 @@ any fused loss, class weights, folded preprocessing), ``(W, b)`` parameters, the
 ``none``/``l2``/``l1``/``elasticnet``, and optimizers that are a chain of an optional
 ``trace`` (momentum, Nesterov) or ``scale_by_adam`` and a ``scale`` or ``scale_by_schedule``
 (``sgd``, ``adam``, every schedule). Anything else runs the reference loop, as does every run
-with ``loop="python"`` or the environment variable ``LINCLASS_PYTHON_LOOP=1``. The compiled
-steps run on one thread; with ``loop="auto"``, batches big enough for the batch kernel to split
-them across threads (:attr:`CompiledSteps.threaded_batches`: about 450 rows of 784 features
-and 10 classes) run the reference loop, whose batch kernel uses every core.
+with ``loop="python"`` or the environment variable ``LINCLASS_PYTHON_LOOP=1``. A batch the
+batch kernel cuts into parts (:func:`linclass.kernels.fused.n_parts_for`: about 128 rows of 784
+features and 10 classes) is cut the same way in the compiled steps, and its parts computed by
+the calling thread and helper threads that spin for the length of one call
+(:mod:`linclass.kernels.parts`), their gradients added in part order. Whether a call starts
+helpers is decided by the measured time per step of both ways (:meth:`CompiledSteps.use_helpers`):
+on a machine whose other cores are busy, spinning helpers only take time from the caller.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from linclass.kernels import NumbaKernels
+from linclass.kernels import NumbaKernels, num_threads
+from linclass.kernels.threads import submit
 from linclass.objective import Objective
 from linclass.optim import EmptyState, ScaleByAdamState, ScaleByScheduleState, TraceState
 
@@ -40,6 +44,8 @@ LOOPS = ("auto", "python", "compiled")
 CALL_SECONDS = 0.02
 # Assumed speed of the first call's steps (multiply-adds per second), before any is measured.
 _FIRST_GUESS_RATE = 1e10
+# Calls between two measurements of the slower way to run batches cut into parts (helpers or not).
+RETRY_EVERY = 16
 
 _PENALTIES = {"none": 0, "l2": 1, "l1": 2, "elasticnet": 3}
 
@@ -93,7 +99,8 @@ class CompiledSteps:
     tail: tuple
     batch: int
     dtype: np.dtype
-    seconds_per_step: float = field(default=0.0)
+    seconds_per_step: dict = field(default_factory=dict)
+    calls: int = 0
 
     @classmethod
     def build(
@@ -189,21 +196,22 @@ class CompiledSteps:
                                 nu=(arrays[2], arrays[3]))
         return (head, tail)
 
-    @property
-    def threaded_batches(self) -> bool:
-        """True when a batch is big enough for the batch kernel to split it across threads
-        (:func:`linclass.kernels.fused.n_parts_for`), which the one-thread compiled steps do not."""
-        from linclass.kernels import fused
-
-        n_features = self.X.shape[1]
-        n_classes = self.weight.shape[0]
-        return fused.n_parts_for(self.batch, n_features, n_classes) > 1
-
     def steps_per_call(self, n_features: int, n_classes: int) -> int:
         """Steps that take about :data:`CALL_SECONDS` (the first guess from the multiply-adds)."""
         guess = 4 * self.batch * n_features * max(n_classes, 1) / _FIRST_GUESS_RATE
-        per_step = self.seconds_per_step or guess
+        per_step = min(self.seconds_per_step.values(), default=guess)
         return max(1, int(CALL_SECONDS / per_step))
+
+    def use_helpers(self) -> bool:
+        """Whether this call starts helper threads: the faster way per step measured so far, the
+        other one measured again every :data:`RETRY_EVERY` calls (load from other processes
+        changes which is faster). Either way every step has the same parts: same results."""
+        self.calls += 1
+        helped, alone = self.seconds_per_step.get(True), self.seconds_per_step.get(False)
+        if helped is None or alone is None:
+            return alone is not None
+        faster = helped < alone
+        return faster != (self.calls % RETRY_EVERY == 0)
 
     def run(
         self, params: tuple, opt_state: tuple, order: np.ndarray, labels: np.ndarray, targets: np.ndarray,
@@ -211,20 +219,34 @@ class CompiledSteps:
     ) -> Chunk:
         """Up to ``n_steps`` steps from ``first_step`` of the epoch ordered by ``order`` (fewer when a
         step needs the reference; see :mod:`linclass.kernels.epoch`), capped at one call's time."""
-        from linclass.kernels import epoch
+        from linclass.kernels import epoch, fused, parts
 
         W, b = params
         n_steps = min(n_steps, self.steps_per_call(W.shape[0], W.shape[1]))
         factors, mu, nu = self._factors(opt_state, n_steps)
         alpha, l1_weight, l2_weight = self.penalty_scalars
+        max_parts = min(num_threads(), parts.MAX_PARTS)
+        shared = parts.new_shared(W.shape[1], W.shape[0], self.dtype, max_parts)
+        n_split = fused.n_parts(self.batch, W.shape[0], W.shape[1], max_parts, fused.PARTS_MIN_WORK)
+        helped = n_split > 1 and self.use_helpers()
         started = time.perf_counter()
-        taken, values, correct, *arrays = epoch.run_steps(
-            self.X, order, labels, targets, self.weight, *self.transform_vectors, self.code,
-            _transposed(W), b, *self._state_arrays(opt_state), self.kind, self.hyper, self.penalty, alpha,
-            l1_weight, l2_weight, factors, mu, nu, self.batch, first_step, n_steps,
-        )
+        helpers = [
+            submit(parts.help_steps, shared, self.X, order, labels, targets, self.weight, self.code)
+            for _ in range(n_split - 1 if helped else 0)
+        ]
+        try:
+            taken, values, correct, *arrays = epoch.run_steps(
+                self.X, order, labels, targets, self.weight, *self.transform_vectors, self.code,
+                _transposed(W), b, *self._state_arrays(opt_state), self.kind, self.hyper, self.penalty, alpha,
+                l1_weight, l2_weight, factors, mu, nu, self.batch, first_step, n_steps,
+                shared, max_parts, fused.PARTS_MIN_WORK,
+            )
+        finally:
+            parts.stop_helpers(shared[0])
+            for helper in helpers:
+                helper.cancel()
         if taken:
-            self.seconds_per_step = (time.perf_counter() - started) / taken
+            self.seconds_per_step[helped] = (time.perf_counter() - started) / taken
         start, stop = first_step * self.batch, min(order.shape[0], (first_step + taken) * self.batch)
         return Chunk(
             taken, values[:taken], int(correct[:taken].sum()), max(0, stop - start),

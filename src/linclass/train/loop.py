@@ -69,7 +69,7 @@ class _Loop:
             if self.loop == "compiled":
                 raise ValueError(f"loop='compiled' cannot run this training: {built}")
             return None
-        return None if self.loop == "auto" and built.threaded_batches else built
+        return built
 
     @functools.cached_property
     def X_train(self) -> np.ndarray:

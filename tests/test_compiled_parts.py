@@ -1,0 +1,152 @@
+"""Batches cut into parts: the compiled loop's helper threads against the Python reference loop.
+
+``PARTS_MIN_WORK`` is lowered so that the small problems here are cut into 2-4 parts (on a
+machine of any size: the kernels' thread count is set). The compiled steps must give the
+reference's weights bit for bit whoever computes each part: with helpers, and with no helper
+ever starting (every part on the calling thread).
+"""
+
+import threading
+
+import numpy as np
+import pytest
+
+from linclass.kernels import epoch, fused, limit_threads, parts
+from linclass.objective import Objective
+from linclass.optim import adam, sgd
+from linclass.preprocess import Affine
+from linclass.train import compiled as compiled_module
+from linclass.train import fit
+from problems import linear_problem
+
+
+class _NeverStarted:
+    """A helper the pool never got to run (a loaded machine): ``cancel`` succeeds."""
+
+    def cancel(self):
+        return True
+
+
+def _fit(objective, X, y, params, loop, **kwargs):
+    kwargs = {"epochs": 2, "batch_size": 32, "random_state": 1, "optimizer": sgd(0.05, momentum=0.9), **kwargs}
+    return fit(objective, params, X, y, loop=loop, **kwargs)
+
+
+def _equal(a, b):
+    for left, right in zip(a.params, b.params, strict=True):
+        np.testing.assert_array_equal(left, right)
+    assert a.history["loss"] == pytest.approx(b.history["loss"], rel=1e-6)
+    assert a.history.get("train_accuracy") == b.history.get("train_accuracy")
+
+
+@pytest.fixture
+def cut_small_batches(monkeypatch):
+    """32-row batches of 19 features and 4 classes (2,432 multiply-adds) are cut into parts."""
+    monkeypatch.setattr(fused, "PARTS_MIN_WORK", 500)
+
+
+@pytest.mark.parametrize("n_threads", [2, 3, 4])
+@pytest.mark.parametrize(
+    ("loss", "penalty", "optimizer", "x_dtype"),
+    [
+        ("softmax", "l2", sgd(0.05, momentum=0.9), np.uint8),
+        ("svm", "l1", sgd(0.05, momentum=0.8, nesterov=True), np.float32),
+        ("multi_margin", "elasticnet", adam(0.01), np.float64),
+        ("squared_error", "none", sgd(0.02), np.float32),
+    ],
+)
+def test_parts_give_the_reference_weights(cut_small_batches, n_threads, loss, penalty, optimizer, x_dtype):
+    X, y, W, b, _ = linear_problem(loss, x_dtype, np.float32, n=200)
+    transform = Affine(np.full(19, 0.5), np.linspace(0.5, 2.0, 19)) if x_dtype == np.uint8 else None
+    objective = Objective(loss, penalty, alpha=0.01, transform=transform)
+    with limit_threads(n_threads):
+        assert fused.n_parts_for(32, 19, 4) == n_threads
+        reference = _fit(objective, X, y, (W, b), "python", optimizer=optimizer)
+        fast = _fit(objective, X, y, (W, b), "compiled", optimizer=optimizer)
+        again = _fit(objective, X, y, (W, b), "compiled", optimizer=optimizer)
+    _equal(reference, fast)
+    _equal(fast, again)
+
+
+def test_the_cut_changes_the_rounding_and_only_the_cut_does(cut_small_batches, monkeypatch):
+    X, y, W, b, _ = linear_problem("softmax", np.float32, np.float32, n=200)
+    objective = Objective("softmax", "l2", alpha=0.01)
+    with limit_threads(2):
+        helped = _fit(objective, X, y, (W, b), "compiled")
+        monkeypatch.setattr(compiled_module, "submit", lambda *args: _NeverStarted())
+        alone = _fit(objective, X, y, (W, b), "compiled")
+    with limit_threads(1):
+        uncut = _fit(objective, X, y, (W, b), "compiled")
+    _equal(helped, alone)  # the calling thread computed every part itself: same bits
+    assert not np.array_equal(helped.params[0], uncut.params[0])  # 2 parts add in another order
+    np.testing.assert_allclose(helped.params[0], uncut.params[0], rtol=1e-5, atol=1e-6)
+
+
+def test_auto_runs_batches_cut_into_parts_in_the_compiled_loop(cut_small_batches, monkeypatch):
+    X, y, W, b, _ = linear_problem("softmax", np.float32, np.float32, n=64)
+    calls = []
+    original = epoch.run_steps
+    monkeypatch.setattr(epoch, "run_steps", lambda *a: calls.append(1) or original(*a))
+    with limit_threads(2):
+        _fit(Objective("softmax"), X, y, (W, b), "auto", batch_size=32)
+    assert calls == [1, 1]
+
+
+def test_the_python_loop_gives_the_same_bits_on_threads_and_on_one_thread(monkeypatch):
+    X, y, W, b, _ = linear_problem("softmax", np.uint8, np.float32, n=400)
+    monkeypatch.setattr(fused, "PARTS_MIN_WORK", 1000)
+    with limit_threads(2):
+        serial = fused.linear_loss(X, y, W, b, loss=Objective("softmax").loss)
+        monkeypatch.setattr(fused, "THREAD_MIN_WORK", 1)
+        threaded = fused.linear_loss(X, y, W, b, loss=Objective("softmax").loss)
+    assert serial.loss_sum == threaded.loss_sum
+    for a, b_ in zip(serial.grad_sums, threaded.grad_sums, strict=True):
+        np.testing.assert_array_equal(a, b_)
+
+
+def test_helpers_compute_claimed_parts_and_leave_when_told():
+    X, y, W, b, _ = linear_problem("softmax", np.float32, np.float32, n=103)
+    order = np.arange(103)[::-1].copy()
+    labels, targets, weight, *_ = fused.loss_inputs(y[order], W, Objective("softmax").loss, None, None)
+    shared = parts.new_shared(4, 19, np.dtype(np.float32), 3)
+    shared[1][:], shared[2][:] = W.T, b
+    helper = threading.Thread(target=parts.help_steps, args=(shared, X, order, labels, targets, weight, 0))
+    helper.start()
+    try:
+        for start, stop in [(0, 103), (10, 50), (97, 103)]:
+            count = parts.share_rows(shared, X, order, labels, targets, weight, 0, start, stop, 3)
+            step = parts.part_step(stop - start, 3)
+            assert count == -(-(stop - start) // step)
+            for part in range(count):
+                dWt, db = np.zeros((4, 19), np.float32), np.zeros(4, np.float32)
+                first = start + part * step
+                total, correct, status = fused.loss_rows(
+                    X, order, labels, targets, shared[1], shared[2], weight, 0, True, first,
+                    min(stop, first + step), dWt, db,
+                )
+                np.testing.assert_array_equal(shared[3][part], dWt)
+                np.testing.assert_array_equal(shared[4][part], db)
+                assert (shared[5][part], *shared[6][part]) == (total, correct, status)
+    finally:
+        parts.stop_helpers(shared[0])
+        helper.join(timeout=10)
+    assert not helper.is_alive()
+    assert shared[0][parts.GENERATION] == -1
+
+
+def test_part_buffers_are_limited():
+    with pytest.raises(ValueError, match=r"^max_parts must be in 1\.\.1024, got 0$"):
+        parts.new_shared(4, 19, np.dtype(np.float32), 0)
+
+
+def test_helpers_start_when_they_were_measured_faster_and_the_other_way_is_retried():
+    X, y, W, b, _ = linear_problem("softmax", np.float32, np.float32, n=64)
+    steps = compiled_module.CompiledSteps.build(Objective("softmax"), sgd(0.1), X, y, (W, b), 32)
+    assert steps.use_helpers() is False  # measure both ways first
+    steps.seconds_per_step[False] = 2e-4
+    assert steps.use_helpers() is True
+    steps.seconds_per_step[True] = 1e-4
+    choices = [steps.use_helpers() for _ in range(2 * compiled_module.RETRY_EVERY)]
+    assert choices.count(False) == 2 and choices[compiled_module.RETRY_EVERY - 3] is False
+    steps.seconds_per_step.update({False: 1e-4, True: 2e-4})
+    assert steps.use_helpers() is False

@@ -1,0 +1,102 @@
+"""The floor under the speed targets: the bare operations of a step, measured in the same run.
+
+For each batch size of the epoch rows, and for the full batch, on Fashion-MNIST's shape
+(D = 784, C = 10):
+
+- the two float32 matrix products of a gradient step done by NumPy's BLAS, ``S = Xb @ W``
+  ``(B, D) x (D, C)`` and ``dW = Xb.T @ G`` ``(D, B) x (B, C)``, on rows already gathered and
+  converted (no gather, no loss, no update, no Python loop around them), on one thread and
+  on all threads;
+- the fused kernel's gradient alone (:func:`linclass.kernels.fused.loss_rows` on the uint8
+  rows: conversion, both products and the softmax), on one thread.
+
+Each against the step's share of the limit (``4 B D C / peak GEMM FLOP/s``), so the table can
+say how far even the bare products of a step are from the limit on this machine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks import data, machine
+
+N_CLASSES = 10
+REPEATS = 50
+
+
+def _per_call(function, repeats: int = REPEATS) -> float:
+    """Best seconds of one ``function()`` (``repeats`` calls per timing, to amortize the clock)."""
+
+    def many() -> None:
+        for _ in range(repeats):
+            function()
+
+    return machine.best_time(many, 3, 0.3) / repeats
+
+
+def measure_floors(quick: bool, batches: tuple[int, ...]) -> dict:
+    """Seconds of the bare BLAS products and of the fused gradient, per batch and for the full batch."""
+    from threadpoolctl import threadpool_limits
+
+    from linclass.kernels import fused
+
+    X, y, _, _ = data.load("fashion", quick=quick)
+    rng = np.random.default_rng(0)
+    W = rng.normal(scale=1e-3, size=(X.shape[1], N_CLASSES)).astype(np.float32)
+    Wt, b = np.ascontiguousarray(W.T), np.zeros(N_CLASSES, np.float32)
+    labels, weight = y.astype(np.int64), np.ones(N_CLASSES)
+    targets = np.zeros((0, N_CLASSES), np.float32)
+    rows = []
+    for batch in (*batches, X.shape[0]):
+        Xb = X[:batch].astype(np.float32)
+        G = rng.normal(size=(batch, N_CLASSES)).astype(np.float32)
+        repeats = max(1, REPEATS * 64 // batch)
+
+        def products(Xb=Xb, G=G) -> None:
+            Xb @ W
+            Xb.T @ G
+
+        dWt, db = np.zeros_like(Wt), np.zeros_like(b)
+
+        def fused_gradient(batch=batch, dWt=dWt, db=db) -> None:
+            fused.loss_rows(X, fused.NO_ROWS, labels, targets, Wt, b, weight, 0, True, 0, batch, dWt, db)
+
+        fused_gradient()
+        with threadpool_limits(1):
+            one_thread = _per_call(products, repeats)
+        rows.append(
+            {
+                "batch": batch,
+                "blas one thread": one_thread,
+                "blas all threads": _per_call(products, repeats),
+                "fused one thread": _per_call(fused_gradient, repeats),
+            }
+        )
+    return {"rows": rows, "shape": list(X.shape)}
+
+
+def floors_table(result: dict, flops: float) -> str:
+    """Markdown: per batch, microseconds of each floor and its multiple of the step's limit."""
+    from benchmarks.report import table
+
+    n, d = result["shape"]
+    body = []
+    for row in result["rows"]:
+        limit = 4 * row["batch"] * d * N_CLASSES / flops
+        cells = [f"{row['batch']:,}" + (" (full batch)" if row["batch"] == n else ""), limit * 1e6]
+        for key in ("blas one thread", "blas all threads", "fused one thread"):
+            cells += [row[key] * 1e6, row[key] / limit]
+        body.append(cells)
+    return table(
+        [
+            "rows per step",
+            "limit µs",
+            "BLAS pair, 1 thread µs",
+            "× limit",
+            "BLAS pair, all threads µs",
+            "× limit",
+            "fused gradient, 1 thread µs",
+            "× limit",
+        ],
+        body,
+    )

@@ -1,0 +1,41 @@
+"""The defaults suite's floor table and targets, from a made-up result (no timing here)."""
+
+from benchmarks import defaults, floors
+
+SHAPE = [60000, 784]
+# 256 GFLOP/s: a 64-row step's 4 B D C = 2,007,040 flops take 7.84 us
+FLOPS = 256e9
+
+
+def _result(cifar_time, cifar_accuracy):
+    return {
+        "sklearn": {"time": 8.0},
+        "fits": [],
+        "epochs": [{"batch": 64, "compiled": 0.030, "limit": 0.0075}],
+        "full batch": [{"stored": "uint8", "seconds": 0.010, "limit": 0.0075}],
+        "cifar": [
+            {"estimator": "LinearClassifier()", "batch": 64, "accuracy": 0.40, "time": 3.0},
+            {"estimator": "LinearClassifier(batch_size=256)", "batch": 256, "accuracy": cifar_accuracy,
+             "time": cifar_time},
+        ],
+    }  # fmt: skip
+
+
+def test_the_floor_table_gives_each_floor_as_a_multiple_of_the_steps_limit():
+    result = {"shape": SHAPE, "rows": [
+        {"batch": 64, "blas one thread": 30e-6, "blas all threads": 15.68e-6, "fused one thread": 11.76e-6},
+        {"batch": 60000, "blas one thread": 0.0147, "blas all threads": 0.00735, "fused one thread": 0.02205},
+    ]}  # fmt: skip
+    lines = floors.floors_table(result, FLOPS).splitlines()
+    assert lines[2] == "| 64 | 7.84 | 30 | 3.83 | 15.7 | 2 | 11.8 | 1.5 |"
+    assert lines[3] == "| 60,000 (full batch) | 7,350 | 14,700 | 2 | 7,350 | 1 | 22,050 | 3 |"
+
+
+def test_the_cifar_target_needs_both_the_accuracy_and_the_time_at_batch_256():
+    for time, accuracy, met in [(0.9, 0.395, True), (1.2, 0.41, False), (0.8, 0.385, False)]:
+        rows = defaults.targets(_result(time, accuracy))
+        assert [row[0] for row in rows] == [
+            "SGD epoch, batch 64", "full-batch value + gradient, uint8",
+            "CIFAR-10 raw pixels, LinearClassifier(batch_size=256)",
+        ]  # fmt: skip
+        assert rows[2][1:] == ["test acc ≥ 0.39, fit < 1.0 s", f"acc {accuracy:.4f}, {time:.2f} s", met]

@@ -60,7 +60,8 @@ def measure_estimator(
     os.environ["LINCLASS_PYTHON_LOOP"] = "1" if python_loop else ""
     try:
         every = max(1, X.shape[0] // 1000)  # rows of every class (CIFAR-10's folder order is by class)
-        linclass.LinearClassifier(optimizer="sgd", epochs=1).fit(X[::every], y[::every])  # compile, load caches
+        # compile, load the caches
+        linclass.LinearClassifier(optimizer="sgd", epochs=1).fit(X[::every], y[::every])
         start = time.perf_counter()
         clf = linclass.LinearClassifier(optimizer=optimizer, **settings).fit(X, y)
         seconds = time.perf_counter() - start

@@ -72,7 +72,30 @@ def measure_floors(quick: bool, batches: tuple[int, ...]) -> dict:
                 "fused one thread": _per_call(fused_gradient, repeats),
             }
         )
-    return {"rows": rows, "shape": list(X.shape)}
+    return {"rows": rows, "shape": list(X.shape), "per row": _per_row_cost(X, labels, rng)}
+
+
+def _per_row_cost(X: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> dict:
+    """The fused gradient's seconds per row as ``a + b D``, from its time at the full width and at 1/8."""
+    from linclass.kernels import fused
+
+    n = min(X.shape[0], 8192)
+    seconds = {}
+    b, weight = np.zeros(N_CLASSES, np.float32), np.ones(N_CLASSES)
+    db, targets = np.zeros_like(b), np.zeros((0, N_CLASSES), np.float32)
+    for width in (X.shape[1] // 8, X.shape[1]):
+        Xw = np.ascontiguousarray(X[:n, :width])
+        Wt = rng.normal(scale=1e-3, size=(N_CLASSES, width)).astype(np.float32)
+        dWt = np.zeros_like(Wt)
+
+        def gradient(Xw=Xw, Wt=Wt, dWt=dWt) -> None:
+            fused.loss_rows(Xw, fused.NO_ROWS, labels, targets, Wt, b, weight, 0, True, 0, n, dWt, db)
+
+        gradient()
+        seconds[width] = _per_call(gradient, 3) / n
+    narrow, wide = sorted(seconds)
+    per_feature = (seconds[wide] - seconds[narrow]) / (wide - narrow)
+    return {"per row s": seconds[wide] - per_feature * wide, "per feature s": per_feature, "width": wide}
 
 
 def floors_table(result: dict, flops: float) -> str:
@@ -87,7 +110,15 @@ def floors_table(result: dict, flops: float) -> str:
         for key in ("blas one thread", "blas all threads", "fused one thread"):
             cells += [row[key] * 1e6, row[key] / limit]
         body.append(cells)
-    return table(
+    cost = result["per row"]
+    fixed = cost["per row s"] / (cost["per row s"] + cost["per feature s"] * cost["width"])
+    note = (
+        f"The fused gradient costs {cost['per row s'] * 1e9:.0f} ns per row (loss, argmax, the sums of "
+        f"the score accumulators) plus {cost['per feature s'] * 1e12:.0f} ps per feature (one thread, "
+        f"from its time at D = {cost['width'] // 8} and {cost['width']}): at D = {cost['width']} the "
+        f"part per row is {100 * fixed:.0f} % of the gradient."
+    )
+    return note + "\n\n" + table(
         [
             "rows per step",
             "limit µs",

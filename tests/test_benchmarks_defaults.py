@@ -25,8 +25,11 @@ def test_the_floor_table_gives_each_floor_as_a_multiple_of_the_steps_limit():
     result = {"shape": SHAPE, "rows": [
         {"batch": 64, "blas one thread": 30e-6, "blas all threads": 15.68e-6, "fused one thread": 11.76e-6},
         {"batch": 60000, "blas one thread": 0.0147, "blas all threads": 0.00735, "fused one thread": 0.02205},
-    ]}  # fmt: skip
-    lines = floors.floors_table(result, FLOPS).splitlines()
+    ], "per row": {"per row s": 60e-9, "per feature s": 0.2e-9, "width": 784}}  # fmt: skip
+    note, _, *lines = floors.floors_table(result, FLOPS).splitlines()
+    assert note == ("The fused gradient costs 60 ns per row (loss, argmax, the sums of the score accumulators) "
+                    "plus 200 ps per feature (one thread, from its time at D = 98 and 784): at D = 784 the part "
+                    "per row is 28 % of the gradient.")  # fmt: skip
     assert lines[2] == "| 64 | 7.84 | 30 | 3.83 | 15.7 | 2 | 11.8 | 1.5 |"
     assert lines[3] == "| 60,000 (full batch) | 7,350 | 14,700 | 2 | 7,350 | 1 | 22,050 | 3 |"
 

@@ -52,12 +52,13 @@ NOTES = {
     "process, one after the other, on a shared 2-core machine. See `benchmarks/solver.py`.",
     "probe": "Each reference runs under a time budget; a stopped one gives a lower bound (≥). One process, "
     "one run after the other, on a shared 2-core machine. See `benchmarks/probe.py`.",
-    "defaults": "Fashion-MNIST, softmax. Each row in a fresh process; fit times are one fit after a "
-    "1-epoch warm-up on 1,000 rows (compilation and caches excluded). Limit = the run's epochs × "
-    "max(bytes of X / read bandwidth, 4·N·D·C / peak GEMM FLOP/s), bandwidth and FLOP/s measured in "
-    "this run; the Python loop is `LINCLASS_PYTHON_LOOP=1`; PyTorch runs on one thread (as the "
-    "compiled loop); scikit-learn gets float32 pixels/255 "
-    "minus the mean image, prepared before its clock starts. See `benchmarks/defaults.py`.",
+    "defaults": "Fashion-MNIST, softmax (and a CIFAR-10 row). Each row in a fresh process; fit times are "
+    "one fit after a 1-epoch warm-up on 1,000 rows (compilation and caches excluded). Limit = the run's "
+    "epochs × max(bytes of X / read bandwidth, 4·N·D·C / peak GEMM FLOP/s), bandwidth and FLOP/s "
+    "measured in this run; the Python loop is `LINCLASS_PYTHON_LOOP=1`; the compiled loop uses both "
+    "cores for batches of 64 rows and more where that measures faster; PyTorch runs on one thread (its "
+    "two spinning threads ran several times slower on the loaded machine); scikit-learn gets float32 "
+    "pixels/255 minus the mean image, prepared before its clock starts. See `benchmarks/defaults.py`.",
     "optimizers": "Softmax objective with L2 (alpha = 1e-4); digits standardized, Fashion-MNIST "
     "center-scaled. Searches are budgeted in loss evaluations (each one a pass over the training set).",
     "dask": "`LocalCluster(n_workers=k, threads_per_worker=1)` on this machine; the workers stream the "

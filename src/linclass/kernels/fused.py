@@ -254,14 +254,12 @@ def _loss_one_part(X, labels, targets, W, b, weight, scale, shift_scaled, shift,
     return total, correct, status, dW, db
 
 
-# Multiply-adds per part below which a batch is not cut into parts. Both loops cut a batch the
-# same way and add the parts' gradients in part order, so the cut (not the threads) decides the
-# rounding. The compiled loop hands parts to spinning helper threads for well under a
-# microsecond (linclass.kernels.parts); see docs/performance.md for the measured crossover.
+# Multiply-adds per part below which a batch is not cut into parts. Both loops cut a batch alike
+# and add the parts in part order, so the cut, not the threads, decides the rounding; the
+# compiled loop hands parts to spinning helpers (linclass.kernels.parts; docs/performance.md).
 PARTS_MIN_WORK = 250_000
-# Multiply-adds per part below which the parts run one after the other on the calling thread
-# rather than on Python threads (handing a part to one costs 20-40 us, and a parallel call
-# waits for its slowest thread): 256 x 784 x 10 (2M) ran as fast on one thread as on two,
+# Multiply-adds per part below which the parts run one after the other rather than on Python
+# threads (waking one costs 20-40 us): 256 x 784 x 10 (2M) ran as fast on one thread as on two,
 # 1024 x 784 x 10 and 256 x 3072 x 10 (8M) 1.4-1.6x faster on two (2 cores).
 THREAD_MIN_WORK = 3_500_000
 
@@ -278,11 +276,10 @@ def n_parts_for(n_rows: int, n_features: int, n_classes: int) -> int:
     return int(n_parts(n_rows, n_features, n_classes, num_threads(), PARTS_MIN_WORK))
 
 
-def _run_parts(function, n_parts: int, work: int) -> list:
+def _run_parts(function, count: int, work: int) -> list:
     """``[function(0), ...]`` on Python threads (:func:`map_parts`) when each part has ``THREAD_MIN_WORK``."""
-    if work >= THREAD_MIN_WORK * n_parts:
-        return map_parts(function, n_parts)
-    return [function(part) for part in range(n_parts)]
+    threaded = work >= THREAD_MIN_WORK * count
+    return map_parts(function, count) if threaded else [function(part) for part in range(count)]
 
 
 def _row_bounds(n_rows: int, n_parts: int) -> list[tuple[int, int]]:

@@ -46,6 +46,8 @@ CALL_SECONDS = 0.02
 _FIRST_GUESS_RATE = 1e10
 # Calls between two measurements of the slower way to run batches cut into parts (helpers or not).
 RETRY_EVERY = 16
+# The first call each way runs this fraction of a call's steps (a one-epoch fit may be two calls).
+EXPLORE_FRACTION = 8
 
 _PENALTIES = {"none": 0, "l2": 1, "l1": 2, "elasticnet": 3}
 
@@ -223,12 +225,14 @@ class CompiledSteps:
 
         W, b = params
         n_steps = min(n_steps, self.steps_per_call(W.shape[0], W.shape[1]))
-        factors, mu, nu = self._factors(opt_state, n_steps)
-        alpha, l1_weight, l2_weight = self.penalty_scalars
         max_parts = min(num_threads(), parts.MAX_PARTS)
-        shared = parts.new_shared(W.shape[1], W.shape[0], self.dtype, max_parts)
         n_split = fused.n_parts(self.batch, W.shape[0], W.shape[1], max_parts, fused.PARTS_MIN_WORK)
         helped = n_split > 1 and self.use_helpers()
+        if n_split > 1 and len(self.seconds_per_step) < 2:  # measure both ways in the first few ms
+            n_steps = max(1, n_steps // EXPLORE_FRACTION)
+        factors, mu, nu = self._factors(opt_state, n_steps)
+        alpha, l1_weight, l2_weight = self.penalty_scalars
+        shared = parts.new_shared(W.shape[1], W.shape[0], self.dtype, max_parts)
         started = time.perf_counter()
         helpers = [
             submit(parts.help_steps, shared, self.X, order, labels, targets, self.weight, self.code)

@@ -21,7 +21,7 @@ from linclass.losses import LOSSES, loss_names
 from linclass.objective import Objective
 from linclass.penalties import PENALTIES
 
-SMOOTH = {"softmax", "squared_hinge"}
+SMOOTH = {"softmax", "squared_hinge", "ovr_squared_hinge"}
 
 
 @pytest.mark.parametrize(("loss", "penalty"), list(itertools.product(loss_names("classification"), PENALTIES.names())))
@@ -158,7 +158,9 @@ def test_random_weights_stay_away_from_the_l1_kink():
 
 
 def test_default_thresholds_follow_smoothness():
-    assert [default_threshold(LOSSES[name]) for name in ("softmax", "squared_hinge", "svm", "crammer_singer")] == [
+    names = ("softmax", "squared_hinge", "ovr_squared_hinge", "svm", "crammer_singer")
+    assert [default_threshold(LOSSES[name]) for name in names] == [
+        1e-7,
         1e-7,
         1e-7,
         1e-4,

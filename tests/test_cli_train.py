@@ -94,7 +94,7 @@ def test_usage_errors_exit_2_and_runtime_errors_exit_1(tmp_path):
     assert bad_choice.returncode == 2
     assert bad_choice.stderr == (
         "linclass train: error: --loss hinge: not one of the choices; expected one of crammer_singer, "
-        "multi_margin, softmax, squared_hinge, svm\n"
+        "multi_margin, ovr_squared_hinge, softmax, squared_hinge, svm\n"
     )
     bad_lr = run_cli("train", "--lr", "-1", cwd=tmp_path)
     assert bad_lr.returncode == 2

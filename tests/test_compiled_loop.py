@@ -22,7 +22,7 @@ from linclass.train import compiled as compiled_module
 from linclass.train.interrupts import Interrupted, deferred_interrupts
 from problems import linear_problem
 
-LOSSES = ["softmax", "svm", "squared_hinge", "multi_margin", "crammer_singer", "squared_error"]
+LOSSES = ["softmax", "svm", "squared_hinge", "multi_margin", "crammer_singer", "ovr_squared_hinge", "squared_error"]
 PENALTIES = ["none", "l2", "l1", "elasticnet"]
 OPTIMIZERS_COVERED = {
     "sgd": lambda: sgd(0.05),

@@ -110,6 +110,25 @@ def test_lbfgs_matches_scikit_learn_logistic_regression(digits):
     np.testing.assert_allclose(W_ours, W_ref, rtol=1e-4, atol=1e-5 * np.abs(W_ref).max())
 
 
+def test_one_vs_rest_squared_hinge_matches_scikit_learn_linear_svc(digits):
+    from sklearn.svm import LinearSVC
+
+    X, y, _, _ = digits
+    X, y = X[:400] / 16.0, y[:400]
+    alpha = 1e-2
+    ours = LinearClassifier(
+        loss="ovr_squared_hinge", optimizer="lbfgs", alpha=alpha, preprocess="none", max_iter=5000, tol=1e-10,
+        dtype="float64",
+    ).fit(X, y, validation_data=(X, y))  # Platt scaling on X itself: no rows held out of training
+    # liblinear penalizes the intercept as a feature of value intercept_scaling: at 1e3 that
+    # penalty on b is 1e-6 of linclass's on W, which leaves the bias unpenalized as here
+    ref = LinearSVC(C=1.0 / (2 * alpha * len(y)), dual=False, tol=1e-12, max_iter=10_000, intercept_scaling=1e3)
+    ref.fit(X, y)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-4, atol=1e-4 * np.abs(ref.coef_).max())
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
+
+
 def test_works_in_pipeline_grid_search_and_cross_validation(blobs):
     from sklearn.model_selection import GridSearchCV, cross_val_score
     from sklearn.pipeline import make_pipeline

@@ -158,6 +158,16 @@ def test_hinge_term_exactly_at_the_margin_contributes_nothing():
         np.testing.assert_array_equal(fast.grad_sums[0], np.zeros((1, 2)))
 
 
+def test_one_vs_rest_terms_exactly_at_their_margin_contribute_nothing():
+    X = np.array([[1.0, -1.0]])  # identity weights: the own class scores +1, the other -1
+    W, b = np.eye(2), np.zeros(2)
+    fast = fused.linear_loss(X, np.array([0]), W, b, loss=SPECS["ovr_squared_hinge"])
+    slow = REFERENCE.linear_loss(X, np.array([0]), W, b, loss=SPECS["ovr_squared_hinge"])
+    assert fast.loss_sum == slow.loss_sum == 0.0
+    np.testing.assert_array_equal(fast.grad_sums[0], np.zeros((2, 2)))
+    np.testing.assert_array_equal(slow.grad_sums[0], np.zeros((2, 2)))
+
+
 def test_crammer_singer_takes_the_first_of_tied_runners_up():
     X = np.array([[1.0]])
     W = np.array([[0.0, 2.0, 2.0]])

@@ -60,6 +60,52 @@ def test_crammer_singer_gradient(reduction, weighted, margin):
     assert_gradient_passes(losses.crammer_singer_hinge, scores, PIECEWISE, **kwargs)
 
 
+def scores_away_from_binary_kinks(seed, n=6, n_classes=4, margin=1.0):
+    """Scores whose one-vs-rest terms ``margin - t s`` are all at least 1e-3 from 0."""
+    rng = np.random.default_rng(seed)
+    while True:
+        scores = rng.normal(scale=1.5, size=(n, n_classes))
+        y = rng.integers(0, n_classes, size=n)
+        signs = -np.ones_like(scores)
+        signs[np.arange(n), y] = 1
+        if np.abs(margin - signs * scores).min() > 1e-3:
+            return scores, y
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("margin", [1.0, 0.5])
+def test_one_vs_rest_squared_hinge_gradient(reduction, weighted, margin):
+    scores, y = scores_away_from_binary_kinks(seed=8, margin=margin)
+    weight = np.array([0.5, 2.0, 1.0, 0.25]) if weighted else None
+    kwargs = dict(y=y, margin=margin, weight=weight, reduction=reduction)
+    assert_gradient_passes(losses.one_vs_rest_squared_hinge, scores, SMOOTH, **kwargs)
+
+
+def test_one_vs_rest_squared_hinge_gradient_is_continuous_across_the_kink():
+    # the own class's score sits at its margin 1, a rest class's at -1: central differences
+    # straddle the kink and still find the gradient 0 up to O(h) (a hinge would be off by 0.5)
+    scores, y = np.array([[1.0, -1.0, 0.3]]), np.array([0])
+
+    def value_and_grad(z):
+        loss, dscores = losses.one_vs_rest_squared_hinge(z, y)
+        return float(loss), dscores
+
+    report = check_gradient(value_and_grad, scores.copy(), threshold=SMOOTH)
+    assert report.n_checked == 3 and report.max_abs_error < 1e-5
+    loss, dscores = losses.one_vs_rest_squared_hinge(scores, y)
+    assert float(loss) == pytest.approx(1.3**2, rel=1e-15)
+    np.testing.assert_array_equal(dscores, [[0.0, 0.0, 2.6]])
+
+
+def test_one_vs_rest_squared_hinge_is_the_sum_of_binary_squared_hinges():
+    scores = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [0.2, 0.5, -3.1]])
+    per_sample, dscores = losses.one_vs_rest_squared_hinge(scores, [0, 1, 2], reduction="none")
+    # row 0: own 1 - 3.2 < 0, rest 1 + 5.1 and 1 - 1.7 < 0; row 2: own 1 + 3.1, rest 1.2 and 1.5
+    np.testing.assert_allclose(per_sample, [6.1**2, 2.3**2 + 3.0**2, 1.2**2 + 1.5**2 + 4.1**2], rtol=1e-14)
+    np.testing.assert_allclose(dscores, [[0, 12.2, 0], [4.6, 0, 6.0], [2.4, 3.0, -8.2]], rtol=1e-14)
+
+
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
@@ -124,6 +170,7 @@ CLASS_LOSSES = [
     (losses.multiclass_hinge, {}),
     (losses.multiclass_hinge, {"p": 2, "normalize": True}),
     (losses.crammer_singer_hinge, {}),
+    (losses.one_vs_rest_squared_hinge, {}),
     (losses.softmax_cross_entropy, {}),
     (losses.softmax_cross_entropy, {"label_smoothing": 0.1}),
     (losses.nll, {}),
@@ -150,6 +197,7 @@ def test_reductions_agree(loss_fn, options):
 ALL_LOSSES = [
     (losses.multiclass_hinge, (5, 3), "labels"),
     (losses.crammer_singer_hinge, (5, 3), "labels"),
+    (losses.one_vs_rest_squared_hinge, (5, 3), "labels"),
     (losses.softmax_cross_entropy, (5, 3), "labels"),
     (losses.softmax_cross_entropy, (5, 3), "probabilities"),
     (losses.nll, (5, 3), "labels"),
@@ -185,7 +233,12 @@ def test_dtype_is_kept_and_input_untouched(loss_fn, shape, kind, reduction, dtyp
 
 def test_float32_matches_float64():
     scores, y = scores_away_from_kinks(seed=2)
-    for loss_fn in (losses.multiclass_hinge, losses.softmax_cross_entropy, losses.crammer_singer_hinge):
+    for loss_fn in (
+        losses.multiclass_hinge,
+        losses.softmax_cross_entropy,
+        losses.crammer_singer_hinge,
+        losses.one_vs_rest_squared_hinge,
+    ):
         loss32, grad32 = loss_fn(scores.astype(np.float32), y)
         loss64, grad64 = loss_fn(scores, y)
         assert float(loss32) == pytest.approx(float(loss64), rel=1e-5)
@@ -266,7 +319,7 @@ def test_all_ignored_batch_gives_zero_not_nan(loss_fn):
 
 
 def test_losses_registry_names_and_flags():
-    classification = ["crammer_singer", "multi_margin", "softmax", "squared_hinge", "svm"]
+    classification = ["crammer_singer", "multi_margin", "ovr_squared_hinge", "softmax", "squared_hinge", "svm"]
     assert losses.LOSSES.names() == sorted([*classification, "squared_error"])
     assert losses.loss_names("classification") == classification
     assert losses.loss_names("regression") == ["squared_error"]
@@ -274,6 +327,7 @@ def test_losses_registry_names_and_flags():
     assert flags == {
         "crammer_singer": ("classification", False, False),
         "multi_margin": ("classification", False, False),
+        "ovr_squared_hinge": ("classification", True, False),
         "softmax": ("classification", True, True),
         "squared_error": ("regression", True, False),
         "squared_hinge": ("classification", True, False),
@@ -311,6 +365,7 @@ def test_squared_error_entry_takes_targets_of_the_scores_size():
         ("squared_hinge", losses.multiclass_hinge, {"p": 2}),
         ("crammer_singer", losses.crammer_singer_hinge, {}),
         ("multi_margin", losses.multiclass_hinge, {"normalize": True}),
+        ("ovr_squared_hinge", losses.one_vs_rest_squared_hinge, {}),
     ],
 )
 def test_registry_entries_call_their_loss_with_weight(name, loss_fn, options):

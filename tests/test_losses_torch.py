@@ -152,6 +152,30 @@ def test_multiclass_hinge_kink_matches_torch():
     assert_same(ours, theirs)
 
 
+def _torch_one_vs_rest_squared_hinge(x, reduction, target, margin, weight):
+    """``sum_c relu(margin - t_c x_c)^2`` per row with ``t = 2 onehot - 1``, times ``weight[target]``."""
+    signs = 2 * F.one_hot(target, x.shape[1]).to(x.dtype) - 1
+    per_sample = F.relu(margin - signs * x).pow(2).sum(dim=1)
+    if weight is not None:
+        per_sample = per_sample * weight[target]
+    return {"none": per_sample, "sum": per_sample.sum(), "mean": per_sample.mean()}[reduction]
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("margin", [1.0, 0.3, 2.5])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_one_vs_rest_squared_hinge_matches_torch(seed, reduction, margin, weighted):
+    _, scores, y, weight = random_problem(seed)
+    w = weight if weighted else None
+    ours = losses.one_vs_rest_squared_hinge(scores, y, margin=margin, weight=w, reduction=reduction)
+    tw = None if w is None else torch.tensor(w)
+    theirs = torch_value_and_grad(
+        _torch_one_vs_rest_squared_hinge, scores, reduction, target=torch.tensor(y), margin=margin, weight=tw
+    )
+    assert_same(ours, theirs)
+
+
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_logistic_is_binary_cross_entropy_with_logits(seed, reduction):

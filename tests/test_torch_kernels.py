@@ -127,6 +127,16 @@ def test_a_kink_gets_the_zero_subgradient_like_the_reference():
         assert_close(grads[0], expected.grad_sums[0], np.float64)
 
 
+def test_one_vs_rest_terms_at_their_margin_get_the_zero_gradient_like_the_reference():
+    X = np.array([[1.0, -1.0, -1.0], [-1.0, 0.5, 1.0]])  # identity weights: these are the scores
+    W, b = np.eye(3), np.zeros(3)
+    y = np.array([0, 2])  # row 0 sits on every margin; row 1 only its own and class 0's
+    expected = reference(X, y, W, b, loss="ovr_squared_hinge")
+    total, grads, _, _ = torch_kernels.linear_sums(*tensors(X, y, W, b), loss="ovr_squared_hinge")
+    assert total == expected.loss_sum == 1.5**2
+    assert_close(grads[0], expected.grad_sums[0], np.float64)
+
+
 def test_crammer_singer_picks_the_first_runner_up_on_ties():
     X = np.array([[0.0, 3.0, 3.0, 1.0]])
     W, b, y = np.eye(4), np.zeros(4), np.array([0])

@@ -49,8 +49,17 @@ def alpha_to_c(alpha: ArrayLike, n_samples: int, n_classes: int) -> np.ndarray:
     return c_to_alpha(alpha, n_samples, n_classes)  # the map is its own inverse: C * alpha = 1 / (f N)
 
 
+# The one-vs-rest squared hinge is smooth too, but for two classes its two mirrored problems
+# double the penalty, so the C <-> alpha map above would not hold for it.
+_NOT_CROSS_VALIDATED = ("ovr_squared_hinge",)
+
+
 def _smooth_losses() -> list[str]:
-    return [name for name in loss_names("classification") if get_loss(name).smooth]
+    return [
+        name
+        for name in loss_names("classification")
+        if get_loss(name).smooth and name not in _NOT_CROSS_VALIDATED
+    ]
 
 
 def _check_loss(value, name: str):

@@ -38,6 +38,7 @@ _SVM = LOSSES["svm"].fused_code
 _SQUARED_HINGE = LOSSES["squared_hinge"].fused_code
 _MULTI_MARGIN = LOSSES["multi_margin"].fused_code
 _SQUARED_ERROR = LOSSES["squared_error"].fused_code
+_OVR_SQUARED_HINGE = LOSSES["ovr_squared_hinge"].fused_code
 
 _FASTMATH = FASTMATH
 
@@ -103,6 +104,20 @@ def _crammer_singer_row(s, r, label, weight):
 
 
 @numba.njit(cache=True)
+def _ovr_squared_hinge_row(s, r, label, weight):
+    loss = 0.0
+    for c in range(s.shape[1]):
+        sign = 1.0 if c == label else -1.0
+        gap = 1.0 - sign * float(s[r, c])
+        if gap > 0:
+            loss += gap * gap
+            s[r, c] = -2.0 * weight * sign * gap
+        else:
+            s[r, c] = 0
+    return weight * loss
+
+
+@numba.njit(cache=True)
 def _squared_error_row(s, r, targets, row):
     loss = 0.0
     for c in range(s.shape[1]):
@@ -133,6 +148,8 @@ def _row_loss(code, s, r, labels, targets, weight, row):
         return _hinge_row(s, r, label, w, 2), 0
     if code == _MULTI_MARGIN:
         return _hinge_row(s, r, label, w / n_classes, 1), 0
+    if code == _OVR_SQUARED_HINGE:
+        return _ovr_squared_hinge_row(s, r, label, w), 0
     return _crammer_singer_row(s, r, label, w), 0  # the registry's crammer_singer code
 
 

@@ -102,6 +102,20 @@ def _crammer_singer(scores, y, weight):
     return losses, dscores
 
 
+def _ovr_squared_hinge(scores, y, weight):
+    """``L_i = w_{y_i} sum_c max(0, 1 - t_ic s_ic)^2`` (``t = +1`` at ``y_i``, else -1); ``G = -2 w t gap``."""
+    labels = y[:, None]
+    signs = torch.full_like(scores, -1.0).scatter_(1, labels, 1.0)
+    gaps = (1 - signs * scores).clamp_(min=0)
+    losses = (gaps * gaps).sum(dim=1)
+    dscores = gaps.mul_(signs).mul_(-2)
+    if weight is not None:
+        target_weight = weight[y]
+        losses *= target_weight
+        dscores *= target_weight[:, None]
+    return losses, dscores
+
+
 def _squared_error(pred, target, weight):
     """``L_i = sum_k (pred_ik - y_ik)^2``, ``G_i = 2 (pred_i - y_i)``."""
     residual = pred - target.reshape(pred.shape).to(pred.dtype)
@@ -114,6 +128,7 @@ DATA_TERMS: dict[str, DataTerm] = {
     "squared_hinge": _hinge(2, normalize=False),
     "multi_margin": _hinge(1, normalize=True),
     "crammer_singer": _crammer_singer,
+    "ovr_squared_hinge": _ovr_squared_hinge,
     "squared_error": _squared_error,
 }
 

@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike
 from linclass.losses import naive
 from linclass.losses._common import LossResult
 from linclass.losses.binary import logistic, negative_logistic, squash_clip_nll
-from linclass.losses.hinge import crammer_singer_hinge, multiclass_hinge
+from linclass.losses.hinge import crammer_singer_hinge, multiclass_hinge, one_vs_rest_squared_hinge
 from linclass.losses.regression import squared_error
 from linclass.losses.softmax import log_softmax, nll, softmax, softmax_cross_entropy
 from linclass.registry import Registry
@@ -41,6 +41,7 @@ __all__ = [
     "naive",
     "negative_logistic",
     "nll",
+    "one_vs_rest_squared_hinge",
     "softmax",
     "softmax_cross_entropy",
     "squared_error",
@@ -147,3 +148,11 @@ _entry(
     fused_code=4,
 )
 _entry("squared_error", _squared_error, task="regression", smooth=True, probabilistic=False, fused_code=5)
+_entry(
+    "ovr_squared_hinge",
+    one_vs_rest_squared_hinge,
+    task="classification",
+    smooth=True,
+    probabilistic=False,
+    fused_code=6,
+)

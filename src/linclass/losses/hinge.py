@@ -1,4 +1,4 @@
-"""Margin (hinge) losses of the multiclass SVM."""
+"""Margin (hinge) losses of the multiclass SVM, and the one-vs-rest squared hinge of ``LinearSVC``."""
 
 from __future__ import annotations
 
@@ -126,5 +126,54 @@ def crammer_singer_hinge(
     dscores = np.zeros_like(scores)
     dscores[rows, runner_up] = violated
     dscores[rows, y] -= violated
+    row_scale = None if weight is None else weight[y]
+    return reduce(per_sample, dscores, reduction, n, row_scale)
+
+
+def one_vs_rest_squared_hinge(
+    scores: ArrayLike,
+    y: ArrayLike,
+    *,
+    margin: float = 1.0,
+    weight: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> LossResult:
+    """One-vs-rest squared hinge: ``C`` binary L2-SVMs, class ``c`` against the others.
+
+    ``L_i = w[y_i] * sum_c max(0, margin - t_ic s_ic)^2`` with ``t_ic = +1`` for ``c = y_i``
+    and ``-1`` otherwise; ``dL_i / ds_ic = -2 w[y_i] t_ic max(0, margin - t_ic s_ic)``, which
+    is continuous (0 at the kink). With an L2 penalty this is the objective of scikit-learn's
+    ``LinearSVC()`` (one-vs-rest, ``loss="squared_hinge"``) and of the L2-SVM of Coates, Lee
+    and Ng (2011): ``0.5 |W|^2 + C * mean_i L_i`` is ``alpha = 1 / (2 C)`` here.
+
+    Args:
+        scores: class scores ``(N, C)``, finite.
+        y: class indices ``(N,)`` in ``0..C-1``.
+        margin: the required margin ``> 0`` of each binary problem.
+        weight: optional per-class weights ``(C,)``; sample ``i`` is scaled by ``weight[y_i]``.
+        reduction: ``"mean"`` (sum / N), ``"sum"`` or ``"none"``.
+
+    Returns:
+        ``(loss, dscores)`` as for :func:`multiclass_hinge`.
+
+    Example:
+        >>> loss, dscores = one_vs_rest_squared_hinge([[0.5, -2.0, 0.5]], [0])
+        >>> float(loss), dscores.tolist()
+        (2.5, [[-1.0, 0.0, 3.0]])
+    """
+    scores = check_finite_scores(scores)
+    n, n_classes = scores.shape
+    y = check_labels(y, n, n_classes)
+    margin = check_positive(margin, "margin")
+    weight = check_class_weight(weight, n_classes, scores.dtype)
+    check_reduction(reduction)
+
+    rows = np.arange(n)
+    gaps = scores + margin  # margin - t s for the rest (t = -1) ...
+    gaps[rows, y] = margin - scores[rows, y]  # ... and for the own class (t = +1)
+    np.maximum(gaps, 0, out=gaps)
+    per_sample = np.einsum("ij,ij->i", gaps, gaps)
+    dscores = np.multiply(gaps, 2, out=gaps)
+    dscores[rows, y] *= -1
     row_scale = None if weight is None else weight[y]
     return reduce(per_sample, dscores, reduction, n, row_scale)

@@ -103,7 +103,10 @@ def _crammer_singer(scores, y, weight):
 
 
 def _ovr_squared_hinge(scores, y, weight):
-    """``L_i = w_{y_i} sum_c max(0, 1 - t_ic s_ic)^2`` (``t = +1`` at ``y_i``, else -1); ``G = -2 w t gap``."""
+    """``L_i = w_{y_i} sum_c max(0, 1 - t_ic s_ic)^2`` (``t = +1`` at ``y_i``, else -1).
+
+    ``G_ic = -2 w_{y_i} t_ic max(0, 1 - t_ic s_ic)``.
+    """
     labels = y[:, None]
     signs = torch.full_like(scores, -1.0).scatter_(1, labels, 1.0)
     gaps = (1 - signs * scores).clamp_(min=0)

@@ -24,10 +24,10 @@ examples:
       (--scheduler tcp://host:8786 for a running one; --backend dask alone starts 2 workers)
 
 Thresholds on the largest relative error: 1e-7 for smooth losses (softmax, squared_hinge,
-ovr_squared_hinge) and 1e-4 for hinge-type losses (svm, multi_margin, crammer_singer), whose kinks make finite
-differences inexact where a margin is within h of 0; random data keeps away from the kinks
-(and random weights away from the L1 kink at 0). Exit code 0 when the check passes, 1 when
-it fails.
+ovr_squared_hinge) and 1e-4 for hinge-type losses (svm, multi_margin, crammer_singer), whose
+kinks make finite differences inexact where a margin is within h of 0; random data keeps away
+from the kinks (and random weights away from the L1 kink at 0). Exit code 0 when the check
+passes, 1 when it fails.
 """
 
 

@@ -5,7 +5,8 @@ import pytest
 
 from linclass.objective import Objective
 from linclass.optim import LBFGSState, lbfgs, solve, solver
-from linclass.optim.precondition import fit_preconditioner
+from linclass.optim.precondition import fit_preconditioner, moments, spectrum
+from linclass.preprocess import Affine
 from linclass.train import TrainState, fit
 from problems import InterruptAfter
 
@@ -102,6 +103,22 @@ def test_preconditioned_coordinates_round_trip_and_give_the_chain_rule_gradient(
             numeric = (objective.value(P.to_params(x + e, np.float64), X, y)
                        - objective.value(P.to_params(x - e, np.float64), X, y)) / 2e-6
             assert abs(numeric - grad[i]) <= 1e-6 * max(1.0, abs(grad[i]))
+
+
+def test_the_diagonal_spectrum_is_the_variances_without_the_full_covariance():
+    X, _ = blobs(n_features=7)
+    transform = Affine(X.mean(axis=0), 1.0 / X.std(axis=0), "standardize")
+    for t in (None, transform):
+        mean, covariance = moments(X, t)
+        mean_d, variances = moments(X, t, diagonal_only=True)
+        np.testing.assert_array_equal(mean_d, mean)
+        assert variances.shape == (7,)
+        np.testing.assert_allclose(variances, np.diag(covariance), rtol=1e-12)
+        expected = X.var(axis=0) if t is None else np.ones(7)
+        np.testing.assert_allclose(variances, expected, rtol=1e-10)
+        found = spectrum("diagonal", X, t)
+        assert found.basis.shape == (0, 0)
+        np.testing.assert_allclose(found.eigenvalues, np.diag(covariance), rtol=1e-12)
 
 
 def test_refitted_scales_keep_the_point_its_gradient_and_the_memory_pairs():

@@ -37,7 +37,6 @@ from linclass._arrays import (
     as_float64,
     cast,
     concat,
-    diagonal,
     eigh,
     full,
     largest,
@@ -128,22 +127,27 @@ def sample_rows(n: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, min(n, MOMENT_ROWS)).round().astype(np.intp))
 
 
-def moments(X: np.ndarray, transform) -> tuple[np.ndarray, np.ndarray]:
+def moments(X: np.ndarray, transform, diagonal_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Mean ``(D,)`` and covariance ``(D, D)`` (float64) of ``transform(X)`` on a row subsample
-    (computed on the device of a tensor ``X``)."""
+    (computed on the device of a tensor ``X``).
+
+    ``diagonal_only=True`` returns only the covariance's diagonal ``(D,)`` (the variances), without the
+    ``D × D`` product: 0.8 TFLOP for 6,400 features on the 10,000 moment rows.
+    """
     picked = on_device_of(X, sample_rows(X.shape[0]))
     D = X.shape[1]
-    total, gram = zeros(X, (D,)), zeros(X, (D, D))
+    total, gram = zeros(X, (D,)), zeros(X, (D,) if diagonal_only else (D, D))
     for start in range(0, picked.shape[0], _CHUNK_ROWS):
         chunk = as_float64(X[picked[start:start + _CHUNK_ROWS]])
         total += chunk.sum(axis=0)
-        gram += chunk.T @ chunk
+        gram += (chunk * chunk).sum(axis=0) if diagonal_only else chunk.T @ chunk
     mean = total / picked.shape[0]
-    covariance = gram / picked.shape[0] - mean[:, None] * mean[None, :]
+    covariance = gram / picked.shape[0] - (mean * mean if diagonal_only else mean[:, None] * mean[None, :])
     if transform is not None:
         shift, scale = on_device_of(X, transform.shift), on_device_of(X, transform.scale)
         mean = (mean - shift) * scale
-        covariance = scale[:, None] * covariance * scale[None, :]
+        outer = scale * scale if diagonal_only else scale[:, None] * scale[None, :]
+        covariance = covariance * outer
     return mean, covariance
 
 
@@ -161,11 +165,11 @@ class Spectrum(NamedTuple):
 
 def spectrum(mode: str, X: np.ndarray, transform) -> Spectrum:
     """The :class:`Spectrum` of ``X (N, D)`` seen through ``transform`` for ``mode`` (whiten, diagonal)."""
-    mean, covariance = moments(X, transform)
+    mean, covariance = moments(X, transform, diagonal_only=mode != "whiten")
     if mode == "whiten":
         eigenvalues, basis = eigh(covariance)
     else:
-        eigenvalues, basis = diagonal(covariance), zeros(covariance, (0, 0))
+        eigenvalues, basis = covariance, zeros(covariance, (0, 0))
     return Spectrum(mode, mean, eigenvalues, basis)
 
 

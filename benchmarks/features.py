@@ -318,10 +318,11 @@ def _record(results: dict, key: str, value: dict) -> None:
     """Store one result; the file is re-read under a lock, so two runs (linclass's under the
     benchmark lock, scikit-learn's outside it) can write to it at once."""
     import fcntl
+    import tempfile
 
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "features.json"
-    with open(RESULTS / ".features.lock", "w") as lock:
+    with open(Path(tempfile.gettempdir()) / "linclass-features-results.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         on_disk = json.loads(path.read_text()) if path.is_file() else {}
         results.update({**on_disk, key: value})

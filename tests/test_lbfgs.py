@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from linclass.objective import Objective
-from linclass.optim import LBFGSState, lbfgs, solve, solver
+from linclass.optim import LBFGSState, lbfgs, precondition, solve, solver
 from linclass.optim.precondition import fit_preconditioner, moments, spectrum
 from linclass.preprocess import Affine
 from linclass.train import TrainState, fit
@@ -105,7 +105,7 @@ def test_preconditioned_coordinates_round_trip_and_give_the_chain_rule_gradient(
             assert abs(numeric - grad[i]) <= 1e-6 * max(1.0, abs(grad[i]))
 
 
-def test_the_diagonal_spectrum_is_the_variances_without_the_full_covariance():
+def test_the_diagonal_spectrum_is_the_variances_without_the_full_covariance(monkeypatch):
     X, _ = blobs(n_features=7)
     transform = Affine(X.mean(axis=0), 1.0 / X.std(axis=0), "standardize")
     for t in (None, transform):
@@ -116,9 +116,13 @@ def test_the_diagonal_spectrum_is_the_variances_without_the_full_covariance():
         np.testing.assert_allclose(variances, np.diag(covariance), rtol=1e-12)
         expected = X.var(axis=0) if t is None else np.ones(7)
         np.testing.assert_allclose(variances, expected, rtol=1e-10)
-        found = spectrum("diagonal", X, t)
+        # small D: the full product's diagonal, bit for bit
+        assert np.array_equal(spectrum("diagonal", X, t).eigenvalues, np.diag(covariance))
+        with monkeypatch.context() as patch:  # D above the whitening's limit: only the variances
+            patch.setattr(precondition, "MAX_WHITEN_FEATURES", 6)
+            found = spectrum("diagonal", X, t)
         assert found.basis.shape == (0, 0)
-        np.testing.assert_allclose(found.eigenvalues, np.diag(covariance), rtol=1e-12)
+        np.testing.assert_array_equal(found.eigenvalues, variances)
 
 
 def test_refitted_scales_keep_the_point_its_gradient_and_the_memory_pairs():

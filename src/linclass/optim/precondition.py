@@ -37,6 +37,7 @@ from linclass._arrays import (
     as_float64,
     cast,
     concat,
+    diagonal,
     eigh,
     full,
     largest,
@@ -165,11 +166,15 @@ class Spectrum(NamedTuple):
 
 def spectrum(mode: str, X: np.ndarray, transform) -> Spectrum:
     """The :class:`Spectrum` of ``X (N, D)`` seen through ``transform`` for ``mode`` (whiten, diagonal)."""
-    mean, covariance = moments(X, transform, diagonal_only=mode != "whiten")
+    # the diagonal mode skips the D x D product where it is expensive (above the whitening's
+    # limit); below it the variances stay the full product's diagonal, bit for bit
+    diagonal_only = mode != "whiten" and X.shape[1] > MAX_WHITEN_FEATURES
+    mean, covariance = moments(X, transform, diagonal_only=diagonal_only)
     if mode == "whiten":
         eigenvalues, basis = eigh(covariance)
     else:
-        eigenvalues, basis = covariance, zeros(covariance, (0, 0))
+        eigenvalues = covariance if diagonal_only else diagonal(covariance)
+        basis = zeros(covariance, (0, 0))
     return Spectrum(mode, mean, eigenvalues, basis)
 
 

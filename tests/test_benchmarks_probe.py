@@ -49,7 +49,8 @@ def test_targets_are_judged_on_cpu_seconds_with_lower_bounds_for_stopped_referen
     row = {"to 1e-6": (4.0, 8.0)}
     results = {
         "one C": {"rows": [row, row], "sklearn_seconds": 400.0, "sklearn_stopped": False, "sklearn_reached": False},
-        "cross-validation": {"ours": {"C": 0.0464, "cpu_seconds": 10.0},
+        "cross-validation": {"ours": {"float64": {"C": 0.0464, "cpu_seconds": 10.0},
+                                      "float32": {"C": 0.1, "cpu_seconds": 5.0}},
                              "theirs": {"C": 0.0464, "cpu_seconds": 250.0, "stopped": False}},
         "CLIP probe": {"ours": {"wall": 150.0, "cpu_seconds": 200.0},
                        "theirs": {"cpu_seconds": 3000.0, "stopped": True}},

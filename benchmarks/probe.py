@@ -131,7 +131,7 @@ def _torch_lbfgs(X, y, alpha: float, budget: float, max_iter: int = 1000) -> dic
 
 
 def _first_within(points, value_at, target: float):
-    """``(wall, cpu)`` of the first point whose float64 objective is at most ``target`` (binary
+    """``(wall, cpu, iteration)`` of the first point whose float64 objective is at most ``target`` (binary
     search: the objective only decreases along an L-BFGS run), or None."""
     lo, hi = 0, len(points)
     while lo < hi:
@@ -140,7 +140,7 @@ def _first_within(points, value_at, target: float):
             hi = mid
         else:
             lo = mid + 1
-    return None if lo == len(points) else points[lo][:2]
+    return None if lo == len(points) else (*points[lo][:2], lo + 1)
 
 
 def one_c(quick: bool, budget: float = 1500.0, torch_budget: float | None = None) -> dict:

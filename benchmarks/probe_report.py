@@ -9,6 +9,11 @@ def _ratio(theirs: float, ours: float | None, bound: bool) -> str:
     return "-" if not ours else f"{'≥ ' if bound else ''}{theirs / ours:.1f}x"
 
 
+def _at(reached) -> str:
+    """`` (iteration k)`` when the point's iteration was recorded."""
+    return f" (iteration {reached[2]})" if len(reached) > 2 else ""
+
+
 def _s(value) -> str:
     return "-" if value is None else f"{value:.1f}"
 
@@ -32,7 +37,7 @@ def probe_section(results: dict) -> str:
                 passes,
                 f"{_s(row['seconds'])} / {_s(row['cpu_seconds'])}",
                 f"{row['gap']:.1e}",
-                "never" if reached is None else f"{_s(reached[0])} / {_s(reached[1])}",
+                "never" if reached is None else f"{_s(reached[0])} / {_s(reached[1])}" + _at(reached),
                 _ratio(one["sklearn_seconds"], reached and reached[1], bound) if ours else "-",
                 _ratio(one["sklearn_seconds"], reached and reached[0], bound) if ours else "-",
                 f"{row['test accuracy']:.4f}",
@@ -146,8 +151,9 @@ def probe_targets(results: dict) -> list[list]:
     bound = "≥ " if one["sklearn_stopped"] and not one["sklearn_reached"] else ""
     cv = results["cross-validation"]
     # the fastest linclass run that chose scikit-learn's C (else the fastest)
-    runs = sorted(cv["ours"].values(), key=lambda run: (not np.isclose(run["C"], cv["theirs"]["C"]),
-                                                        run["cpu_seconds"]))
+    runs = sorted(
+        cv["ours"].values(), key=lambda run: (not np.isclose(run["C"], cv["theirs"]["C"]), run["cpu_seconds"])
+    )
     cv_ratio = cv["theirs"]["cpu_seconds"] / runs[0]["cpu_seconds"]
     same_c = not cv["theirs"]["stopped"] and np.isclose(runs[0]["C"], cv["theirs"]["C"])
     clip = results["CLIP probe"]

@@ -40,7 +40,7 @@ def test_first_within_finds_the_first_point_below_the_target_by_bisection():
         calls.append(float(params[0][0]))
         return float(params[0][0])
 
-    assert probe._first_within(points, value_at, 2.5) == (3.0, 30.0)
+    assert probe._first_within(points, value_at, 2.5) == (3.0, 30.0, 4)
     assert len(calls) <= 3  # log2(6) evaluations, not 6
     assert probe._first_within(points, value_at, -1.0) is None
 

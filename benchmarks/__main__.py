@@ -52,8 +52,9 @@ NOTES = {
     "process, one after the other, on a shared 2-core machine. See `benchmarks/solver.py`.",
     "probe": "scikit-learn runs on one thread under a CPU-time budget "
     "(`python -m benchmarks.probe_reference`, its result files read when present); a stopped run "
-    "gives a lower bound (≥). linclass and torch use both cores; speed-ups compare CPU seconds with "
-    "CPU seconds (wall-time ratios beside them). A shared 2-core machine. See `benchmarks/probe.py`.",
+    "gives a lower bound (≥). linclass and torch run on one thread as well; speed-ups compare CPU "
+    "seconds with CPU seconds (wall-time ratios beside them). A shared 2-core machine. See "
+    "`benchmarks/probe.py`.",
     "defaults": "Fashion-MNIST, softmax (and a CIFAR-10 row). Each row in a fresh process; fit times are "
     "one fit after a 1-epoch warm-up on 1,000 rows (compilation and caches excluded). Limit = the run's "
     "epochs × max(bytes of X / read bandwidth, 4·N·D·C / peak GEMM FLOP/s), bandwidth and FLOP/s "

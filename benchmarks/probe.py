@@ -18,13 +18,14 @@ rows, a 2,000-row cross-validation and a 10,000-row probe):
 
 scikit-learn runs one-threaded under a CPU-time budget (:mod:`benchmarks.probe_reference`; its
 result file is read when present, else it runs here); a run stopped by its budget gives a lower
-bound (≥). linclass and torch run on both cores and are timed in wall and in process CPU
-seconds; **speed-ups are CPU seconds against CPU seconds** (the same work counted alike, as load
-leaves CPU time nearly unchanged), with wall-time ratios beside them.
+bound (≥). linclass and torch run on one thread too (:func:`one_thread_each`) and are timed in
+wall and in process CPU seconds; **speed-ups are CPU seconds against CPU seconds** (the same work
+counted alike, as load leaves CPU time nearly unchanged), with wall-time ratios beside them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 
@@ -258,8 +259,28 @@ def clip_probe(quick: bool, budget: float | None = 2400.0) -> dict:
 
 
 def probe_suite(quick: bool) -> dict:
-    return {
-        "one C": one_c(quick),
-        "cross-validation": cross_validation(quick),
-        "CLIP probe": clip_probe(quick),
-    }
+    """All three parts, every contender on one thread (see :func:`one_thread_each`)."""
+    with one_thread_each():
+        return {
+            "one C": one_c(quick),
+            "cross-validation": cross_validation(quick),
+            "CLIP probe": clip_probe(quick),
+        }
+
+
+@contextlib.contextmanager
+def one_thread_each():
+    """linclass's kernels, BLAS and torch on one thread, as the scikit-learn references run:
+    CPU seconds then count the same work alike (two threads waiting for a core on a loaded
+    machine count their spinning too)."""
+    import torch
+
+    from linclass.kernels.threads import limit_threads
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with limit_threads(1):
+            yield
+    finally:
+        torch.set_num_threads(previous)

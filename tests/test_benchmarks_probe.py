@@ -59,3 +59,13 @@ def test_targets_are_judged_on_cpu_seconds_with_lower_bounds_for_stopped_referen
     assert one[2:] == ["50.0x (CPU s)", True]
     assert cv[2:] == ["C 0.0464 vs 0.0464; 25.0x (CPU s)", True]
     assert clip[2:] == ["150 s; ≥ 15.0x (CPU s)", False]
+
+
+def test_every_contender_runs_on_one_thread_inside_the_suite_and_the_counts_come_back_after():
+    torch = pytest.importorskip("torch")
+    from linclass.kernels.threads import num_threads
+
+    before = (torch.get_num_threads(), num_threads())
+    with probe.one_thread_each():
+        assert (torch.get_num_threads(), num_threads()) == (1, 1)
+    assert (torch.get_num_threads(), num_threads()) == before

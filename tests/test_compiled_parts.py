@@ -160,5 +160,5 @@ def test_the_first_calls_of_a_cut_run_are_short_and_measure_both_ways(cut_small_
     monkeypatch.setattr(epoch, "run_steps", lambda *a: calls.append((a[-4], len(submitted))) or original_run(*a))
     with limit_threads(2):
         _fit(Objective("softmax"), X, y, (W, b), "compiled", epochs=1)
-    assert calls[:2] == [(1, 0), (1, 1)]  # one step alone, one step with a helper
+    assert calls[:2] == [(4, 0), (3, 1)]  # a few steps alone, the rest of the epoch with a helper
     assert sum(n_steps for n_steps, _ in calls) == 7

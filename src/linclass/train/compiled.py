@@ -46,8 +46,9 @@ CALL_SECONDS = 0.02
 _FIRST_GUESS_RATE = 1e10
 # Calls between two measurements of the slower way to run batches cut into parts (helpers or not).
 RETRY_EVERY = 16
-# The first call each way runs this fraction of a call's steps (a one-epoch fit may be two calls).
-EXPLORE_FRACTION = 8
+# The first call each way runs this fraction of a call's steps (a one-epoch fit may be two calls),
+# and at least EXPLORE_STEPS steps, so that waking the helpers (20-40 us) is spread over several.
+EXPLORE_FRACTION, EXPLORE_STEPS = 8, 4
 
 _PENALTIES = {"none": 0, "l2": 1, "l1": 2, "elasticnet": 3}
 
@@ -229,7 +230,7 @@ class CompiledSteps:
         n_split = fused.n_parts(self.batch, W.shape[0], W.shape[1], max_parts, fused.PARTS_MIN_WORK)
         helped = n_split > 1 and self.use_helpers()
         if n_split > 1 and len(self.seconds_per_step) < 2:  # measure both ways in the first few ms
-            n_steps = max(1, n_steps // EXPLORE_FRACTION)
+            n_steps = max(min(n_steps, EXPLORE_STEPS), n_steps // EXPLORE_FRACTION)
         factors, mu, nu = self._factors(opt_state, n_steps)
         alpha, l1_weight, l2_weight = self.penalty_scalars
         shared = parts.new_shared(W.shape[1], W.shape[0], self.dtype, max_parts)

@@ -37,11 +37,13 @@ FIT_FRACTION = 0.6
 # other after every operation, and on shared cores those waits cost more than the arithmetic (a
 # Fashion-MNIST epoch at batch 64 took 42 s on 2 threads and 1.2 s on one, on the shared 2-core
 # machine; a full-batch pass 62 ms on 2 threads, 42 ms on one). Calls of at least this many
-# multiply-adds split their rows into linclass's thread count of parts instead, one Python
-# thread each (torch releases the GIL inside an operation), as the fused kernels split theirs
-# (:func:`linclass.kernels.threads.map_parts`); the parts' sums are added in part order, so
-# results do not depend on timing.
-PARALLEL_MIN_WORK = 3_500_000
+# multiply-adds (full batches, not minibatches) split their rows into linclass's thread count
+# of parts instead, one Python thread each (torch releases the GIL inside an operation), as the
+# fused kernels split theirs (:func:`linclass.kernels.threads.map_parts`); the parts' sums are
+# added in part order, so results do not depend on timing. Measured under load on the shared
+# machine: 30 L-BFGS iterations on Fashion-MNIST 9.2 s in 2 parts, 10.3 s in one; SGD at batch
+# 1,024 (8 M multiply-adds a step) 0.58 s in 2 parts, 0.48 s in one, hence the bound.
+PARALLEL_MIN_WORK = 50_000_000
 
 
 def _add_sums(parts: list[tuple]) -> tuple:

@@ -370,22 +370,23 @@ CONTENDERS = {  # scikit-learn contender: the linclass loss with its objective (
     "LinearSVC(ovr)": "ovr_squared_hinge",
     "LinearSVC(crammer_singer)": "ovr_squared_hinge",
 }
-SUBSET = 10_000  # rows of the subset on which the slow contenders get a second chance
+SUBSETS = (2_000, 10_000)  # rows of the subsets on which the slow contenders get a second chance
 
 
 def run_wide(work: Path, results: dict) -> None:
     """linclass on the subset of the wide features (the full-size runs are the feature set's)."""
     name = "kmeans1600"
-    for loss in ("softmax", "ovr_squared_hinge"):
-        _once(results, f"wide{SUBSET // 1000}k/linclass-{loss}", "train", name=name, work=str(work),
-              loss=loss, n_train=SUBSET, **_trained(results[f"{name}/select"][loss]))  # fmt: skip
+    for n_train in SUBSETS:
+        for loss in ("softmax", "ovr_squared_hinge"):
+            _once(results, f"wide{n_train // 1000}k/linclass-{loss}", "train", name=name, work=str(work),
+                  loss=loss, n_train=n_train, **_trained(results[f"{name}/select"][loss]))  # fmt: skip
 
 
 def run_sklearn(work: Path, results: dict, cpu_budget: float, full_budget: float) -> None:
     """The scikit-learn contenders on one thread: on the subset within ``cpu_budget`` process CPU
     seconds each, then on all rows within ``full_budget`` (like-for-like objectives first)."""
     name = "kmeans1600"
-    subset = [(f"wide{SUBSET // 1000}k", SUBSET, contender, cpu_budget) for contender in CONTENDERS]
+    subset = [(f"wide{n // 1000}k", n, contender, cpu_budget) for n in SUBSETS for contender in CONTENDERS]
     full = [("wide", None, contender, full_budget) for contender in
             ("LinearSVC(ovr)", "LogisticRegression(lbfgs)", "LinearSVC(crammer_singer)")]  # fmt: skip
     for prefix, n_train, contender, budget in subset + full:

@@ -50,16 +50,6 @@ def test_multiclass_hinge_gradient(reduction, p, normalize, weighted, margin):
     assert_gradient_passes(losses.multiclass_hinge, scores, PIECEWISE, **kwargs)
 
 
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("margin", [1.0, 0.5])
-def test_crammer_singer_gradient(reduction, weighted, margin):
-    scores, y = scores_away_from_kinks(seed=7, margin=margin)
-    weight = np.array([0.5, 2.0, 1.0, 0.25]) if weighted else None
-    kwargs = dict(y=y, margin=margin, weight=weight, reduction=reduction)
-    assert_gradient_passes(losses.crammer_singer_hinge, scores, PIECEWISE, **kwargs)
-
-
 def scores_away_from_binary_kinks(seed, n=6, n_classes=4, margin=1.0):
     """Scores whose one-vs-rest terms ``margin - t s`` are all at least 1e-3 from 0."""
     rng = np.random.default_rng(seed)
@@ -75,11 +65,19 @@ def scores_away_from_binary_kinks(seed, n=6, n_classes=4, margin=1.0):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("margin", [1.0, 0.5])
-def test_one_vs_rest_squared_hinge_gradient(reduction, weighted, margin):
-    scores, y = scores_away_from_binary_kinks(seed=8, margin=margin)
+@pytest.mark.parametrize(
+    ("loss_fn", "away_from_kinks", "threshold"),
+    [
+        (losses.crammer_singer_hinge, lambda margin: scores_away_from_kinks(seed=7, margin=margin), PIECEWISE),
+        (losses.one_vs_rest_squared_hinge, lambda margin: scores_away_from_binary_kinks(seed=8, margin=margin), SMOOTH),
+    ],
+    ids=["crammer_singer", "one_vs_rest_squared_hinge"],
+)
+def test_one_margin_losses_gradient(loss_fn, away_from_kinks, threshold, reduction, weighted, margin):
+    scores, y = away_from_kinks(margin)
     weight = np.array([0.5, 2.0, 1.0, 0.25]) if weighted else None
     kwargs = dict(y=y, margin=margin, weight=weight, reduction=reduction)
-    assert_gradient_passes(losses.one_vs_rest_squared_hinge, scores, SMOOTH, **kwargs)
+    assert_gradient_passes(loss_fn, scores, threshold, **kwargs)
 
 
 def test_one_vs_rest_squared_hinge_gradient_is_continuous_across_the_kink():

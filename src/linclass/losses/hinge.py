@@ -79,6 +79,17 @@ def multiclass_hinge(
     return reduce(per_sample, dscores, reduction, n, row_scale)
 
 
+def _one_margin_inputs(scores, y, margin, weight, reduction):
+    """Validated ``(scores (N, C), y (N,), margin, weight (C,) or None)`` of a margin loss."""
+    scores = check_finite_scores(scores)
+    n, n_classes = scores.shape
+    y = check_labels(y, n, n_classes)
+    margin = check_positive(margin, "margin")
+    weight = check_class_weight(weight, n_classes, scores.dtype)
+    check_reduction(reduction)
+    return scores, y, margin, weight
+
+
 def crammer_singer_hinge(
     scores: ArrayLike,
     y: ArrayLike,
@@ -108,12 +119,8 @@ def crammer_singer_hinge(
         >>> round(float(loss), 2)
         2.9
     """
-    scores = check_finite_scores(scores)
-    n, n_classes = scores.shape
-    y = check_labels(y, n, n_classes)
-    margin = check_positive(margin, "margin")
-    weight = check_class_weight(weight, n_classes, scores.dtype)
-    check_reduction(reduction)
+    scores, y, margin, weight = _one_margin_inputs(scores, y, margin, weight, reduction)
+    n = scores.shape[0]
 
     rows = np.arange(n)
     wrong = scores.copy()
@@ -161,12 +168,8 @@ def one_vs_rest_squared_hinge(
         >>> float(loss), dscores.tolist()
         (2.5, [[-1.0, 0.0, 3.0]])
     """
-    scores = check_finite_scores(scores)
-    n, n_classes = scores.shape
-    y = check_labels(y, n, n_classes)
-    margin = check_positive(margin, "margin")
-    weight = check_class_weight(weight, n_classes, scores.dtype)
-    check_reduction(reduction)
+    scores, y, margin, weight = _one_margin_inputs(scores, y, margin, weight, reduction)
+    n = scores.shape[0]
 
     rows = np.arange(n)
     gaps = scores + margin  # margin - t s for the rest (t = -1) ...

@@ -213,7 +213,7 @@ def write_report(results: dict) -> Path:
             "",
             *selection_table(results),
             "",
-            "## Wide features: 50,000 × 6,400 (1,600 centroids), and a 10,000-row subset",
+            "## Wide features: 50,000 × 6,400 (1,600 centroids), and subsets of 10,000 and 2,000 rows",
             "",
             *wide_table(results),
             "",

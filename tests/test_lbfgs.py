@@ -48,20 +48,26 @@ def test_two_loop_direction_equals_the_explicit_bfgs_inverse_hessian():
     np.testing.assert_allclose(optimizer.direction(state), -H @ grad, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("precondition", ["none", "whiten", "diagonal"])
-def test_reaches_the_optimum_of_scipys_lbfgs_b(precondition):
+def scipy_optimum(objective, X, y, C):
+    """SciPy's L-BFGS-B run to its tightest tolerances on the flattened ``(W, b)``: the reference optimum."""
     from scipy.optimize import minimize
 
-    X, y = blobs()
-    objective = Objective("softmax", penalty="l2", alpha=1e-3)
-    D, C = X.shape[1], 3
+    D = X.shape[1]
 
     def flat(x):
         value, (dW, db) = objective.value_and_grad((x[: D * C].reshape(D, C), x[D * C:]), X, y)
         return value, np.concatenate([dW.ravel(), db])
 
-    reference = minimize(flat, np.zeros(D * C + C), jac=True, method="L-BFGS-B",
-                         options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 20_000, "maxcor": 10})
+    return minimize(flat, np.zeros(D * C + C), jac=True, method="L-BFGS-B",
+                    options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 20_000, "maxcor": 10})
+
+
+@pytest.mark.parametrize("precondition", ["none", "whiten", "diagonal"])
+def test_reaches_the_optimum_of_scipys_lbfgs_b(precondition):
+    X, y = blobs()
+    objective = Objective("softmax", penalty="l2", alpha=1e-3)
+    D, C = X.shape[1], 3
+    reference = scipy_optimum(objective, X, y, C)
     ours = solve(objective, X, y, tol=1e-10, max_iter=5000, precondition=precondition)
     assert ours.converged and ours.n_passes == ours.n_evaluations >= ours.n_iter
     assert abs(ours.value - reference.fun) <= 1e-10 * abs(reference.fun)
@@ -193,18 +199,10 @@ def test_interrupt_inside_a_line_search_checkpoints_the_last_iteration_and_resum
 
 
 def test_mixed_precision_reaches_the_float64_optimum_with_float32_passes_first():
-    from scipy.optimize import minimize
-
     X, y = blobs(n_per_class=60)
     objective = Objective("softmax", penalty="l2", alpha=1e-3)
     D, C = X.shape[1], 3
-
-    def flat(x):
-        value, (dW, db) = objective.value_and_grad((x[: D * C].reshape(D, C), x[D * C:]), X, y)
-        return value, np.concatenate([dW.ravel(), db])
-
-    reference = minimize(flat, np.zeros(D * C + C), jac=True, method="L-BFGS-B",
-                         options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 20_000, "maxcor": 10})
+    reference = scipy_optimum(objective, X, y, C)
     mixed = solve(objective, X, y, tol=1e-10, max_iter=5000, mixed=True)
     assert mixed.converged and mixed.params[0].dtype == np.float64
     # float32 passes cannot bring max |grad| to 1e-10: both phases ran

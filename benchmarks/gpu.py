@@ -225,10 +225,10 @@ def fashion(bench: Bench) -> None:
     Numba (both of its loops), from :func:`benchmarks.torch_cpu.compare`."""
     from benchmarks.torch_cpu import compare, fashion_mnist
 
-    X, y = fashion_mnist(bench.sizes["fashion_rows"])
+    X, y, data = fashion_mnist(bench.sizes["fashion_rows"])
     for result in compare(X, y, (64, 256), bench.sizes["fashion_epochs"], bench.sizes["repeats"]):
         contender = f"linclass {result['contender']} (CPU), {result['ratio']:.2f}x {result['host']}"
-        bench.rows.append(("Fashion-MNIST", contender, result["setting"], result["seconds"] * 1e3, None))
+        bench.rows.append((data, contender, result["setting"], result["seconds"] * 1e3, None))
 
 
 def equality_tests(device: str) -> str:

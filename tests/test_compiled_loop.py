@@ -56,6 +56,13 @@ def _assert_same(reference, fast):
     assert reference.state.n_steps == fast.state.n_steps
 
 
+def _assert_same_bits(expected, run):
+    """The same weights bit for bit and the same loss history."""
+    for a, b in zip(expected.params, run.params, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert run.history["loss"] == expected.history["loss"]
+
+
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS_COVERED))
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("penalty", PENALTIES)
@@ -113,9 +120,7 @@ def test_the_calls_boundaries_change_nothing(monkeypatch):
     monkeypatch.setattr(compiled_module, "CALL_SECONDS", 0.0)  # one step per call
     stepwise = fit(Objective("multi_margin"), (W, b), X, y, **kwargs)
     assert calls == [1] * 26
-    for a, b_ in zip(whole.params, stepwise.params, strict=True):
-        np.testing.assert_array_equal(a, b_)
-    assert whole.history["loss"] == stepwise.history["loss"]
+    _assert_same_bits(whole, stepwise)
 
 
 def test_same_seed_same_bits_and_a_resumed_interruption_is_the_uninterrupted_run(monkeypatch):
@@ -137,9 +142,7 @@ def test_same_seed_same_bits_and_a_resumed_interruption_is_the_uninterrupted_run
     assert [(state.epoch, state.step) for state in saved] == [(1, 3)]  # 7 steps per epoch
     resumed = fit(objective, None, X, y, optimizer=adam(lambda count: 1e-3), resume=saved[0], **kwargs)
     for run in (again, resumed):
-        for a, b_ in zip(first.params, run.params, strict=True):
-            np.testing.assert_array_equal(a, b_)
-        assert run.history["loss"] == first.history["loss"]
+        _assert_same_bits(first, run)
 
 
 def test_a_signal_stops_at_a_step_boundary_and_the_resumed_run_has_the_same_bits(monkeypatch):
@@ -160,9 +163,7 @@ def test_a_signal_stops_at_a_step_boundary_and_the_resumed_run_has_the_same_bits
     assert [(state.epoch, state.step) for state in saved] == [(0, 6)]  # the step under way completed
     resumed = fit(objective, None, X, y, optimizer=sgd(lambda count: 0.02, momentum=0.5), resume=saved[0],
                   **kwargs)
-    for a, b_ in zip(whole.params, resumed.params, strict=True):
-        np.testing.assert_array_equal(a, b_)
-    assert resumed.history["loss"] == whole.history["loss"]
+    _assert_same_bits(whole, resumed)
 
 
 @pytest.mark.parametrize(("loss", "rate", "what"), [("squared_error", 1.0, "epoch 6, step 5: loss is inf"),

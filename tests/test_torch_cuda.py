@@ -7,6 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from linclass._devices import HostRows  # noqa: E402
 from linclass.kernels import torch_backend  # noqa: E402
 from linclass.kernels.torch_backend import TorchKernels  # noqa: E402
 
@@ -38,7 +39,7 @@ def test_streamed_host_data_gives_the_sums_of_data_on_the_device(monkeypatch):
     on_device = small_chunks.linear_loss(small_chunks.place(X), y, W, b, loss=LOSSES["softmax"], transform=transform)
     monkeypatch.setattr(torch_backend, "FIT_FRACTION", 0.0)
     host = small_chunks.place(X)
-    assert host.device.type == "cpu"
+    assert type(host) is HostRows and host.host.device.type == "cpu" and host.device == small_chunks.device
     streamed = small_chunks.linear_loss(host, y, W, b, loss=LOSSES["softmax"], transform=transform)
     assert streamed.n == on_device.n and streamed.n_correct == on_device.n_correct
     assert streamed.loss_sum == pytest.approx(on_device.loss_sum, rel=1e-12)

@@ -24,9 +24,69 @@ def torch_available() -> bool:
 
 
 def is_tensor(value: Any) -> bool:
-    """True for a ``torch.Tensor``; never imports torch (no tensor exists before torch is imported)."""
+    """True for a ``torch.Tensor`` or :class:`HostRows`; never imports torch (no tensor exists
+    before torch is imported)."""
     torch = sys.modules.get("torch")
-    return torch is not None and isinstance(value, torch.Tensor)
+    return torch is not None and isinstance(value, (torch.Tensor, HostRows))
+
+
+class HostRows:
+    """Rows of training data left in host memory for a device that cannot hold them all.
+
+    Everything else of the fit (weights, optimizer state, labels, samples of rows) lives on
+    ``device``: this object reports ``device`` as its own, so code that places arrays "where the
+    data is" puts them there. The torch kernels read ``host`` in chunks, sending each chunk over
+    while the device computes on the previous one
+    (:func:`linclass.kernels.torch_kernels.row_chunks`). Indexing selects rows on the host and
+    returns them on ``device`` when ``fits(nbytes)`` says they fit (a minibatch, a moment sample),
+    else as a new :class:`HostRows` (a training split of rows that do not fit either).
+
+    Args:
+        host: a CPU tensor ``(N, D)``.
+        device: the ``torch.device`` the kernels compute on.
+        fits: ``fits(nbytes)`` → whether that many bytes of rows may move to ``device``.
+    """
+
+    __slots__ = ("host", "device", "fits")
+
+    def __init__(self, host: Any, device: Any, fits: Any) -> None:
+        self.host, self.device, self.fits = host, device, fits
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.host.shape)
+
+    @property
+    def dtype(self) -> Any:
+        return self.host.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.host.ndim
+
+    def __len__(self) -> int:
+        return self.host.shape[0]
+
+    def __repr__(self) -> str:
+        return f"HostRows(shape={self.shape}, dtype={self.dtype}, device={self.device})"
+
+    def __getitem__(self, index: Any) -> Any:
+        if is_tensor(index):
+            index = index.cpu()  # an index made on the device (one small copy)
+        rows = self.host[index]
+        if self.fits(rows.element_size() * rows.numel()):
+            return rows.to(self.device)
+        return HostRows(rows, self.device, self.fits)
+
+    def to(self, dtype: Any) -> HostRows:
+        """The rows in ``dtype``, still in host memory (a new host copy unless already so)."""
+        return HostRows(self.host.to(dtype), self.device, self.fits)
+
+    def new_zeros(self, shape: tuple, dtype: Any = None) -> Any:
+        return self.host.new_zeros(shape, dtype=dtype, device=self.device)
+
+    def new_full(self, shape: tuple, value: float, dtype: Any = None) -> Any:
+        return self.host.new_full(shape, value, dtype=dtype, device=self.device)
 
 
 def require_torch(what: str) -> Any:
@@ -78,7 +138,9 @@ def resolve_device(device: Any, what: str | None = None) -> Any:
 
 
 def to_host(value: Any) -> Any:
-    """A NumPy array of a tensor (a view of a CPU tensor); anything else as it is."""
+    """A NumPy array of a tensor (a view of a CPU tensor or of :class:`HostRows`); anything else as it is."""
+    if isinstance(value, HostRows):
+        return value.host.numpy()
     return value.detach().cpu().numpy() if is_tensor(value) else value
 
 

@@ -15,6 +15,7 @@ NumPy reference.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -22,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from linclass._devices import resolve_device
+from linclass._devices import HostRows, resolve_device
 from linclass.kernels import torch_kernels
 from linclass.kernels.protocol import ChunkSums
 from linclass.kernels.threads import map_parts, num_threads
@@ -32,6 +33,15 @@ from linclass.preprocess import Affine
 
 # Host data larger than this share of the GPU's free memory stays on the host and is streamed.
 FIT_FRACTION = 0.6
+
+
+def device_room(device: torch.device) -> float:
+    """Bytes of data that may move to ``device``: ``FIT_FRACTION`` of a GPU's free memory, and no
+    bound on the CPU (whose data is host memory already)."""
+    if device.type == "cpu":
+        return math.inf
+    free, _ = torch.cuda.mem_get_info(device)
+    return FIT_FRACTION * free
 
 # CPU calls run every torch operation on one thread: torch's intra-op threads wait for each
 # other after every operation, and on shared cores those waits cost more than the arithmetic (a
@@ -103,24 +113,33 @@ class TorchKernels:
     def place(self, array: Any) -> Any:
         """``array`` as training should hold it on this backend, copied at most once.
 
-        On the CPU: as it is (a NumPy array is wrapped without a copy in every call, so the
-        optimizer keeps NumPy weights; a tensor stays a tensor). On a GPU: a tensor there as it
-        is; host data (NumPy or a CPU tensor) copied to the GPU when it fits in
-        ``FIT_FRACTION`` of the free device memory, and otherwise left in host memory, from
-        which every pass streams it in chunks (:func:`linclass.kernels.torch_kernels.row_chunks`).
-        A tensor on another GPU is an error.
+        A tensor on the device stays as it is. Data elsewhere (NumPy, a CPU tensor) moves to the
+        device when it fits in :func:`device_room`; on the CPU a NumPy array is then left as it
+        is (wrapped without a copy in every call, so the optimizer keeps NumPy weights). Data that
+        does not fit (rows ``(N, D)``; labels always move) stays in host memory as
+        :class:`~linclass._devices.HostRows`: the weights
+        and everything small live on the device, and every pass streams the rows over in chunks
+        (:func:`linclass.kernels.torch_kernels.row_chunks`). A tensor on another GPU is an error.
         """
-        if self.device.type == "cpu" and not isinstance(array, torch.Tensor):
+        if isinstance(array, HostRows) or (isinstance(array, torch.Tensor) and array.device.type != "cpu"):
+            self._tensor(array)  # the check for a tensor on another GPU
+            return array
+        on_host = self.device.type == "cpu" and not isinstance(array, torch.Tensor)
+        if on_host and self.fits(np.asarray(array).nbytes):
             return array
         tensor = self._tensor(array)
-        if tensor.device == self.device:
-            return tensor
-        free, _ = torch.cuda.mem_get_info(self.device)
-        fits = tensor.element_size() * tensor.numel() <= FIT_FRACTION * free
-        return tensor.to(self.device) if fits else tensor
+        if tensor.ndim == 2 and not self.fits(tensor.element_size() * tensor.numel()):
+            return HostRows(tensor, self.device, self.fits)
+        return tensor.to(self.device)
+
+    def fits(self, nbytes: int) -> bool:
+        """Whether ``nbytes`` of data may move to the device (see :func:`device_room`)."""
+        return nbytes <= device_room(self.device)
 
     def _tensor(self, array: Any) -> torch.Tensor:
         """A tensor of ``array``: on the device, or a host tensor for a GPU (streamed by the kernels)."""
+        if isinstance(array, HostRows):
+            return array.host
         if isinstance(array, torch.Tensor):
             if array.device.type != "cpu" and array.device != self.device:
                 raise ValueError(

@@ -205,26 +205,40 @@ def fold_grad(
     return dW_raw_t.T, db
 
 
+# The pinned buffers of the last streamed shape, and the copy event of each buffer's last use:
+# pinned allocations cost milliseconds, so every pass of a fit reuses them.
+_STAGING: dict[tuple, tuple[list[torch.Tensor], list]] = {}
+
+
+def _staging(shape: tuple, dtype: torch.dtype) -> tuple[list[torch.Tensor], list]:
+    """Two pinned host buffers of ``shape`` and the events of their last copies (None: unused)."""
+    key = (shape, dtype)
+    if key not in _STAGING:
+        _STAGING.clear()  # one pair at a time
+        _STAGING[key] = ([torch.empty(shape, dtype=dtype, pin_memory=True) for _ in range(2)], [None, None])
+    return _STAGING[key]
+
+
 def row_chunks(X: torch.Tensor, rows: int, device: torch.device) -> Iterator[tuple[int, torch.Tensor]]:
     """``(start, X[start:start + rows] on device)`` for every chunk (one empty chunk for an empty X).
 
     A host ``X`` and a GPU ``device``: data that does not fit on the device. Each chunk is
-    copied into one of two pinned staging buffers and sent on a side stream, so chunk ``k + 1``
-    travels while the device computes on chunk ``k``.
+    copied into one of two pinned staging buffers (kept for the next pass) and sent on a side
+    stream, so chunk ``k + 1`` travels while the device computes on chunk ``k``; a buffer is
+    refilled only after its previous copy, of this pass or an earlier one, has finished.
     """
     starts = range(0, max(X.shape[0], 1), rows)
     if X.device == device or device.type == "cpu":
         yield from ((0, X),) if len(starts) == 1 else ((start, X[start : start + rows]) for start in starts)
         return
     copy_stream, compute_stream = torch.cuda.Stream(device), torch.cuda.current_stream(device)
-    staging = [torch.empty((rows, *X.shape[1:]), dtype=X.dtype, pin_memory=True) for _ in range(2)]
-    sent: list[torch.cuda.Event | None] = [None, None]
+    staging, sent = _staging((min(rows, X.shape[0]), *X.shape[1:]), X.dtype)
 
     def send(k: int) -> tuple[torch.Tensor, torch.cuda.Event]:
         part = X[starts[k] : starts[k] + rows]
         buffer = staging[k % 2][: part.shape[0]]
         if sent[k % 2] is not None:
-            sent[k % 2].synchronize()  # the copy out of this buffer two chunks ago has finished
+            sent[k % 2].synchronize()  # the last copy out of this buffer has finished
         buffer.copy_(part)
         with torch.cuda.stream(copy_stream):
             on_device = buffer.to(device, non_blocking=True)

@@ -181,3 +181,20 @@ def test_preprocessing_fitted_on_a_tensor_equals_the_array_fit(preprocess, x_dty
 
 def test_the_torch_tests_run_float32_products_at_full_precision():
     assert torch.get_float32_matmul_precision() == "highest"
+
+
+@pytest.mark.parametrize("n_classes", [10, 40], ids=["class-major", "row-major"])
+@pytest.mark.parametrize("loss", ["softmax", "svm"])
+def test_tied_scores_count_the_first_highest_class_as_the_prediction(loss, n_classes):
+    rng = np.random.default_rng(5)
+    X = rng.integers(0, 3, (500, 6)).astype(np.float64)
+    W = rng.integers(0, 2, (6, n_classes)).astype(np.float64)  # integer scores: many ties per row
+    W[:, 1:4] = W[:, [0]]  # classes 0-3 always tie
+    b = np.zeros(n_classes)
+    y = rng.integers(0, 4, 500)
+    expected = reference(X, y, W, b, loss=loss)
+    total, grads, n, n_correct = torch_kernels.linear_sums(*tensors(X, y, W, b), loss=loss)
+    assert n_correct == expected.n_correct == int((np.argmax(X @ W, axis=1) == y).sum())
+    assert_close(total, expected.loss_sum, np.float64)
+    for actual, desired in zip(grads, expected.grad_sums, strict=True):
+        assert_close(actual, desired, np.float64)

@@ -50,6 +50,25 @@ def _softmax(scores, y, weight):
     return losses, dscores
 
 
+def _softmax_by_class(scores_t, y, weight):
+    """:func:`_softmax` on class-major scores ``(C, n)``: ``(losses (n,), dscores (C, n))``.
+
+    With few classes the reductions over a row's C scores run along the columns of this layout,
+    which the CPU kernels vectorize over the rows: ``log_softmax`` of 1,270 x 10 scores takes
+    about 6 µs class-major against 130 µs row-major on one core.
+    """
+    labels = y[None, :]
+    log_probs = torch.log_softmax(scores_t, dim=0)
+    losses = -log_probs.gather(0, labels).squeeze(0)
+    dscores = log_probs.exp_()
+    dscores.scatter_add_(0, labels, torch.full_like(losses[None, :], -1.0))
+    if weight is not None:
+        target_weight = weight[y]
+        losses *= target_weight
+        dscores *= target_weight[None, :]
+    return losses, dscores
+
+
 def _hinge(power: int, normalize: bool) -> DataTerm:
     """Weston-Watkins hinge ``L_i = w_{y_i} sum_{j != y_i} max(0, s_j - s_{y_i} + 1)^power``.
 
@@ -188,7 +207,12 @@ def chunk_scores(chunk: torch.Tensor, W_raw: torch.Tensor, b_raw: torch.Tensor) 
     """
     if W_raw.shape[1] >= TRANSPOSED_BELOW_CLASSES:
         return torch.addmm(b_raw, chunk, W_raw)
-    return torch.addmm(b_raw[:, None], W_raw.T, chunk.T).T.contiguous()
+    return class_major_scores(chunk, W_raw, b_raw).T.contiguous()
+
+
+def class_major_scores(chunk: torch.Tensor, W_raw: torch.Tensor, b_raw: torch.Tensor) -> torch.Tensor:
+    """``(W_raw.T @ chunk.T + b_raw)`` ``(C, n)``: the scores transposed, in their own memory."""
+    return torch.addmm(b_raw[:, None], W_raw.T, chunk.T)
 
 
 def fold_grad(
@@ -293,6 +317,8 @@ def linear_sums(
     """
     term = DATA_TERMS[loss]
     regression = loss == "squared_error"
+    # softmax with few classes runs class-major (see _softmax_by_class); the same sums
+    by_class = loss == "softmax" and W.shape[1] < TRANSPOSED_BELOW_CLASSES
     W_raw, b_raw = fold_weights(fold, W, b)
     n = X.shape[0]
     acc = W.dtype if accumulate is None else accumulate
@@ -302,15 +328,21 @@ def linear_sums(
     for start, chunk in row_chunks(X, rows, W.device):
         chunk = chunk if chunk.dtype == W.dtype else chunk.to(W.dtype)
         y_chunk = y if chunk.shape[0] == n else y[start : start + rows]
-        scores = chunk_scores(chunk, W_raw, b_raw)
-        losses, dscores = term(scores, y_chunk, class_weight)
+        if by_class:  # scores and dscores (C, n)
+            scores = class_major_scores(chunk, W_raw, b_raw)
+            losses, dscores_t = _softmax_by_class(scores, y_chunk, class_weight)
+            predicted = scores.max(dim=0).indices  # the first highest, as argmax; 10x faster along dim 0
+        else:
+            scores = chunk_scores(chunk, W_raw, b_raw)
+            losses, dscores = term(scores, y_chunk, class_weight)
+            predicted, dscores_t = None if regression else scores.argmax(dim=1), dscores.T
         chunk_loss = losses.sum(dtype=torch.float64)
         # counted in float64, exact to 2**53 rows, so that one stack reads both numbers
-        chunk_correct = None if regression else (scores.argmax(dim=1) == y_chunk).sum(dtype=torch.float64)
-        grad_W_t = dscores.T @ chunk if with_grad else None
+        chunk_correct = None if regression else (predicted == y_chunk).sum(dtype=torch.float64)
+        grad_W_t = dscores_t @ chunk if with_grad else None
         if grad_W_t is not None and acc != W.dtype:
             grad_W_t = grad_W_t.to(acc)
-        grad_b = dscores.sum(dim=0, dtype=acc) if with_grad else None
+        grad_b = dscores_t.sum(dim=1, dtype=acc) if with_grad else None
         if loss_sum is None:
             loss_sum, n_correct, dW_t, db = chunk_loss, chunk_correct, grad_W_t, grad_b
             continue

@@ -42,10 +42,11 @@ def test_the_gpu_check_runs_on_the_cpu_and_writes_its_table(tmp_path):
         assert int(evaluations) >= 3 and 0 < float(value) < math.log(100)  # below the start, log C
     fashion = [line.split(" | ") for line in table.splitlines() if line.startswith("| Fashion-MNIST")]
     name = host.split()[1]
-    assert [row[2] for row in fashion] == ["SGD, batch 64, 1 epochs"] * 3 + ["SGD, batch 256, 1 epochs"] * 3
-    assert [row[1].split(", ")[0] for row in fashion[:3]] == [
-        "linclass torch (CPU)", f"linclass {name} (CPU)", f"linclass {name}"]
+    assert [row[2] for row in fashion] == ["SGD, batch 64, 1 epochs"] * 4 + ["SGD, batch 256, 1 epochs"] * 4
+    assert [row[1].split(", ")[0] for row in fashion[:4]] == [
+        "linclass torch (CPU)", f"linclass {name} (CPU)", f"linclass {name}", "eager torch"]
     assert fashion[1][1] == f"linclass {name} (CPU), 1.00x {name}" and fashion[2][1].startswith(f"linclass {name}, per-step")
+    assert fashion[3][1].startswith("eager torch, minimal step (CPU), ")
     assert table.startswith("GPU check on CPU (torch 2.13.0")
 
 

@@ -79,6 +79,8 @@ def test_only_data_rows_that_do_not_fit_stay_on_the_host(images, small_device):
         dict(optimizer="lbfgs", max_iter=15, preprocess="standardize"),
         dict(optimizer="gd", epochs=5, loss="crammer_singer", penalty="l1"),
         dict(optimizer="sgd", batch_size=256, epochs=6, early_stopping=True, n_iter_no_change=2),
+        dict(optimizer="random_local_search", epochs=4, learning_rate=0.1),
+        dict(optimizer="genetic", epochs=3, learning_rate=0.1),
     ],
     ids=lambda options: "-".join(str(value) for value in options.values()),
 )
@@ -98,7 +100,7 @@ def test_a_fit_on_streamed_rows_equals_the_fit_on_rows_held_on_the_device(images
     monkeypatch.setattr(TorchKernels, "place", lambda self, a: placed.append(place(self, a)) or placed[-1])
     streamed = LinearClassifier(**settings).fit(X, y)
     assert type(placed[0]) is HostRows
-    full_batch = options["optimizer"] in ("lbfgs", "gd")
+    full_batch = options["optimizer"] != "sgd" and options["optimizer"] != "adam"
     # full passes read the host rows, minibatches come over as tensors (validation rows that fit
     # stay NumPy on the CPU); the weights are tensors
     inputs = {x for x, _, _ in seen}

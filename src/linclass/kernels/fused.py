@@ -1,11 +1,13 @@
 """Fused Numba kernels: scores, loss, dscores and gradients in one pass over the rows.
 
-The same computation as :class:`linclass.kernels.NumpyKernels`, but each block of
-``BLOCK_ROWS`` rows is converted to float in a buffer that stays in L1 cache, multiplied by
-``W``, turned into per-sample losses and dscores, and multiplied back into ``dW`` before the
-next block is read. So ``X`` is read once, never converted as a whole (uint8 stays uint8) and
-no ``(N, C)`` temporary exists. ``W`` is used transposed, ``(C, D)``, so the inner loops run
-along the features and vectorize; several rows share each load of ``W`` and ``dW``.
+The same computation as :class:`linclass.kernels.NumpyKernels`, but each tile of ``TILE_ROWS``
+rows is converted to float block by block (``BLOCK_ROWS`` rows) in a buffer that stays in
+cache, multiplied by ``W`` into the tile's transposed scores, turned into per-sample losses and
+dscores along the tile's rows (:mod:`linclass.kernels.tile_losses`), and multiplied back into
+``dW`` before the next tile is read. So ``X`` is read once, never converted as a whole (uint8
+stays uint8) and no ``(N, C)`` temporary exists. ``W`` is used transposed, ``(C, D)``, so the
+inner loops run along the features and vectorize; several rows share each load of ``W`` and
+``dW``.
 
 Large calls split the rows into one part per thread (each with its own ``dW``, summed at the
 end); the kernels release the GIL and run on :func:`linclass.kernels.threads.map_parts`.
@@ -17,28 +19,19 @@ apply (and whose ``-inf`` handling for softmax is then used).
 
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 
 from linclass.kernels.blocks import FASTMATH, block_backward, block_scores
 from linclass.kernels.protocol import ChunkSums
 from linclass.kernels.threads import map_parts, num_threads
-from linclass.losses import LOSSES, LossSpec
+from linclass.kernels.tile_losses import TILE_ROWS, tile_loss
+from linclass.losses import LossSpec
 from linclass.preprocess import Affine
 
 # Rows that share each load of W in the forward pass and each load/store of dW in the
 # backward pass; 4 is the most that keeps the accumulators in registers for every C.
 BLOCK_ROWS = 4
-
-# The kernel's branches, by the fused codes of the loss registry's entries.
-_SOFTMAX = LOSSES["softmax"].fused_code
-_SVM = LOSSES["svm"].fused_code
-_SQUARED_HINGE = LOSSES["squared_hinge"].fused_code
-_MULTI_MARGIN = LOSSES["multi_margin"].fused_code
-_SQUARED_ERROR = LOSSES["squared_error"].fused_code
-_OVR_SQUARED_HINGE = LOSSES["ovr_squared_hinge"].fused_code
 
 _FASTMATH = FASTMATH
 
@@ -47,130 +40,16 @@ NO_ROWS = np.zeros(0, np.int64)
 _NO_TRANSFORM = {np.dtype(t): np.zeros(0, t) for t in (np.float32, np.float64)}
 
 
-@numba.njit(cache=True)
-def _softmax_row(s, r, label, weight):
-    n_classes = s.shape[1]
-    top = float(s[r, 0])
-    for c in range(1, n_classes):
-        top = max(top, float(s[r, c]))
-    target_shifted = float(s[r, label]) - top
-    norm = 0.0
-    for c in range(n_classes):
-        e = math.exp(float(s[r, c]) - top)
-        s[r, c] = e
-        norm += e
-    scale = weight / norm
-    for c in range(n_classes):
-        s[r, c] *= scale
-    s[r, label] -= weight
-    return weight * (math.log(norm) - target_shifted) if weight != 0 else 0.0
-
-
-@numba.njit(cache=True)
-def _hinge_row(s, r, label, weight, power):
-    correct_score = float(s[r, label])
-    loss = 0.0
-    pushed = 0.0
-    for c in range(s.shape[1]):
-        if c == label:
-            continue
-        margin = float(s[r, c]) - correct_score + 1.0
-        if margin > 0:
-            loss += margin if power == 1 else margin * margin
-            grad = weight if power == 1 else 2.0 * weight * margin
-            s[r, c] = grad
-            pushed += grad
-        else:
-            s[r, c] = 0
-    s[r, label] = -pushed
-    return weight * loss
-
-
-@numba.njit(cache=True)
-def _crammer_singer_row(s, r, label, weight):
-    runner_up = -1
-    best = -np.inf
-    for c in range(s.shape[1]):
-        if c != label and (runner_up < 0 or float(s[r, c]) > best):
-            best = float(s[r, c])
-            runner_up = c
-    loss = 0.0 if runner_up < 0 else max(0.0, best - float(s[r, label]) + 1.0)
-    for c in range(s.shape[1]):
-        s[r, c] = 0
-    if loss > 0:
-        s[r, runner_up] = weight
-        s[r, label] = -weight
-    return weight * loss
-
-
-@numba.njit(cache=True)
-def _ovr_squared_hinge_row(s, r, label, weight):
-    loss = 0.0
-    for c in range(s.shape[1]):
-        sign = 1.0 if c == label else -1.0
-        gap = 1.0 - sign * float(s[r, c])
-        if gap > 0:
-            loss += gap * gap
-            s[r, c] = -2.0 * weight * sign * gap
-        else:
-            s[r, c] = 0
-    return weight * loss
-
-
-@numba.njit(cache=True)
-def _squared_error_row(s, r, targets, row):
-    loss = 0.0
-    for c in range(s.shape[1]):
-        residual = float(s[r, c]) - float(targets[row, c])
-        loss += residual * residual
-        s[r, c] = 2.0 * residual
-    return loss
-
-
-@numba.njit(cache=True)
-def _row_loss(code, s, r, labels, targets, weight, row):
-    """Loss of row ``r``; overwrites its scores ``s[r] (C,)`` with dscores. Returns ``(loss, status)``."""
-    n_classes = s.shape[1]
-    for c in range(n_classes):
-        if not math.isfinite(s[r, c]):
-            return 0.0, 1
-    if code == _SQUARED_ERROR:
-        return _squared_error_row(s, r, targets, row), 0
-    label = labels[row]
-    if label < 0 or label >= n_classes:
-        return 0.0, 1
-    w = weight[label]
-    if code == _SOFTMAX:
-        return _softmax_row(s, r, label, w), 0
-    if code == _SVM:
-        return _hinge_row(s, r, label, w, 1), 0
-    if code == _SQUARED_HINGE:
-        return _hinge_row(s, r, label, w, 2), 0
-    if code == _MULTI_MARGIN:
-        return _hinge_row(s, r, label, w / n_classes, 1), 0
-    if code == _OVR_SQUARED_HINGE:
-        return _ovr_squared_hinge_row(s, r, label, w), 0
-    return _crammer_singer_row(s, r, label, w), 0  # the registry's crammer_singer code
-
-
-@numba.njit(cache=True)
-def _argmax_is(s, r, label):
-    best = 0
-    for c in range(1, s.shape[1]):
-        if s[r, c] > s[r, best]:
-            best = c
-    return best == label
-
-
 @numba.njit(cache=True, fastmath=_FASTMATH)
-def _load_block(X, rows, start, stop, xb):
-    """``xb[r] = X[i]`` as float for positions ``i = start + r < stop``, through ``rows[i]`` if not empty."""
+def _load_block(X, rows, start, stop, xs, k):
+    """``xs[k + r] = X[i]`` as float for positions ``i = start + r < stop`` (through ``rows[i]``
+    if not empty); the block's rows beyond ``stop`` are zeros."""
     for r in range(stop - start):
         i = rows[start + r] if rows.shape[0] else start + r
         for j in range(X.shape[1]):
-            xb[r, j] = X[i, j]
+            xs[k + r, j] = X[i, j]
     for r in range(stop - start, BLOCK_ROWS):
-        xb[r, :] = 0
+        xs[k + r, :] = 0
 
 
 @numba.njit(cache=True, nogil=True)
@@ -178,41 +57,49 @@ def loss_rows(X, rows, labels, targets, Wt, b, weight, code, with_grad, start_ro
     """Positions ``start_row:stop_row``: add to ``dWt (C, D)`` and ``db``; ``(total, correct, status)``.
 
     Position ``i`` is row ``rows[i]`` of ``X`` (row ``i`` when ``rows`` is empty) with label
-    ``labels[i]`` (or targets ``targets[i]``).
+    ``labels[i]`` (or targets ``targets[i]``). Tiles of ``TILE_ROWS`` rows: their blocks of
+    ``BLOCK_ROWS`` rows are converted and multiplied into the tile's transposed scores, the
+    tile's losses computed along its rows (:func:`linclass.kernels.tile_losses.tile_loss`),
+    and the blocks multiplied back into ``dWt``.
     """
-    xb = np.empty((BLOCK_ROWS, X.shape[1]), Wt.dtype)
-    s = np.empty((BLOCK_ROWS, Wt.shape[0]), Wt.dtype)
+    n_classes = Wt.shape[0]
+    xs = np.empty((TILE_ROWS, X.shape[1]), Wt.dtype)
+    sT = np.zeros((n_classes, TILE_ROWS), Wt.dtype)
+    work = np.empty((n_classes + 4, TILE_ROWS))
+    ints = np.empty((2, TILE_ROWS), np.int64)
     total = 0.0
     correct = 0
     status = 0
-    for start in range(start_row, stop_row, BLOCK_ROWS):
-        stop = min(stop_row, start + BLOCK_ROWS)
-        _load_block(X, rows, start, stop, xb)
-        block_scores(xb, Wt, b, s)
-        for r in range(BLOCK_ROWS):
-            if r >= stop - start:
-                s[r, :] = 0
-                continue
-            if code != _SQUARED_ERROR and _argmax_is(s, r, labels[start + r]):
-                correct += 1
-            loss, bad = _row_loss(code, s, r, labels, targets, weight, start + r)
-            total += loss
-            status |= bad
+    for start in range(start_row, stop_row, TILE_ROWS):
+        stop = min(stop_row, start + TILE_ROWS)
+        n = stop - start
+        for k in range(0, n, BLOCK_ROWS):
+            _load_block(X, rows, start + k, min(stop, start + k + BLOCK_ROWS), xs, k)
+            block_scores(xs, k, Wt, b, sT)
+        sums = tile_loss(code, sT, n, labels, targets, weight, start, work, ints)
+        total += sums[0]
+        correct += sums[1]
+        status |= sums[2]
         if with_grad:
-            block_backward(xb, s, dWt, db)
+            for r in range(n, -(-n // BLOCK_ROWS) * BLOCK_ROWS):  # the last block's missing rows
+                sT[:, r] = 0
+            for k in range(0, n, BLOCK_ROWS):
+                block_backward(xs, k, sT, dWt, db)
     return total, correct, status
 
 
 @numba.njit(cache=True, nogil=True)
 def _scores_rows(X, Wt, b, out, start_row, stop_row):
     """``out[i] = X[i] @ Wt.T + b`` for rows ``start_row:stop_row``."""
-    xb = np.empty((BLOCK_ROWS, X.shape[1]), Wt.dtype)
-    s = np.empty((BLOCK_ROWS, Wt.shape[0]), Wt.dtype)
+    xs = np.empty((BLOCK_ROWS, X.shape[1]), Wt.dtype)
+    sT = np.empty((Wt.shape[0], BLOCK_ROWS), Wt.dtype)
     for start in range(start_row, stop_row, BLOCK_ROWS):
         stop = min(stop_row, start + BLOCK_ROWS)
-        _load_block(X, NO_ROWS, start, stop, xb)
-        block_scores(xb, Wt, b, s)
-        out[start:stop] = s[: stop - start]
+        _load_block(X, NO_ROWS, start, stop, xs, 0)
+        block_scores(xs, 0, Wt, b, sT)
+        for r in range(stop - start):
+            for c in range(Wt.shape[0]):
+                out[start + r, c] = sT[c, r]
 
 
 @numba.njit(cache=True)

@@ -9,7 +9,9 @@ and claims parts itself, while helper threads running :func:`help_steps` (starte
 call, not per step) spin on ``ctl`` and claim parts too. Handing a part over costs a few
 cache-line transfers (well under a microsecond) instead of the 20-40 us of waking a Python
 thread; a helper that the operating system has not scheduled simply claims nothing and the
-calling thread computes every part, with the same result.
+calling thread computes every part, with the same result. Each part is one call of
+:func:`linclass.kernels.fused.loss_rows` (inlined by Numba: a cached compilation of this module
+must be rebuilt whenever that loop changes).
 
 ``ctl`` (int64, :data:`CTL_SIZE`; each word on its own cache line):
 

@@ -268,20 +268,23 @@ class LBFGS:
 def _line_search(evaluate, state: LBFGSState, direction: np.ndarray, fresh: bool) -> float | None:
     """A strong-Wolfe step length along ``direction`` (None when SciPy's search finds none).
 
-    ``evaluate(t)`` is ``(f, grad f, grad_max)`` at ``state.x + t direction``. SciPy's scalar
-    search sees numbers only — ``phi(t) = f`` and ``phi'(t) = grad f · direction`` — so the
-    vectors stay on their device and one inner product per trial is read back.
+    ``evaluate(t)`` is ``(f, grad f, grad_max)`` at ``state.x + t direction``. SciPy's search
+    sees numbers only: it runs on the line itself, a one-element ``t`` from 0 in direction 1,
+    with ``phi(t) = f`` and ``phi'(t) = grad f · direction`` (``0 + t * 1`` is ``t`` exactly), so
+    the vectors stay on their device and one inner product per trial is read back.
     """
-    from scipy.optimize._linesearch import LineSearchWarning, scalar_search_wolfe2
+    from scipy.optimize import line_search
 
     # With ``old_old_fval = f + ||g|| / 2`` SciPy's first trial is 1.01 / ||g|| (capped at 1);
     # without it, 1: the unit step a quasi-Newton direction is scaled for.
     previous = state.value + norm(state.grad) / 2 if fresh else None
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", LineSearchWarning)
-        step_length, value, _, _ = scalar_search_wolfe2(
-            lambda t: evaluate(t)[0], lambda t: dot(evaluate(t)[1], direction), state.value, previous,
-            dot(state.grad, direction), c1=1e-4, c2=0.9, amax=None, maxiter=20,
+        warnings.filterwarnings("ignore", message="The line search algorithm")  # no step: None below
+        step_length, _, _, value, _, _ = line_search(
+            lambda t: evaluate(float(t[0]))[0],
+            lambda t: np.array([dot(evaluate(float(t[0]))[1], direction)]),
+            np.zeros(1), np.ones(1), gfk=np.array([dot(state.grad, direction)]), old_fval=state.value,
+            old_old_fval=previous, c1=1e-4, c2=0.9, amax=None, maxiter=20,
         )
     return None if step_length is None or not np.isfinite(value) else float(step_length)
 

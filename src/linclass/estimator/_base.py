@@ -131,11 +131,14 @@ class LinearModelMixin:
 
         With ``cluster`` (DaskKernels) the preprocessing statistics come from the workers.
         """
+        kernels = self._kernels_for(X) if cluster is None else cluster
         if cluster is not None:
             from linclass.estimator._cluster import statistics
 
             X = statistics(X, cluster)
-        transform: Affine = fit_transform(self.preprocess, X)
+        # kernels that compute the statistics faster offer them
+        source = kernels.statistics(X) if cluster is None and hasattr(kernels, "statistics") else X
+        transform: Affine = fit_transform(self.preprocess, source)
         n_train = X.shape[0] if n_train is None else n_train
         return Objective(
             loss=loss,
@@ -144,7 +147,7 @@ class LinearModelMixin:
             l1_ratio=float(self.l1_ratio),
             class_weight=class_weight,
             transform=transform,
-            kernels=self._kernels_for(X) if cluster is None else cluster,
+            kernels=kernels,
         )
 
     def _run_loop(self, objective, params, X, y, X_val, y_val, rng, resume=None, epochs=None, **options):

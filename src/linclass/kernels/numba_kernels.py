@@ -19,7 +19,7 @@ from linclass.kernels.protocol import ChunkSums
 from linclass.kernels.reference import NumpyKernels
 from linclass.losses import LossSpec
 from linclass.penalties import Penalty, PenaltyResult
-from linclass.preprocess import Affine
+from linclass.preprocess import Affine, FeatureStatistics
 
 FUSED_INPUT_DTYPES = frozenset(
     np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.int64, np.float32, np.float64)
@@ -131,3 +131,10 @@ class NumbaKernels:
 
     def penalty(self, penalty: Penalty, W: np.ndarray, l1_ratio: float) -> PenaltyResult:
         return self.reference.penalty(penalty, W, l1_ratio)
+
+    def statistics(self, X: np.ndarray) -> FeatureStatistics:
+        """The preprocessing statistics of ``X``: byte data's moments in one compiled pass
+        (:class:`linclass.kernels.moments.ByteStatistics`), everything else as NumPy computes it."""
+        from linclass.kernels.moments import ByteStatistics
+
+        return ByteStatistics(X)

@@ -76,8 +76,8 @@ def loss_rows(X, rows, labels, targets, Wt, b, weight, code, with_grad, start_ro
         for k in range(0, n, BLOCK_ROWS):
             _load_block(X, rows, start + k, min(stop, start + k + BLOCK_ROWS), xs, k)
             block_scores(xs, k, Wt, b, sT)
-        sums = tile_loss(code, sT, n, labels, targets, weight, start, work, ints)
-        total += sums[0]
+        sums = tile_loss(code, sT, n, labels, targets, weight, start, work, ints, total)
+        total = sums[0]
         correct += sums[1]
         status |= sums[2]
         if with_grad:

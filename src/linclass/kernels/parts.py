@@ -1,17 +1,18 @@
 """One step's rows in parts, computed by whichever thread claims each part, summed in part order.
 
 :func:`linclass.kernels.fused.linear_loss` splits a large batch into ``P`` contiguous row parts
-(:func:`n_parts`, the rule both loops use), gives each part its own gradient buffer and adds the
-buffers in part order, so the result depends only on ``P``, never on which thread ran a part or
-when. The compiled loop (:func:`linclass.kernels.epoch.run_steps`) does the same inside one
-compiled call: for every step it publishes the step's rows in a small control array ``ctl``
+(:func:`n_parts`, the rule both loops use), gives each part its own gradient buffer and adds
+the buffers in part order, so the result depends only on ``P``, never on which thread ran a
+part or when. The compiled loop (:func:`linclass.kernels.epoch.run_steps`) does the same inside
+one compiled call: for every step it publishes the step's rows in a small control array ``ctl``
 and claims parts itself, while helper threads running :func:`help_steps` (started once per
 call, not per step) spin on ``ctl`` and claim parts too. Handing a part over costs a few
 cache-line transfers (well under a microsecond) instead of the 20-40 us of waking a Python
 thread; a helper that the operating system has not scheduled simply claims nothing and the
 calling thread computes every part, with the same result. Each part is one call of
 :func:`linclass.kernels.fused.loss_rows` (inlined by Numba: a cached compilation of this module
-must be rebuilt whenever that loop changes).
+must be rebuilt whenever that loop changes: Numba checks only this file's time stamp, so clear
+its ``__pycache__``).
 
 ``ctl`` (int64, :data:`CTL_SIZE`; each word on its own cache line):
 

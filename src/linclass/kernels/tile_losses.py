@@ -117,8 +117,8 @@ def _top_and_argmax(sT, top, best):
 
 
 @numba.njit(cache=True)
-def _softmax_tile(sT, n, lab, weight, work):
-    """Softmax loss of the tile's first ``n`` rows (labels ``lab``); dscores in place.
+def _softmax_tile(sT, n, lab, weight, work, total):
+    """``total`` plus the softmax losses of the tile's first ``n`` rows (labels ``lab``); dscores in place.
 
     ``dscores[c, r] = w (p[c, r] - [c = label])``, ``loss = w (log sum_c e^(s - top) - (s_label - top))``
     with ``w`` the label's class weight. ``work (C + 4, TILE_ROWS)`` float64: the row maxima
@@ -146,7 +146,6 @@ def _softmax_tile(sT, n, lab, weight, work):
     for c in range(n_classes):
         for r in range(TILE_ROWS):
             sT[c, r] = work[c, r] * scale[r]
-    total = 0.0
     for r in range(n):
         label = lab[r]
         w = weight[label]
@@ -218,16 +217,16 @@ def _squared_error_row(sT, r, targets, row):
 
 
 @numba.njit(cache=True)
-def tile_loss(code, sT, n, labels, targets, weight, start, work, ints):
-    """Summed loss of the tile's first ``n`` rows (positions ``start + r``); dscores in place.
+def tile_loss(code, sT, n, labels, targets, weight, start, work, ints, total):
+    """``total`` plus the losses of the tile's first ``n`` rows (positions ``start + r``), added
+    row after row as a row loop adds them; dscores in place.
 
     ``sT (C, TILE_ROWS)`` the scores, ``work (C + 4, TILE_ROWS)`` float64 and
     ``ints (2, TILE_ROWS)`` int64 scratch. Returns ``(total, correct, status)``.
     """
     n_classes = sT.shape[0]
     if not _finite(sT, n):
-        return 0.0, 0, 1
-    total = 0.0
+        return total, 0, 1
     if code == _SQUARED_ERROR:
         for r in range(n):
             total += _squared_error_row(sT, r, targets, start + r)
@@ -236,13 +235,13 @@ def tile_loss(code, sT, n, labels, targets, weight, start, work, ints):
     for r in range(TILE_ROWS):
         lab[r] = labels[start + r] if r < n else 0
         if lab[r] < 0 or lab[r] >= n_classes:
-            return 0.0, 0, 1
+            return total, 0, 1
     _top_and_argmax(sT, work[n_classes], best)
     correct = 0
     for r in range(n):
         correct += best[r] == lab[r]
     if code == _SOFTMAX:
-        return _softmax_tile(sT, n, lab, weight, work), correct, 0
+        return _softmax_tile(sT, n, lab, weight, work, total), correct, 0
     for r in range(n):
         label = lab[r]
         w = weight[label]

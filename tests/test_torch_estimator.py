@@ -124,3 +124,16 @@ def test_a_missing_or_unknown_device_is_a_clear_error(images):
         LinearClassifier(device="cpu", backend="numba").fit(X, y)
     with pytest.raises(TypeError, match=r"^device must be None or a torch device \('cpu', 'cuda', 'cuda:1'\), got 3$"):
         LinearClassifier(device=3).fit(X, y)
+
+
+def test_float64_accumulation_is_chosen_by_passing_the_kernels_as_the_backend(images):
+    from linclass.kernels import get_kernels
+
+    X, y = images
+    kernels = get_kernels("torch", device="cpu", accumulate="float64")
+    settings = dict(optimizer="lbfgs", max_iter=25, dtype="float32", random_state=0)
+    accumulated = LinearClassifier(backend=kernels, **settings).fit(X, y)
+    assert accumulated.objective_.kernels is kernels and accumulated.coef_.dtype == np.float32
+    reference = LinearClassifier(backend="numpy", **settings).fit(X, y)
+    np.testing.assert_allclose(accumulated.coef_, reference.coef_, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(accumulated.predict(X), reference.predict(X))

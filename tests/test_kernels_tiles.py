@@ -7,6 +7,7 @@ pytest.importorskip("numba")
 
 from linclass import kernels  # noqa: E402
 from linclass.kernels import fused  # noqa: E402
+from linclass.kernels.prefetch import prefetch_rows  # noqa: E402
 from linclass.kernels.tile_losses import TILE_ROWS, exp_nonpositive  # noqa: E402
 from linclass.losses import LOSSES as SPECS  # noqa: E402
 from linclass.preprocess import fit_transform  # noqa: E402
@@ -80,3 +81,15 @@ def test_the_vectorized_exp_is_within_two_ulp_of_numpy_and_zero_below_the_normal
     tiny = np.array([-708.5, -745.0, -1e300, -np.inf, -1.0])
     exp_nonpositive(tiny, 4)  # only the first 4
     assert tiny.tolist() == [0.0, 0.0, 0.0, 0.0, -1.0]
+
+
+def test_the_rows_ahead_are_prefetched_within_the_array():
+    import numba
+
+    compiled = numba.njit(prefetch_rows.py_func)  # uncached, so that its machine code can be read
+    X = np.zeros((6, 100), np.uint8)
+    compiled(X, np.array([5, 0, 2], np.int64), 1, 9)  # positions past the end are ignored
+    compiled(X, fused.NO_ROWS, 4, 20)
+    assert "prefetcht0" in "\n".join(compiled.inspect_asm().values())
+    for dtype in (np.int16, np.float32, np.float64):  # float rows are left to the hardware
+        prefetch_rows(np.zeros((3, 7), dtype), fused.NO_ROWS, 0, 5)

@@ -23,6 +23,7 @@ import numba
 import numpy as np
 
 from linclass.kernels.blocks import FASTMATH, block_backward, block_scores
+from linclass.kernels.prefetch import AHEAD, prefetch_rows
 from linclass.kernels.protocol import ChunkSums
 from linclass.kernels.threads import map_parts, num_threads
 from linclass.kernels.tile_losses import TILE_ROWS, tile_loss
@@ -60,7 +61,8 @@ def loss_rows(X, rows, labels, targets, Wt, b, weight, code, with_grad, start_ro
     ``labels[i]`` (or targets ``targets[i]``). Tiles of ``TILE_ROWS`` rows: their blocks of
     ``BLOCK_ROWS`` rows are converted and multiplied into the tile's transposed scores, the
     tile's losses computed along its rows (:func:`linclass.kernels.tile_losses.tile_loss`),
-    and the blocks multiplied back into ``dWt``.
+    and the blocks multiplied back into ``dWt``; the rows ``AHEAD`` positions on are prefetched
+    (:mod:`linclass.kernels.prefetch`), the next step's first ones included.
     """
     n_classes = Wt.shape[0]
     xs = np.empty((TILE_ROWS, X.shape[1]), Wt.dtype)
@@ -74,6 +76,7 @@ def loss_rows(X, rows, labels, targets, Wt, b, weight, code, with_grad, start_ro
         stop = min(stop_row, start + TILE_ROWS)
         n = stop - start
         for k in range(0, n, BLOCK_ROWS):
+            prefetch_rows(X, rows, start + k + AHEAD, start + k + AHEAD + BLOCK_ROWS)
             _load_block(X, rows, start + k, min(stop, start + k + BLOCK_ROWS), xs, k)
             block_scores(xs, k, Wt, b, sT)
         sums = tile_loss(code, sT, n, labels, targets, weight, start, work, ints, total)

@@ -12,7 +12,7 @@ thread; a helper that the operating system has not scheduled simply claims nothi
 calling thread computes every part, with the same result. Each part is one call of
 :func:`linclass.kernels.fused.loss_rows` (inlined by Numba: a cached compilation of this module
 must be rebuilt whenever that loop changes: Numba checks only this file's time stamp, so clear
-its ``__pycache__``).
+its ``__pycache__``; each part prefetches its own rows).
 
 ``ctl`` (int64, :data:`CTL_SIZE`; each word on its own cache line):
 

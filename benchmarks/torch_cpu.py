@@ -20,7 +20,10 @@ preprocessing, schedule, checks or bookkeeping), one thread. What eager torch ca
 is visible beside what linclass's torch backend costs.
 
 The contenders alternate within each repeat, so all see the same load; the table gives the best
-time of each and the ratios to ``numba`` measured in this run. ``--profile`` adds where the
+time of each and the ratios to ``numba`` measured in this run. With L-BFGS, a second table times
+one full-batch value and gradient: Numba's fused kernel, the torch backend, and the floor of
+any torch formulation that uses its BLAS -- the backend's two products alone
+(:func:`full_batch_passes`). ``--profile`` adds where the
 torch fit at batch 64 spends its time (cProfile, functions by own time).
 """
 
@@ -153,6 +156,71 @@ def compare(X, y, batches=(64, 256, 1024, None), epochs: int = 3, repeats: int =
     return results
 
 
+def full_batch_passes(X, y, repeats: int = 5) -> list[tuple[str, float]]:
+    """Best seconds of one full-batch value and gradient (softmax, center-scale, float32): Numba's
+    fused kernel, the torch backend, and the torch floor -- only the backend's two products per
+    chunk (``W.T @ chunk.T`` and ``dscores.T @ chunk``) on chunks already converted to float32,
+    cut into the backend's chunks and row parts on the same threads -- the contenders alternating."""
+    import torch
+
+    from linclass.kernels import get_kernels
+    from linclass.kernels.threads import map_parts, num_threads
+    from linclass.kernels.torch_backend import TorchKernels
+    from linclass.kernels.torch_kernels import CPU_CHUNK_BYTES, chunk_rows
+    from linclass.losses import LOSSES
+    from linclass.preprocess import fit_transform
+
+    transform = fit_transform("center-scale", X)
+    rng = np.random.default_rng(0)
+    classes = int(np.max(y)) + 1
+    W = (rng.normal(size=(X.shape[1], classes)) * 1e-3).astype(np.float32)
+    b = np.zeros(classes, np.float32)
+    rows = chunk_rows(X.shape[1], classes, 4, CPU_CHUNK_BYTES)
+    parts = np.array_split(np.arange(X.shape[0]), num_threads())
+    chunks = [[torch.from_numpy(X[part[k:k + rows]].astype(np.float32)) for k in range(0, len(part), rows)]
+              for part in parts]
+    W_t, dscores_t = torch.from_numpy(W.T.copy()), torch.zeros(classes, rows)
+
+    def products(part: int) -> None:
+        for chunk in chunks[part]:
+            torch.mm(W_t, chunk.T)
+            torch.mm(dscores_t[:, :chunk.shape[0]], chunk)
+
+    def floor() -> None:
+        previous = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            map_parts(products, len(parts))
+        finally:
+            torch.set_num_threads(previous)
+
+    def value_and_gradient(kernels):
+        return lambda: kernels.linear_loss(X, y, W, b, loss=LOSSES["softmax"], transform=transform)
+
+    contenders = {
+        "numba fused kernel": value_and_gradient(get_kernels(None)),
+        "torch backend": value_and_gradient(TorchKernels("cpu")),
+        "torch, the two products alone (floor)": floor,
+    }
+    best = dict.fromkeys(contenders, math.inf)
+    for run in contenders.values():
+        run()  # warm-up
+    for _ in range(repeats):
+        for name, run in contenders.items():
+            start = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return list(best.items())
+
+
+def passes_table(passes: list[tuple[str, float]], data: str = FASHION) -> str:
+    reference = passes[0][1]
+    lines = [f"One full-batch value and gradient over the {data} training rows (uint8, softmax, float32), "
+             "best of the repeats", "", "| computation | ms | ÷ numba |", "| --- | ---: | ---: |"]
+    lines += [f"| {name} | {seconds * 1e3:.1f} | {seconds / reference:.2f}x |" for name, seconds in passes]
+    return "\n".join(lines) + "\n"
+
+
 def profile(X, y, batch: int = 64, epochs: int = 1, top: int = 18) -> str:
     """cProfile of one torch fit: the ``top`` functions by own time."""
     fit("torch", X[:2_000], y[:2_000], batch, 1)
@@ -188,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     X, y, data = fashion_mnist(args.rows)
     settings = [*args.batches, *([] if args.no_lbfgs else [None])]
     print(table(compare(X, y, settings, args.epochs, args.repeats), args.epochs, data), flush=True)
+    if not args.no_lbfgs:
+        print(passes_table(full_batch_passes(X, y, args.repeats + 2), data), flush=True)
     if args.profile:
         print(profile(X, y, epochs=1))
     return 0

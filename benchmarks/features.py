@@ -1,7 +1,7 @@
 """Linear classifiers on CIFAR-10 features: raw pixels, HOG + colour, k-means (Coates et al. 2011).
 
-``python -m benchmarks.features [--only raw,hog,kmeans400,kmeans1600,wide,sklearn,kmeans4000]
-[--work DIR] [--cpu-budget SECONDS]``
+``python -m benchmarks.features [--only raw,hog,kmeans400,kmeans1600,wide,sklearn,kmeans4000,single,
+kmeans1600flip,kmeans1600normal] [--work DIR] [--cpu-budget SECONDS]``
 
 Each step runs in a fresh process (so its peak memory is its own) and appends its result to
 ``benchmarks/results/features.json``; the tables are then written to
@@ -25,7 +25,13 @@ Each step runs in a fresh process (so its peak memory is its own) and appends it
   (``C = 1 / (2 N alpha)``), which for ``LogisticRegression`` and ``LinearSVC(ovr)`` is the
   same objective as linclass's softmax and ``ovr_squared_hinge`` (up to liblinear's penalty on
   the intercept). Run this step outside the benchmark lock, under ``nice``: it is timed in CPU
-  seconds.
+  seconds;
+- ``single``: linclass's L2-SVM on all 50,000 rows on one thread (run it pinned to one core),
+  the other side of the one-thread comparison;
+- ``kmeans1600flip``: 1,600 centroids from the authors' k-means start (``--init normal``) with
+  the features of the mirrored training images as 50,000 more training rows (``--augment
+  flip``); ``kmeans1600normal``: the first 50,000 training rows of that file (the original
+  images only). Both train the paper's L2-SVM at its C (no selection).
 """
 
 from __future__ import annotations
@@ -83,7 +89,15 @@ FEATURE_SETS = {
     "kmeans400": ["--kind", "kmeans", "--centroids", "400"],
     "kmeans1600": ["--kind", "kmeans", "--centroids", "1600", "--plot", str(FIGURE)],
     "kmeans4000": ["--kind", "kmeans", "--centroids", "4000"],
+    # the authors' k-means start, and the mirrored training images as 50,000 more rows
+    "kmeans1600flip": ["--kind", "kmeans", "--centroids", "1600", "--init", "normal", "--augment", "flip"],
 }
+# sets trained at a fixed setting (no selection: a validation split of an augmented file would
+# hold mirrored copies of training rows): the paper's L2-SVM, alpha 0.005 = its C = 100
+FIXED = {"kmeans1600flip": {"ovr_squared_hinge": {"optimizer": "lbfgs", "alpha": 5e-3, "max_iter": 400}}}
+# sets that are the first rows of another set's training split: its original (unmirrored) images
+FIRST_ROWS = {"kmeans1600normal": ("kmeans1600flip", 50_000)}
+FIXED["kmeans1600normal"] = FIXED["kmeans1600flip"]
 
 
 def _usage() -> dict:
@@ -92,7 +106,7 @@ def _usage() -> dict:
 
 
 def _data_spec(name: str, work: Path) -> str:
-    return CIFAR if name == "raw" else str(work / f"{name}.npz")
+    return CIFAR if name == "raw" else str(work / f"{FIRST_ROWS.get(name, (name,))[0]}.npz")
 
 
 def step_extract(name: str, work: Path) -> dict:
@@ -111,6 +125,7 @@ def step_extract(name: str, work: Path) -> dict:
         "wall_seconds": wall,
         "fit_seconds": settings["fit_seconds"],
         "transform_seconds": settings["transform_seconds"],
+        **({"augment_seconds": settings["augment_seconds"]} if "augment" in settings else {}),
         "n_features": settings["n_features"],
         **_usage(),
     }
@@ -217,7 +232,8 @@ def step_train(name: str, work: Path, loss: str, n_train: int | None = None, **p
         from linclass.datasets import load_source
 
         dataset = load_source(_data_spec(name, work)).flatten()
-        X, y = dataset.X_train, dataset.y_train
+        first = FIRST_ROWS.get(name, (name, None))[1]
+        X, y = dataset.X_train[:first], dataset.y_train[:first]
     else:
         dataset, train, _ = _split(name, work, n_train)
         X, y = dataset.X_train[train], dataset.y_train[train]
@@ -344,7 +360,20 @@ def _trained(selection: dict) -> dict:
     return {k: v for k, v in selection["best"].items() if k not in ("val_accuracy", "train_seconds")}
 
 
+def run_fixed(name: str, work: Path, results: dict) -> None:
+    """A set trained at its ``FIXED`` settings (extracted first unless it is another's first rows)."""
+    if name in FEATURE_SETS:
+        if not (work / f"{name}.npz").is_file():
+            results.pop(f"{name}/extract", None)
+        _once(results, f"{name}/extract", "extract", name=name, work=str(work))
+    for loss, setting in FIXED[name].items():
+        _once(results, f"{name}/{loss}", "train", timeout=7200, name=name, work=str(work), loss=loss,
+              **setting)  # fmt: skip
+
+
 def run_feature_set(name: str, work: Path, results: dict) -> None:
+    if name in FIXED:
+        return run_fixed(name, work, results)
     if FEATURE_SETS[name] is not None and not (work / f"{name}.npz").is_file():
         results.pop(f"{name}/extract", None)
     if FEATURE_SETS[name] is not None:
@@ -382,6 +411,22 @@ def run_wide(work: Path, results: dict) -> None:
                   loss=loss, n_train=n_train, **_trained(results[f"{name}/select"][loss]))  # fmt: skip
 
 
+# linclass on one thread on all 50,000 rows, beside the one-thread contenders: the paper's
+# L2-SVM by L-BFGS, and by the compiled minibatch loop
+SINGLE = {
+    "linclass-ovr_squared_hinge": {"optimizer": "lbfgs", "alpha": 5e-3, "max_iter": FINAL_MAX_ITER},
+}
+THREAD_VARIABLES = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def run_single(work: Path, results: dict) -> None:
+    """The ``SINGLE`` runs in fresh processes limited to one thread (pin this process to one core)."""
+    os.environ.update(dict.fromkeys(THREAD_VARIABLES, "1"))
+    for key, setting in SINGLE.items():
+        _once(results, f"wide/{key}", "train", timeout=7200, name="kmeans1600", work=str(work),
+              loss="ovr_squared_hinge", **setting)  # fmt: skip
+
+
 def run_sklearn(work: Path, results: dict, cpu_budget: float, full_budget: float) -> None:
     """The scikit-learn contenders on one thread: on the subset within ``cpu_budget`` process CPU
     seconds each, then on all rows within ``full_budget`` (like-for-like objectives first)."""
@@ -402,8 +447,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        default="raw,hog,kmeans400,kmeans1600,wide,sklearn,kmeans4000",
-        help="steps: feature sets, wide (linclass on the subset), sklearn (the contenders)",
+        default="raw,hog,kmeans400,kmeans1600,wide,sklearn,kmeans4000,single,kmeans1600flip,kmeans1600normal",
+        help="steps: feature sets, wide (linclass on the subsets), sklearn (the contenders), single "
+        "(linclass on one thread on all rows)",
     )
     parser.add_argument(
         "--work",
@@ -437,6 +483,8 @@ def main(argv: list[str] | None = None) -> int:
         print(name, flush=True)
         if name == "wide":
             run_wide(work, results)
+        elif name == "single":
+            run_single(work, results)
         elif name == "sklearn":
             run_sklearn(work, results, args.cpu_budget, args.full_cpu_budget)
         else:

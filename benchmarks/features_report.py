@@ -15,6 +15,8 @@ NAMES = {
     "kmeans400": "k-means, 400 centroids",
     "kmeans1600": "k-means, 1,600 centroids",
     "kmeans4000": "k-means, 4,000 centroids",
+    "kmeans1600normal": "k-means, 1,600 centroids, the authors' k-means start (`--init normal`)",
+    "kmeans1600flip": "the same + mirrored training images (`--augment flip`, 100,000 training rows)",
 }
 # Coates, Lee & Ng (2011), triangle activation, 6x6 patches, stride 1, whitened; the CS231n
 # assignment for raw pixels (DATA.md)
@@ -66,14 +68,18 @@ def feature_table(results: dict) -> list[str]:
             continue
         extract = results.get(f"{name}/extract", {})
         if extract:
+            augmented = extract.get("augment_seconds")
+            mirrored = f" + mirrored {augmented:.0f} s" if augmented is not None else ""
             extraction = (
-                f"{extract['fit_seconds']:.0f} s + {extract['transform_seconds']:.0f} s "
+                f"{extract['fit_seconds']:.0f} s + {extract['transform_seconds']:.0f} s{mirrored} "
                 f"({extract['cpu_seconds']:.0f} s)"
             )
             n_features, extract_rss = (
                 f"{extract['n_features']:,}",
                 f"{extract['peak_rss_mib'] / 1024:.2f} GiB",
             )
+        elif name == "kmeans1600normal":
+            extraction, n_features, extract_rss = "the next row's file, its first 50,000 rows", "6,400", "—"
         else:
             extraction, n_features, extract_rss = "—", "3,072", "—"
         accuracy = [f"**{runs[loss]['test_accuracy']:.3f}**" if loss in runs else "—" for loss in LOSS_LABELS]
@@ -136,7 +142,9 @@ def wide_table(results: dict) -> list[str]:
     ]
     subsets = sorted({key.split("/")[0] for key in results if key.startswith("wide") and key[4:5].isdigit()},
                      key=lambda prefix: -int(prefix[4:-1]))  # fmt: skip
-    for prefix, linclass_key in [("wide", "kmeans1600/{}"), *((p, p + "/linclass-{}") for p in subsets)]:
+    # all rows: linclass's one-thread runs when there are (beside the two-thread ones), for the ratios
+    single = "wide/linclass-{}" if _ok(results.get("wide/linclass-ovr_squared_hinge")) else "kmeans1600/{}"
+    for prefix, linclass_key in [("wide", single), *((p, p + "/linclass-{}") for p in subsets)]:
         mine = {loss: results.get(linclass_key.format(loss)) for loss in ("softmax", "ovr_squared_hinge")}
         for loss, run in mine.items():
             if _ok(run):

@@ -191,3 +191,35 @@ def test_options_of_another_kind_and_images_less_data_are_errors(tmp_path, capsy
     assert (
         missing_kind.returncode == 2 and "the following arguments are required: --kind" in missing_kind.stderr
     )
+
+
+def test_augment_flip_adds_the_mirrored_training_images_as_rows(tmp_path):
+    out = tmp_path / "flip.npz"
+    args = ["features", "--data", "digits", "--kind", "kmeans", "--centroids", "12", "--patches", "2000",
+            "--max-iter", "5", "--init", "normal", "--seed", "1", "--quiet"]  # fmt: skip
+    assert main([*args, "--augment", "flip", "--out", str(out)]) == 0
+    features, metadata = load_features(out)
+    digits = load_digits()
+    n = len(digits.X_train)
+    assert features.X_train.shape == (2 * n, 48) and features.X_test.shape == (359, 48)
+    np.testing.assert_array_equal(features.y_train, np.concatenate([digits.y_train, digits.y_train]))
+    settings = metadata["settings"]
+    assert settings["augment"] == "flip" and settings["augment_seconds"] > 0
+    assert settings["extractor"]["params"]["init"] == "normal"
+    # the same extractor, fitted on the originals only, on the images mirrored left to right
+    images = digits.X_train.reshape(n, 8, 8)
+    km = KMeansFeatures(n_centroids=12, n_patches=2000, max_iter=5, init="normal", random_state=1).fit(images)
+    np.testing.assert_allclose(features.X_train[:n], km.transform(images), rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(features.X_train[n:], km.transform(images[:, :, ::-1]), rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(features.X_test, km.transform(digits.X_test.reshape(-1, 8, 8)), rtol=1e-5, atol=1e-4)
+
+
+def test_init_is_a_kmeans_option_and_augment_takes_only_flip(capsys):
+    assert main(["features", "--data", "digits", "--kind", "hog", "--init", "normal"]) == 2
+    assert capsys.readouterr().err.strip() == "linclass features: error: --init does not apply to --kind hog"
+    with pytest.raises(SystemExit) as stopped:
+        main(["features", "--data", "digits", "--kind", "hog", "--augment", "rotate"])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        "linclass features: error: --augment rotate: not one of the choices; expected one of flip"
+    )

@@ -18,6 +18,7 @@ from linclass.features.dense import (
     triangle_pool,
     triangle_pool_reference,
 )
+from linclass.features.kmeans import kmeans_from_normal
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +75,8 @@ def test_kmeans_parameter_errors_name_the_parameter(images):
         KMeansFeatures(n_centroids=0).fit(images)
     with pytest.raises(ValueError, match=r"^normalize_epsilon must be a finite number >= 0, got -1$"):
         KMeansFeatures(normalize_epsilon=-1).fit(images)
+    with pytest.raises(ValueError, match=r"^init must be 'random' or 'normal', got 'k-means\+\+'$"):
+        KMeansFeatures(init="k-means++").fit(images)
 
 
 # --------------------------------------------------------------------------- HOG and colour
@@ -304,3 +307,50 @@ def test_kmeans_features_and_a_classifier_work_in_a_pipeline():
     )
     assert pipeline.fit(X, y).score(X_test, y_test) == 1.0
     assert clone(pipeline).get_params()["kmeansfeatures__n_centroids"] == 16
+
+
+# --------------------------------------------------------------------------- the authors' k-means
+
+
+def test_kmeans_from_normal_finds_separated_clusters_and_their_inertia():
+    rng = np.random.default_rng(0)
+    centres = np.array([[5.0, 0.0, 0.0], [0.0, 5.0, 0.0], [0.0, 0.0, 5.0], [-5.0, -5.0, -5.0]])
+    labels = np.arange(400) % 4
+    X = (centres[labels] + rng.normal(0, 0.3, (400, 3))).astype(np.float32)
+    centroids, inertia = kmeans_from_normal(X, 4, 10, np.random.default_rng(1), batch_size=64)
+    assert centroids.dtype == np.float32 and centroids.shape == (4, 3)
+    nearest = ((X[:, None] - centroids[None]) ** 2).sum(axis=2)
+    found = nearest.argmin(axis=1)
+    # each true cluster is exactly one found cluster, centred on its mean
+    assert len({(a, b) for a, b in zip(labels, found, strict=True)}) == 4
+    for k in range(4):
+        np.testing.assert_allclose(centroids[found[labels == k][0]], X[labels == k].mean(axis=0), rtol=1e-5)
+    assert inertia == pytest.approx(nearest.min(axis=1).sum(), rel=1e-5)
+
+
+def test_kmeans_from_normal_sets_empty_clusters_to_zero():
+    # two distinct rows and five centroids: at most two keep rows, the others become 0
+    X = np.repeat(np.array([[3.0, 1.0], [-2.0, 4.0]], dtype=np.float32), 10, axis=0)
+    centroids, inertia = kmeans_from_normal(X, 5, 3, np.random.default_rng(0))
+    kept = np.flatnonzero(np.abs(centroids).sum(axis=1) > 0)
+    assert len(kept) == 2 and inertia == pytest.approx(0.0, abs=1e-4)
+    np.testing.assert_array_equal(np.sort(centroids[kept], axis=0), np.sort(X[[0, 10]], axis=0))
+    assert not np.any(np.delete(centroids, kept, axis=0))
+
+
+def test_kmeans_from_normal_starts_from_a_normal_draw_of_scale_a_tenth():
+    X = np.ones((50, 4), dtype=np.float32)
+    start, _ = kmeans_from_normal(X, 6, 0, np.random.default_rng(5))
+    np.testing.assert_array_equal(start, (np.random.default_rng(5).standard_normal((6, 4)) * 0.1).astype(np.float32))
+
+
+def test_kmeans_features_with_normal_init_are_deterministic_and_differ_from_patch_init(images, fitted):
+    def make():
+        return KMeansFeatures(n_centroids=10, n_patches=600, max_iter=10, init="normal", random_state=0)
+    fitted_a, fitted_b = make().fit(images), make().fit(images)
+    np.testing.assert_array_equal(fitted_a.centroids_, fitted_b.centroids_)
+    np.testing.assert_array_equal(fitted_a.transform(images), fitted_b.transform(images))
+    assert fitted_a.transform(images).shape == (12, 40)
+    # the same patches and whitening as the default init, other centroids
+    np.testing.assert_array_equal(fitted_a.whitening_, fitted.whitening_)
+    assert not np.allclose(fitted_a.centroids_, fitted.centroids_)

@@ -5,21 +5,31 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
+
 from linclass.datasets import Dataset
 from linclass.features._base import check_images
 
+AUGMENTATIONS = ("flip",)
 
-def extract_features(dataset: Dataset, extractor: Any) -> tuple[Dataset, dict]:
+
+def extract_features(dataset: Dataset, extractor: Any, augment: str | None = None) -> tuple[Dataset, dict]:
     """Fit ``extractor`` on ``dataset.X_train`` only, then transform the train and test images.
 
     Args:
         dataset: images ``(N, H, W)`` or ``(N, H, W, 3)`` uint8 (``image_shape`` set).
         extractor: a transformer on images (``HOG()``, ``KMeansFeatures(...)``, ``hog_color()``).
+        augment: ``None``, or ``"flip"``: the features of every training image mirrored left to
+            right are added as more training rows (after the ``N`` originals, in the same order,
+            with the same labels); the extractor is still fitted on the originals, and the test
+            split is not augmented.
 
     Returns:
-        ``(features, settings)``: a ``Dataset`` of float32 rows ``(N, D)`` with the same labels
-        and classes, and a JSON-ready ``settings`` dict: ``extractor`` (its class and
-        parameters), ``image_shape``, ``n_features``, ``fit_seconds``, ``transform_seconds``.
+        ``(features, settings)``: a ``Dataset`` of float32 rows ``(N, D)`` (``(2N, D)`` training
+        rows with ``augment="flip"``) with the labels and classes, and a JSON-ready ``settings``
+        dict: ``extractor`` (its class and parameters), ``image_shape``, ``n_features``,
+        ``fit_seconds``, ``transform_seconds`` (the train and test images) and, with ``augment``,
+        ``augment`` and ``augment_seconds`` (transforming the mirrored images).
 
     Example:
         >>> from linclass.datasets import load_digits
@@ -32,13 +42,20 @@ def extract_features(dataset: Dataset, extractor: Any) -> tuple[Dataset, dict]:
         raise ValueError(f"dataset {dataset.name or ''} holds feature rows, not images; features need images")
     X_train = check_images(dataset.X_train.reshape(len(dataset.X_train), *dataset.image_shape), "X_train")
     X_test = dataset.X_test.reshape(len(dataset.X_test), *dataset.image_shape)
+    if augment is not None and augment not in AUGMENTATIONS:
+        raise ValueError(f"augment must be None or one of {AUGMENTATIONS}, got {augment!r}")
     start = time.perf_counter()
     extractor.fit(X_train)
     fitted = time.perf_counter()
     F_train = extractor.transform(X_train)
     F_test = extractor.transform(X_test) if len(X_test) else F_train[:0]
     done = time.perf_counter()
-    features = Dataset(F_train, dataset.y_train, F_test, dataset.y_test, dataset.classes, name=dataset.name)
+    y_train = dataset.y_train
+    if augment == "flip":
+        F_train = np.concatenate([F_train, extractor.transform(X_train[:, :, ::-1])])
+        y_train = np.concatenate([y_train, y_train])
+    augmented = time.perf_counter()
+    features = Dataset(F_train, y_train, F_test, dataset.y_test, dataset.classes, name=dataset.name)
     settings = {
         "extractor": describe(extractor),
         "image_shape": list(dataset.image_shape),
@@ -46,6 +63,8 @@ def extract_features(dataset: Dataset, extractor: Any) -> tuple[Dataset, dict]:
         "fit_seconds": fitted - start,
         "transform_seconds": done - fitted,
     }
+    if augment is not None:
+        settings.update(augment=augment, augment_seconds=augmented - done)
     return features, settings
 
 

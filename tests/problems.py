@@ -1,5 +1,5 @@
-"""Random linear-model problems shared by the kernel tests (NumPy, Numba and torch backends), and
-an objective that stops a fit like Ctrl-C (training and L-BFGS tests)."""
+"""Random linear-model problems shared by the kernel tests (NumPy, Numba and torch backends),
+class-clustered uint8 rows for the estimator tests, and an objective that stops a fit like Ctrl-C (training and L-BFGS tests)."""
 
 import numpy as np
 
@@ -20,6 +20,15 @@ def linear_problem(loss, x_dtype, w_dtype, n=53, n_features=19, n_classes=4, see
         y = rng.integers(0, n_classes, size=n)
     class_weight = rng.uniform(0.2, 2.0, size=n_classes) if weighted else None
     return X, y, W, b, class_weight
+
+
+def clustered_images(n, n_features, n_classes=4, seed=0, noise=30.0):
+    """``(X, y)``: uint8 rows scattered by ``noise`` around ``n_classes`` random centres near 128."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, n_classes, n)
+    centres = rng.normal(scale=40.0, size=(n_classes, n_features))
+    X = np.clip(centres[y] + rng.normal(scale=noise, size=(n, n_features)) + 128, 0, 255).astype(np.uint8)
+    return X, y
 
 
 class InterruptAfter:

@@ -6,16 +6,15 @@ import re
 import numpy as np
 import pytest
 
+from problems import clustered_images
+
 torch = pytest.importorskip("torch")
 
 from benchmarks.torch_cpu import FLOOR, compare, full_batch_passes, passes_table  # noqa: E402
 
 
-def rows(n=1_200, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 4, n)
-    centres = rng.normal(scale=40.0, size=(4, 50))
-    return np.clip(centres[y] + rng.normal(scale=30.0, size=(n, 50)) + 128, 0, 255).astype(np.uint8), y
+def rows():
+    return clustered_images(1_200, 50)
 
 
 def test_the_full_batch_table_names_numba_the_torch_backend_and_the_floor():

@@ -5,6 +5,8 @@ predicts the same on the CPU. Every test here needs a GPU and is skipped without
 import numpy as np
 import pytest
 
+from problems import clustered_images
+
 torch = pytest.importorskip("torch")
 
 from linclass._devices import HostRows  # noqa: E402
@@ -19,12 +21,8 @@ pytestmark = [
 
 
 
-def data(n=3000, n_features=64, n_classes=5, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, n_classes, n)
-    centres = rng.normal(scale=40.0, size=(n_classes, n_features))
-    X = np.clip(centres[y] + rng.normal(scale=30.0, size=(n, n_features)) + 128, 0, 255).astype(np.uint8)
-    return X, y
+def data():
+    return clustered_images(3000, 64, n_classes=5)
 
 
 def test_streamed_host_data_gives_the_sums_of_data_on_the_device(monkeypatch):

@@ -6,6 +6,7 @@ import pytest
 
 import linclass
 from linclass import LinearClassifier, LinearRegressor
+from problems import clustered_images
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.usefixtures("exact_matmul")
@@ -15,10 +16,7 @@ from linclass.kernels.torch_backend import TorchKernels  # noqa: E402
 
 @pytest.fixture(scope="module")
 def images():
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 4, 400)
-    centres = rng.normal(scale=40.0, size=(4, 30))
-    X = np.clip(centres[y] + rng.normal(scale=40.0, size=(400, 30)) + 128, 0, 255).astype(np.uint8)
+    X, y = clustered_images(400, 30, noise=40.0)
     return X, np.array(["cat", "car", "frog", "ship"])[y]
 
 

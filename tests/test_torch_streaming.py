@@ -8,6 +8,8 @@ pinned buffers)."""
 import numpy as np
 import pytest
 
+from problems import clustered_images
+
 torch = pytest.importorskip("torch")
 
 from linclass import LinearClassifier, LinearClassifierCV  # noqa: E402
@@ -25,11 +27,7 @@ ROOM = 300_000
 
 @pytest.fixture(scope="module")
 def images():
-    rng = np.random.default_rng(3)
-    y = rng.integers(0, 4, 12_000)
-    centres = rng.normal(scale=40.0, size=(4, 30))
-    X = np.clip(centres[y] + rng.normal(scale=40.0, size=(12_000, 30)) + 128, 0, 255).astype(np.uint8)
-    return X, y
+    return clustered_images(12_000, 30, seed=3, noise=40.0)
 
 
 @pytest.fixture

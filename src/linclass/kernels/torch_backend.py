@@ -43,6 +43,7 @@ def device_room(device: torch.device) -> float:
     free, _ = torch.cuda.mem_get_info(device)
     return FIT_FRACTION * free
 
+
 # CPU calls run every torch operation on one thread: torch's intra-op threads wait for each
 # other after every operation, and on shared cores those waits cost more than the arithmetic (a
 # Fashion-MNIST epoch at batch 64 took 42 s on 2 threads and 1.2 s on one, on the shared 2-core

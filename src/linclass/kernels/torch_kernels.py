@@ -36,36 +36,23 @@ CPU_CHUNK_BYTES = 2 * 2**20
 DataTerm = Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], tuple[torch.Tensor, torch.Tensor]]
 
 
-def _softmax(scores, y, weight):
-    """Cross-entropy ``L_i = w_{y_i} (logsumexp(s_i) - s_{i, y_i})``; ``G_i = w_{y_i} (p_i - e_{y_i})``."""
-    labels = y[:, None]
-    log_probs = torch.log_softmax(scores, dim=1)
-    losses = -log_probs.gather(1, labels).squeeze(1)
-    dscores = log_probs.exp_()
-    dscores.scatter_add_(1, labels, torch.full_like(losses[:, None], -1.0))
-    if weight is not None:
-        target_weight = weight[y]
-        losses *= target_weight
-        dscores *= target_weight[:, None]
-    return losses, dscores
+def _softmax(scores, y, weight, dim=1):
+    """Cross-entropy ``L_i = w_{y_i} (logsumexp(s_i) - s_{i, y_i})``; ``G_i = w_{y_i} (p_i - e_{y_i})``.
 
-
-def _softmax_by_class(scores_t, y, weight):
-    """:func:`_softmax` on class-major scores ``(C, n)``: ``(losses (n,), dscores (C, n))``.
-
-    With few classes the reductions over a row's C scores run along the columns of this layout,
-    which the CPU kernels vectorize over the rows: ``log_softmax`` of 1,270 x 10 scores takes
-    about 6 µs class-major against 130 µs row-major on one core.
+    The classes run along ``dim`` of ``scores``: 1 for rows ``(n, C)``, 0 for class-major
+    ``(C, n)``; ``dscores`` has the layout of ``scores``. With few classes the class-major
+    layout lets the CPU kernels vectorize the reductions over the rows: ``log_softmax`` of
+    1,270 x 10 scores takes about 6 µs class-major against 130 µs row-major on one core.
     """
-    labels = y[None, :]
-    log_probs = torch.log_softmax(scores_t, dim=0)
-    losses = -log_probs.gather(0, labels).squeeze(0)
+    labels = y.unsqueeze(dim)
+    log_probs = torch.log_softmax(scores, dim=dim)
+    losses = -log_probs.gather(dim, labels).squeeze(dim)
     dscores = log_probs.exp_()
-    dscores.scatter_add_(0, labels, torch.full_like(losses[None, :], -1.0))
+    dscores.scatter_add_(dim, labels, torch.full_like(labels, -1.0, dtype=scores.dtype))
     if weight is not None:
         target_weight = weight[y]
         losses *= target_weight
-        dscores *= target_weight[None, :]
+        dscores *= target_weight.unsqueeze(dim)
     return losses, dscores
 
 
@@ -317,7 +304,7 @@ def linear_sums(
     """
     term = DATA_TERMS[loss]
     regression = loss == "squared_error"
-    # softmax with few classes runs class-major (see _softmax_by_class); the same sums
+    # softmax with few classes runs class-major (see _softmax); the same sums
     by_class = loss == "softmax" and W.shape[1] < TRANSPOSED_BELOW_CLASSES
     W_raw, b_raw = fold_weights(fold, W, b)
     n = X.shape[0]
@@ -330,7 +317,7 @@ def linear_sums(
         y_chunk = y if chunk.shape[0] == n else y[start : start + rows]
         if by_class:  # scores and dscores (C, n)
             scores = class_major_scores(chunk, W_raw, b_raw)
-            losses, dscores_t = _softmax_by_class(scores, y_chunk, class_weight)
+            losses, dscores_t = _softmax(scores, y_chunk, class_weight, dim=0)
             predicted = scores.max(dim=0).indices  # the first highest, as argmax; 10x faster along dim 0
         else:
             scores = chunk_scores(chunk, W_raw, b_raw)

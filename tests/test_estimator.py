@@ -192,6 +192,25 @@ def test_bad_hyperparameters_name_the_parameter_and_allowed_values(blobs, params
         LinearClassifier(**params).fit(X, y)
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_finite_check_survives_a_sum_that_overflows(dtype):
+    from linclass.estimator._checks import validate_X
+
+    big = np.finfo(dtype).max
+    X = np.full((4, 3), big, dtype)  # every value finite, their sum is not
+    assert validate_X(X) is X
+    X[2, 1] = -np.inf
+    with pytest.raises(ValueError, match=r"^Input X contains infinity or a value too large for dtype"):
+        validate_X(X)
+    X[1, 0] = np.nan
+    with pytest.raises(ValueError, match=r"^Input X contains NaN\.$"):
+        validate_X(X)
+    Y = np.zeros((5, 2), dtype)
+    Y[4, 1], Y[0, 0] = np.inf, -np.inf  # the sum is NaN, not infinite
+    with pytest.raises(ValueError, match="Input X contains infinity"):
+        validate_X(Y)
+
+
 def test_bad_input_messages(blobs):
     X, y = blobs
     clf = LinearClassifier(random_state=0)

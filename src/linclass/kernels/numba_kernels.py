@@ -133,8 +133,9 @@ class NumbaKernels:
         return self.reference.penalty(penalty, W, l1_ratio)
 
     def statistics(self, X: np.ndarray) -> FeatureStatistics:
-        """The preprocessing statistics of ``X``: byte data's moments in one compiled pass
-        (:class:`linclass.kernels.moments.ByteStatistics`), everything else as NumPy computes it."""
-        from linclass.kernels.moments import ByteStatistics
+        """The preprocessing statistics of ``X``: the moments of byte and float data from compiled
+        passes (:class:`linclass.kernels.moments.CompiledStatistics`), everything else as NumPy
+        computes it."""
+        from linclass.kernels.moments import CompiledStatistics
 
-        return ByteStatistics(X)
+        return CompiledStatistics(X)

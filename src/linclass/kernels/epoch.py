@@ -36,7 +36,7 @@ import numba
 import numpy as np
 
 from linclass.kernels import parts
-from linclass.kernels.fused import loss_rows, n_parts
+from linclass.kernels.fused import fold_offsets, loss_rows, n_parts
 
 # Optimizer directions (``kind``) and penalties (``penalty``) the kernel knows.
 PLAIN, MOMENTUM, NESTEROV, ADAM = 0, 1, 2, 3
@@ -92,16 +92,13 @@ def _add_penalty(Wt, dWt, penalty, alpha, l1_weight, l2_weight):
 def _fold(Wt, b, scale, shift_scaled, Wr, b_raw):
     """Raw-input weights ``Wr[c, j] = scale[j] Wt[c, j]``, ``b_raw = b - Wt @ shift_scaled`` (float64 sum).
 
-    :func:`linclass.kernels.fused._fold` in the transposed layout, same operations and order.
+    :func:`linclass.kernels.fused._fold` in the transposed layout, the same operations and the
+    same :func:`linclass.kernels.fused.fold_offsets`.
     """
-    offset = np.zeros(Wt.shape[0])
-    for j in range(Wt.shape[1]):  # features outer, as fused._fold adds them: the class sums run side by side
-        for c in range(Wt.shape[0]):
-            offset[c] += shift_scaled[j] * Wt[c, j]
+    fold_offsets(Wt, shift_scaled, b, b_raw)
     for c in range(Wt.shape[0]):
         for j in range(Wt.shape[1]):
             Wr[c, j] = scale[j] * Wt[c, j]
-        b_raw[c] = b[c] - offset[c]
 
 
 @numba.njit(cache=True)

@@ -68,24 +68,36 @@ def _penalty_value(flat, penalty, l1_weight, l2_weight):
 
 
 @numba.njit(cache=True)
-def _add_penalty(Wt, dWt, penalty, alpha, l1_weight, l2_weight):
-    """``dWt += alpha * dR(Wt)`` in the weights' dtype, as :mod:`linclass.penalties` does; returns ``R``.
+def _finish_gradient(Wt, dWt, db, scale, shift, inverse_n, penalty, alpha, l1_weight, l2_weight):
+    """The step's gradient from the raw-weight sums, in place and in one pass over ``dWt``.
 
+    Per element, the reference's operations in its order and the weights' dtype: the chain rule
+    of the fold ``scale[j] (dWt[c, j] - shift[j] db[c])`` (as ``fused._unfold_grad``; skipped
+    with an empty ``scale``), the mean (times ``inverse_n``), then ``alpha * dR(Wt)`` as
+    :mod:`linclass.penalties` adds it (l2: ``2 W``, l1: ``sign W``, elastic net:
+    ``sign W l1_weight + l2_weight W``); ``db`` is scaled last (the chain rule reads it unscaled).
     ``alpha``, ``l1_weight`` (the elastic net's) and ``l2_weight`` (twice the elastic net's
     squared-term weight) are scalars of the weights' dtype.
     """
-    flat, grad = Wt.reshape(Wt.size), dWt.reshape(dWt.size)
-    if penalty == L2:
-        for j in range(flat.shape[0]):
-            grad[j] += (flat[j] + flat[j]) * alpha
-        return _penalty_value(flat, penalty, l1_weight, l2_weight)
+    folded = scale.shape[0] > 0
     one = _as_dtype_of(Wt, 1.0)
     zero = one - one
-    for j in range(flat.shape[0]):
-        w = flat[j]
-        sign = one if w > 0 else (-one if w < 0 else zero)
-        grad[j] += sign * alpha if penalty == L1 else (sign * l1_weight + l2_weight * w) * alpha
-    return _penalty_value(flat, penalty, l1_weight, l2_weight)
+    for c in range(dWt.shape[0]):
+        bias_grad = db[c]
+        for j in range(dWt.shape[1]):
+            g = dWt[c, j]
+            if folded:
+                g = scale[j] * (g - shift[j] * bias_grad)
+            g = g * inverse_n
+            if penalty == L2:
+                w = Wt[c, j]
+                g += (w + w) * alpha
+            elif penalty != NO_PENALTY:
+                w = Wt[c, j]
+                sign = one if w > 0 else (-one if w < 0 else zero)
+                g += sign * alpha if penalty == L1 else (sign * l1_weight + l2_weight * w) * alpha
+            dWt[c, j] = g
+    db *= inverse_n
 
 
 @numba.njit(cache=True)
@@ -102,14 +114,6 @@ def _fold(Wt, b, scale, shift_scaled, Wr, b_raw):
 
 
 @numba.njit(cache=True)
-def _unfold_grad(dWt, db, scale, shift):
-    """``dWt[c, j] = scale[j] (dWt[c, j] - shift[j] db[c])`` in place (as ``fused._unfold_grad``)."""
-    for c in range(dWt.shape[0]):
-        for j in range(dWt.shape[1]):
-            dWt[c, j] = scale[j] * (dWt[c, j] - shift[j] * db[c])
-
-
-@numba.njit(cache=True)
 def _update(kind, p, g, t, v, p_out, t_out, v_out, factor, hyper, mu_correction, nu_correction):
     """One optimizer update of a parameter array into ``p_out`` (and its state into ``t_out``,
     ``v_out``); True when every new value is finite.
@@ -117,9 +121,11 @@ def _update(kind, p, g, t, v, p_out, t_out, v_out, factor, hyper, mu_correction,
     ``hyper``: ``[momentum]`` or Adam's ``[b1, 1 - b1, b2, 1 - b2, eps]``, in ``p``'s dtype.
     """
     p, g, p_out = p.reshape(p.size), g.reshape(g.size), p_out.reshape(p_out.size)
+    finite = True
     if kind == PLAIN:
         for j in range(p.shape[0]):
             p_out[j] = p[j] + g[j] * factor
+            finite &= math.isfinite(p_out[j])
     elif kind == ADAM:
         t, t_out = t.reshape(t.size), t_out.reshape(t_out.size)
         v, v_out = v.reshape(v.size), v_out.reshape(v_out.size)
@@ -129,16 +135,22 @@ def _update(kind, p, g, t, v, p_out, t_out, v_out, factor, hyper, mu_correction,
             s = b2 * v[j] + one_minus_b2 * g[j] * g[j]
             t_out[j], v_out[j] = m, s
             p_out[j] = p[j] + (m / mu_correction) / (math.sqrt(s / nu_correction) + eps) * factor
+            finite &= math.isfinite(p_out[j])
     else:
         t, t_out = t.reshape(t.size), t_out.reshape(t_out.size)
         decay = hyper[0]
-        for j in range(p.shape[0]):
-            trace = g[j] + decay * t[j]
-            t_out[j] = trace
-            p_out[j] = p[j] + ((g[j] + decay * trace) if kind == NESTEROV else trace) * factor
-    finite = True
-    for j in range(p_out.shape[0]):
-        finite &= math.isfinite(p_out[j])
+        if kind == NESTEROV:
+            for j in range(p.shape[0]):
+                trace = g[j] + decay * t[j]
+                t_out[j] = trace
+                p_out[j] = p[j] + (g[j] + decay * trace) * factor
+                finite &= math.isfinite(p_out[j])
+        else:
+            for j in range(p.shape[0]):
+                trace = g[j] + decay * t[j]
+                t_out[j] = trace
+                p_out[j] = p[j] + trace * factor
+                finite &= math.isfinite(p_out[j])
     return finite
 
 
@@ -178,7 +190,7 @@ def run_steps(
             elementwise); ``tW, tb`` the momentum trace or Adam's first moment, ``vW, vb``
             Adam's second moment, ``tW`` and ``vW`` transposed too (empty when unused). Never modified.
         kind, hyper: the optimizer (see :func:`_update`); ``penalty``, ``alpha``,
-            ``l1_weight``, ``l2_weight`` the penalty (see :func:`_add_penalty`).
+            ``l1_weight``, ``l2_weight`` the penalty (see :func:`_finish_gradient`).
         factors, mu_corrections, nu_corrections: per step ``k`` of the call, the factor
             ``-learning_rate`` and Adam's ``1 - b1**t``, ``1 - b2**t`` (float64, rounded here).
         shared, max_parts, min_work: a step of ``n`` rows is cut into
@@ -222,14 +234,11 @@ def run_steps(
             )
         if status:
             break
-        if folded:
-            _unfold_grad(dWt, db, scale, shift)
         inverse_n = _as_dtype_of(dWt, 1.0 / (stop - start))
-        dWt *= inverse_n
-        db *= inverse_n
+        _finish_gradient(cur[0], dWt, db, scale, shift, inverse_n, penalty, alpha, l1_weight, l2_weight)
         value = total / (stop - start)
         if penalty != NO_PENALTY:
-            value += float(alpha) * _add_penalty(cur[0], dWt, penalty, alpha, l1_weight, l2_weight)
+            value += float(alpha) * _penalty_value(cur[0].reshape(cur[0].size), penalty, l1_weight, l2_weight)
         if not math.isfinite(value):
             break
         factor = _as_dtype_of(dWt, factors[k])

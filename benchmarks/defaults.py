@@ -9,7 +9,9 @@ same run: peak float32 GEMM FLOP/s and read bandwidth, before and after the othe
   with its defaults and a PyTorch loop at the same batch size and epochs;
 - one SGD epoch (momentum 0.9, ``center-scale``) at batch 16, 64, 256 and 1,024: compiled loop,
   Python loop and PyTorch;
-- one full-batch value and gradient over all 60,000 rows (uint8 and float32).
+- one full-batch value and gradient over all 60,000 rows (uint8 and float32), beside the floors
+  of a pass over the same data on all threads (:mod:`benchmarks.passes`: reading it, and reading
+  it with the forward product).
 
 Limit of a run = ``max(bytes of X read / bandwidth, 4 N D C / peak FLOP/s)`` per epoch (a
 forward and a backward product of 2 N D C flops each), times the epochs.
@@ -24,6 +26,7 @@ import numpy as np
 
 from benchmarks import competitors, data, machine
 from benchmarks.floors import floors_table
+from benchmarks.passes import pass_floors_table
 from benchmarks.runner import run_worker
 
 N_CLASSES = 10
@@ -193,6 +196,7 @@ def defaults_suite(quick: bool) -> dict:
     full = _task("measure_full_batch", quick)
     others = _task("measure_competitors", quick)
     floors = _task("measure_floors", quick, module="floors", batches=list(EPOCH_BATCHES))
+    pass_floors = _task("measure_pass_floors", quick, module="passes")
     cifar = []
     if data.cifar_available():
         for settings in ({}, {"batch_size": CIFAR_BATCH}):
@@ -235,6 +239,7 @@ def defaults_suite(quick: bool) -> dict:
         "epochs": epoch_rows,
         "full batch": full["rows"],
         "floors": floors,
+        "pass floors": pass_floors,
         "cifar": cifar,
         **others,
     }
@@ -315,6 +320,7 @@ def defaults_section(result: dict) -> str:
             table(["batch", "compiled ms", "Python loop ms", "PyTorch ms", "limit ms", "compiled × limit",
                    "Python / compiled", "PyTorch / compiled"], epoch_rows),  # fmt: skip
             table(["full batch, X stored", "value + gradient ms", "limit ms", "× limit"], full_rows),
+            *_pass_floors_section(result),
             "The bare operations of one step (`benchmarks/floors.py`): NumPy's BLAS doing only the "
             "two float32 products of a step on rows already gathered and converted, and the fused "
             "kernel's gradient alone (uint8 rows, softmax), against the step's share of the limit:",
@@ -322,6 +328,18 @@ def defaults_section(result: dict) -> str:
             *_cifar_section(result),
         ]
     )
+
+
+def _pass_floors_section(result: dict) -> list[str]:
+    if not result.get("pass floors"):
+        return []
+    threads = result["pass floors"]["threads"]
+    return [
+        f"The full-batch pass against its own data's floors (`benchmarks/passes.py`, one Numba prange "
+        f"over {threads} threads): reading every element once (widened to float32 and summed), and "
+        "reading it with each row's 10 dot products (the forward product only):",
+        pass_floors_table(result["pass floors"], result["full batch"]),
+    ]
 
 
 def _cifar_section(result: dict) -> list[str]:

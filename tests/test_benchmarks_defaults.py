@@ -1,6 +1,6 @@
 """The defaults suite's floor table and targets, from a made-up result (no timing here)."""
 
-from benchmarks import defaults, floors
+from benchmarks import defaults, floors, passes
 
 SHAPE = [60000, 784]
 # 256 GFLOP/s: a 64-row step's 4 B D C = 2,007,040 flops take 7.84 us
@@ -42,3 +42,13 @@ def test_the_cifar_target_needs_both_the_accuracy_and_the_time_at_batch_256():
             "CIFAR-10 raw pixels, LinearClassifier(batch_size=256)",
         ]  # fmt: skip
         assert rows[2][1:] == ["test acc ≥ 0.39, fit < 1.0 s", f"acc {accuracy:.4f}, {time:.2f} s", met]
+
+
+def test_the_pass_floor_table_divides_the_full_batch_by_each_floor():
+    result = {"threads": 2, "shape": SHAPE, "rows": [
+        {"stored": "uint8", "bytes": 47_040_000, "read": 0.002, "scores": 0.005},
+        {"stored": "float32", "bytes": 188_160_000, "read": 0.008, "scores": 0.0125},
+    ]}  # fmt: skip
+    full = [{"stored": "uint8", "seconds": 0.0095}, {"stored": "float32", "seconds": 0.014}]
+    _, _, *lines = passes.pass_floors_table(result, full).splitlines()
+    assert lines == ["| uint8 | 2 | 23.5 | 5 | 9.5 | 4.75 | 1.9 |", "| float32 | 8 | 23.5 | 12.5 | 14 | 1.75 | 1.12 |"]

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("numba")
 
 from linclass import LinearClassifier  # noqa: E402
-from linclass.kernels import NumbaKernels, NumpyKernels, moments  # noqa: E402
+from linclass.kernels import NumbaKernels, NumpyKernels, limit_threads, moments  # noqa: E402
 from linclass.kernels.moments import CompiledStatistics, byte_moments, float_moments  # noqa: E402
 from linclass.preprocess import feature_moments, fit_transform  # noqa: E402
 
@@ -103,3 +103,17 @@ def test_the_numba_backend_fits_float_data_from_the_float_moments(monkeypatch):
     assert calls == [np.dtype(np.float32)]
     np.testing.assert_array_equal(clf.objective_.transform.shift, mean)
     np.testing.assert_array_equal(clf.objective_.transform.scale, 1.0 / std)
+
+
+def test_byte_moments_in_parts_on_threads_are_the_same_numbers(monkeypatch):
+    X = np.random.default_rng(6).integers(0, 256, size=(1001, 9), dtype=np.uint8)
+    whole = byte_moments(X)
+    monkeypatch.setattr(moments, "PART_MIN_BYTES", 100)
+    parts = []
+    original = moments._sums
+    monkeypatch.setattr(moments, "_sums", lambda rows: parts.append(rows.shape[0]) or original(rows))
+    with limit_threads(3):
+        cut = byte_moments(X)
+    assert parts == [334, 334, 333]
+    for got, expected in zip(cut, whole, strict=True):
+        np.testing.assert_array_equal(got, expected)

@@ -62,7 +62,7 @@ def scipy_optimum(objective, X, y, C):
                     options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 20_000, "maxcor": 10})
 
 
-@pytest.mark.parametrize("precondition", ["none", "whiten", "diagonal"])
+@pytest.mark.parametrize("precondition", ["none", "whiten", "cholesky", "diagonal"])
 def test_reaches_the_optimum_of_scipys_lbfgs_b(precondition):
     X, y = blobs()
     objective = Objective("softmax", penalty="l2", alpha=1e-3)
@@ -96,11 +96,11 @@ def test_preconditioned_coordinates_round_trip_and_give_the_chain_rule_gradient(
     X, y = blobs()
     objective = Objective("softmax", penalty="l2", alpha=1e-2)
     D, C = X.shape[1], 3
-    for mode in ("whiten", "diagonal", "none"):
+    for mode in ("whiten", "cholesky", "diagonal", "none"):
         P = fit_preconditioner(mode, X, None, 1.0 / C, objective.alpha, C)
         x = np.random.default_rng(2).normal(size=D * C + C)
         W, b = P.to_params(x, np.float64)
-        np.testing.assert_allclose(P.to_coordinates(W, b), x, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(P.to_coordinates(W, b, triangular=mode == "cholesky"), x, rtol=1e-9, atol=1e-9)
         _, (dW, db) = objective.value_and_grad((W, b), X, y)
         grad = P.gradient(dW, db)
         for i in (0, D * C // 2, D * C + 1):  # central differences of f(params(x))
@@ -109,6 +109,33 @@ def test_preconditioned_coordinates_round_trip_and_give_the_chain_rule_gradient(
             numeric = (objective.value(P.to_params(x + e, np.float64), X, y)
                        - objective.value(P.to_params(x - e, np.float64), X, y)) / 2e-6
             assert abs(numeric - grad[i]) <= 1e-6 * max(1.0, abs(grad[i]))
+
+
+def test_the_cholesky_basis_makes_the_starting_hessian_the_identity_and_follows_the_whitened_run():
+    """``Bᵀ (h Σ + 2 alpha I) B = I`` with ``B`` upper triangular; its coordinates differ from the
+    whitened ones by an orthogonal factor, so L-BFGS (no refit for this loss) takes the same steps."""
+    X, y = blobs()
+    h, alpha = 1.0, 1e-2
+    P = fit_preconditioner("cholesky", X, None, h, alpha, 3)
+    mean, covariance = moments(X, None)
+    B = P.basis
+    assert np.array_equal(B, np.triu(B)) and np.array_equal(P.scale, np.ones((6, 3)))
+    np.testing.assert_allclose(B.T @ (h * covariance + 2 * alpha * np.eye(6)) @ B, np.eye(6), atol=1e-12)
+    np.testing.assert_array_equal(P.center, mean)
+    objective = Objective("ovr_squared_hinge", penalty="l2", alpha=alpha)
+    values = {mode: [] for mode in ("whiten", "cholesky", "diagonal")}
+    for mode, seen in values.items():
+        solve(objective, X, y, tol=0.0, max_iter=8, precondition=mode,
+              callback=lambda n_iter, value, params, seen=seen: seen.append(value))
+    np.testing.assert_allclose(values["cholesky"], values["whiten"], rtol=1e-9)
+    assert not np.allclose(values["diagonal"], values["whiten"], rtol=1e-9)
+
+
+def test_auto_whitens_then_factors_then_takes_the_diagonal(monkeypatch):
+    monkeypatch.setattr(precondition, "MAX_WHITEN_FEATURES", 4)
+    monkeypatch.setattr(precondition, "MAX_CHOLESKY_FEATURES", 8)
+    assert [precondition.resolve("auto", d) for d in (4, 5, 8, 9)] == ["whiten", "cholesky", "cholesky", "diagonal"]
+    assert precondition.resolve("diagonal", 4) == "diagonal"
 
 
 def test_the_diagonal_spectrum_is_the_variances_without_the_full_covariance(monkeypatch):

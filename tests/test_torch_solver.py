@@ -54,7 +54,7 @@ CASES = [(loss, penalty) for loss in SMOOTH for penalty in ("none", "l2")]
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("precondition", ["none", "whiten", "diagonal"])
+@pytest.mark.parametrize("precondition", ["none", "whiten", "cholesky", "diagonal"])
 @pytest.mark.parametrize("loss, penalty", CASES)
 def test_solve_on_tensors_follows_the_numpy_iterations(loss, penalty, precondition, dtype):
     """The same path on both backends: 12 float64 iterations (the refit of the scales at 10
@@ -76,7 +76,7 @@ def test_solve_on_tensors_follows_the_numpy_iterations(loss, penalty, preconditi
     assert actual.value == pytest.approx(expected.value, rel=RTOL[dtype])
 
 
-@pytest.mark.parametrize("precondition", ["none", "whiten", "diagonal"])
+@pytest.mark.parametrize("precondition", ["none", "whiten", "cholesky", "diagonal"])
 @pytest.mark.parametrize("loss", ["softmax", "squared_hinge"])
 def test_solve_on_tensors_converges_to_the_numpy_optimum(loss, precondition):
     X, y = problem(loss)
@@ -119,7 +119,7 @@ class HostCopies:
         return method
 
 
-@pytest.mark.parametrize("precondition", ["whiten", "diagonal", "none"])
+@pytest.mark.parametrize("precondition", ["whiten", "cholesky", "diagonal", "none"])
 def test_solve_reads_no_array_back_to_the_host(precondition, monkeypatch):
     X, y = problem()
     _, objective = objectives("softmax", "l2", X, weighted=True)

@@ -141,3 +141,41 @@ def diagonal(a: Any) -> Any:
 def repeat_columns(v: Any, n: int) -> Any:
     """``(D, n)`` with every column equal to the vector ``v (D,)``."""
     return v[:, None].repeat(1, n) if is_tensor(v) else np.repeat(v[:, None], n, axis=1)
+
+
+def cholesky(a: Any) -> Any:
+    """The lower-triangular ``L`` with ``L Lᵀ = a`` (``a`` symmetric positive definite)."""
+    return _torch().linalg.cholesky(a) if is_tensor(a) else np.linalg.cholesky(a)
+
+
+def lower_inverse(lower: Any) -> Any:
+    """``L⁻¹`` of a lower-triangular ``L`` (itself lower-triangular; ``L`` may be overwritten)."""
+    if is_tensor(lower):
+        torch = _torch()
+        eye = torch.eye(lower.shape[0], dtype=lower.dtype, device=lower.device)
+        return torch.linalg.solve_triangular(lower, eye, upper=False)
+    from scipy.linalg import lapack
+
+    inverse, info = lapack.dtrtri(lower, lower=1, overwrite_c=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"the triangular factor is singular (LAPACK info {info})")
+    return np.tril(inverse)
+
+
+def solve_upper(upper: Any, b: Any) -> Any:
+    """``U⁻¹ b`` for an upper-triangular ``U (D, D)`` and ``b (D, n)``."""
+    if is_tensor(upper):
+        return _torch().linalg.solve_triangular(upper, b, upper=True)
+    from scipy.linalg import solve_triangular
+
+    return solve_triangular(upper, b, lower=False)
+
+
+def add_to_diagonal(a: Any, value: float) -> Any:
+    """``a + value I`` for a square ``a`` (a new array)."""
+    out = a.clone() if is_tensor(a) else a.copy()
+    if is_tensor(out):
+        out.diagonal().add_(value)
+    else:
+        out.flat[:: a.shape[0] + 1] += value
+    return out

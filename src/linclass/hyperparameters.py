@@ -197,6 +197,8 @@ SCHEMA: tuple[Hyperparameter, ...] = (
     _H("alpha", None, "regularization strength", NON_NEGATIVE, _or_none(NON_NEGATIVE.check),
        allowed="None (1 / (2 N), scikit-learn's C = 1) or a finite number >= 0", command_line=1e-4),
     _H("l1_ratio", 0.15, "elastic-net mixing (with --penalty elasticnet)", v.Range(0, 1)),
+    _H("penalize_intercept", False, "penalize the intercept as well: + alpha |b|^2 (LinearSVC's "
+       "intercept_scaling=1; L2 penalty, L-BFGS)", validate=_bool, allowed="True or False"),
     _H("optimizer", "auto", "optimizer", validate=_choice(lambda: ["auto", *OPTIMIZERS.names()]),
        allowed="'auto' or a name in linclass.optim.OPTIMIZERS", choices=OPTIMIZERS.names, command_line="sgd"),
     _H("max_iter", 1000, "most L-BFGS iterations (a run that stops unconverged warns)", COUNT),

@@ -1,9 +1,11 @@
 """The training objective: linear model + data loss + penalty, with its gradient.
 
-    L(W, b) = (1 / N) * sum_i w_i * L_i(x_i @ W + b, y_i) + alpha * R(W)
+    L(W, b) = (1 / N) * sum_i w_i * L_i(x_i @ W + b, y_i) + alpha * R(W)  [+ alpha * |b|²]
 
-``w_i`` is the class weight of sample i's label (1 without ``class_weight``); the bias is never
-regularized. Parameters travel as the tuple ``params = (W, b)`` with ``W (D, C)`` and ``b (C,)``.
+``w_i`` is the class weight of sample i's label (1 without ``class_weight``); the bias is not
+regularized unless ``penalize_intercept`` (L2 only) adds ``alpha * |b|²``: the objective of
+liblinear (scikit-learn's ``LinearSVC``) with ``intercept_scaling=1``, whose bias is one more
+weight on a constant feature. Parameters travel as the tuple ``params = (W, b)`` with ``W (D, C)`` and ``b (C,)``.
 
 dtype policy: the computation runs in the dtype of ``W`` (float32 or float64). Inputs of any
 real dtype (uint8 images included) are converted a few rows at a time, never as a whole, and
@@ -57,6 +59,7 @@ class Objective:
         l1_ratio: mixing for ``penalty="elasticnet"``.
         class_weight: per-class weights ``(C,)`` or None.
         transform: preprocessing folded into ``W, b``, or None.
+        penalize_intercept: add ``alpha * |b|²`` (with ``penalty="l2"`` only).
         kernels: the backend doing the array work (default: :func:`linclass.kernels.default_kernels`).
     """
 
@@ -67,10 +70,16 @@ class Objective:
     class_weight: np.ndarray | None = None
     transform: Affine | None = None
     kernels: Kernels = field(default_factory=default_kernels)
+    penalize_intercept: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "loss", get_loss(self.loss))
         object.__setattr__(self, "penalty", get_penalty(self.penalty))
+        if self.penalize_intercept and self.penalty.name != "l2":
+            raise ValueError(
+                f"penalize_intercept=True needs penalty='l2' (alpha * |b|² beside alpha * |W|²), "
+                f"got penalty={self.penalty.name!r}"
+            )
 
     @property
     def is_regression(self) -> bool:
@@ -96,12 +105,15 @@ class Objective:
         W, b = params
         return self.kernels.linear_scores(X, W, b, transform=self.transform)
 
-    def _penalty(self, W: np.ndarray) -> tuple[float, np.ndarray | None]:
-        """``alpha * R(W)`` and its gradient (None without a penalty)."""
+    def _penalty(self, W: np.ndarray, b: np.ndarray) -> tuple[float, np.ndarray | None, np.ndarray | None]:
+        """``alpha * R(W)`` (``+ alpha * |b|²`` with ``penalize_intercept``) and its gradients
+        with respect to ``W`` and ``b`` (None where there is no penalty)."""
         if not self.has_penalty:
-            return 0.0, None
+            return 0.0, None, None
         reg, dreg = self.kernels.penalty(self.penalty, W, self.l1_ratio)
-        return self.alpha * float(reg), dreg * self.alpha
+        if not self.penalize_intercept:
+            return self.alpha * float(reg), dreg * self.alpha, None
+        return self.alpha * (float(reg) + float((b * b).sum())), dreg * self.alpha, b * (2 * self.alpha)
 
     def batch(self, params: Params, X: np.ndarray, y: np.ndarray) -> BatchResult:
         """Value, gradients and correct-prediction count on ``X (N, D)``, ``y (N,)``."""
@@ -113,9 +125,11 @@ class Objective:
         inverse_n = 1.0 / sums.n
         dW *= inverse_n
         db *= inverse_n
-        reg, dreg = self._penalty(W)
+        reg, dreg, dreg_b = self._penalty(W, b)
         if dreg is not None:
             dW += dreg
+        if dreg_b is not None:
+            db += dreg_b
         return BatchResult(sums.loss_sum / sums.n + reg, (dW, db), sums.n_correct)
 
     def value_and_grad(self, params: Params, X: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
@@ -136,7 +150,7 @@ class Objective:
             transform=self.transform,
             with_grad=False,
         )
-        return sums.loss_sum / sums.n + self._penalty(W)[0]
+        return sums.loss_sum / sums.n + self._penalty(W, b)[0]
 
     def accuracy(self, params: Params, X: np.ndarray, y: np.ndarray) -> float:
         """Fraction of ``X`` whose highest score is the label ``y`` (classification)."""

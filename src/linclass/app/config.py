@@ -58,6 +58,7 @@ class TrainConfig:
     penalty: str | None = _default("penalty")
     alpha: float = _default("alpha")
     l1_ratio: float = _default("l1_ratio")
+    penalize_intercept: bool = _default("penalize_intercept")
     optimizer: str = _default("optimizer")
     max_iter: int = _default("max_iter")
     learning_rate: float = _default("learning_rate")

@@ -61,7 +61,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--data", default=d.data, metavar="SPEC", help=f"data source: {forms_text()} (default: digits)"
     )
-    add_arguments(parser, ["loss", "penalty", "alpha", "l1_ratio", "optimizer", "learning_rate", "schedule"])
+    add_arguments(parser, ["loss", "penalty", "alpha", "l1_ratio", "penalize_intercept", "optimizer",
+                           "learning_rate", "schedule"])
     add_arguments(
         parser, ["epochs", "max_iter"], defaults={"epochs": None, "max_iter": None},
         helps={

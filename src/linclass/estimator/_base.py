@@ -127,7 +127,8 @@ class LinearModelMixin:
         n_train: int | None = None,
         cluster=None,
     ) -> Objective:
-        """The objective; ``alpha=None`` is ``1 / (2 n_train)``, scikit-learn's ``C = 1``.
+        """The objective; ``alpha=None`` is ``1 / (2 n_train)``, scikit-learn's ``C = 1``
+        (``penalize_intercept`` is the classifier's alone).
 
         With ``cluster`` (DaskKernels) the preprocessing statistics come from the workers.
         """
@@ -148,6 +149,7 @@ class LinearModelMixin:
             class_weight=class_weight,
             transform=transform,
             kernels=kernels,
+            penalize_intercept=bool(getattr(self, "penalize_intercept", False)),
         )
 
     def _run_loop(self, objective, params, X, y, X_val, y_val, rng, resume=None, epochs=None, **options):
@@ -160,6 +162,11 @@ class LinearModelMixin:
         n_train = X.shape[0] if rows is None else len(rows)
         batch = min(int(self.batch_size), n_train)
         name = resolve_optimizer(self.optimizer, objective, X, incremental=epochs is not None)
+        if objective.penalize_intercept and name != "lbfgs":
+            raise ValueError(
+                f"penalize_intercept=True needs the full-batch optimizer='lbfgs' (or 'auto' choosing it); "
+                f"optimizer={self.optimizer!r} runs {name!r}"
+            )
         spec = OPTIMIZERS.resolve(name)
         steps_per_epoch = minibatch_steps(X, n_train, batch) if spec.data == "minibatch" else 1
         decay = int(self.epochs)

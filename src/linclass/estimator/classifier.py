@@ -54,6 +54,9 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
             rows, the penalty of scikit-learn's ``LogisticRegression(C=1)`` and ``LinearSVC(C=1)``
             (``alpha = 1 / (2 C N)`` in general; see the README).
         l1_ratio: elastic-net mixing, ``R = l1_ratio * |W|_1 + (1 - l1_ratio) * |W|²``.
+        penalize_intercept: add ``alpha * |b|²`` (``b`` acting on the preprocessed inputs) to the
+            objective, as scikit-learn's ``LinearSVC(intercept_scaling=1)`` penalizes its
+            intercept; with ``penalty="l2"`` and the full-batch ``optimizer="lbfgs"`` only.
         optimizer: ``"auto"`` or a name in ``linclass.optim.OPTIMIZERS`` (sgd, adam, gd, lbfgs,
             random_search, ...). ``"auto"`` solves a smooth objective (softmax or squared hinge
             with an L2 or no penalty) exactly by L-BFGS when ``N * D <= 1e7``, and runs minibatch
@@ -104,6 +107,7 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         penalty: str | None = "l2",
         alpha: float | None = None,
         l1_ratio: float = 0.15,
+        penalize_intercept: bool = False,
         optimizer: str = "auto",
         learning_rate: float = 0.01,
         schedule: str = "cosine",
@@ -127,6 +131,7 @@ class LinearClassifier(LinearModelMixin, ClassifierMixin, BaseEstimator):
         self.penalty = penalty
         self.alpha = alpha
         self.l1_ratio = l1_ratio
+        self.penalize_intercept = penalize_intercept
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.schedule = schedule

@@ -112,6 +112,7 @@ def load(path: str | os.PathLike):
         l1_ratio=float(estimator.l1_ratio),
         class_weight=class_weight,
         transform=transform,
+        penalize_intercept=bool(getattr(estimator, "penalize_intercept", False)),
     )
     estimator.params_ = (W, b)
     estimator.n_features_in_ = n_features

@@ -158,24 +158,29 @@ class Problem:
                 dW, db = dW - dW.mean(axis=1, keepdims=True), db - db.mean()
             return float(result.value), self.preconditioner.gradient(dW, db), grad_max
 
-    def sample(self) -> tuple[np.ndarray, np.ndarray]:
-        """The moment rows of ``X`` and their coordinates along the basis ``((x' - mu) @ U)``."""
+    def sample(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | float]:
+        """The moment rows of ``X``, their coordinates along the basis ``((x' - mu) @ B)`` and
+        the squared lengths of the basis vectors (``|B_k|²``: 1 for an orthogonal basis)."""
         if self._sample is None:
             X_rows = self.X[on_device_of(self.X, sample_rows(self.X.shape[0]))]
             Xt = _transformed(self.objective.transform, X_rows)
             Xt -= self.preconditioner.center
             basis = self.preconditioner.basis
-            self._sample = (X_rows, Xt @ basis if basis.shape[0] else Xt)
+            if basis.shape[0]:
+                self._sample = (X_rows, Xt @ basis, (basis * basis).sum(axis=0)[:, None])
+            else:
+                self._sample = (X_rows, Xt, 1.0)
         return self._sample
 
     def refit_scales(self, state: SolverState) -> SolverState:
         """Rescale the coordinates to the softmax's curvature at the current point (same ``(W, b)``).
 
-        Per class ``c`` and basis direction ``k``: ``scale_kc = 1 / sqrt(mean_i w_ic t_ik² + 2 alpha)``
-        with ``w_ic = p_ic (1 - p_ic)`` and ``t_i`` the sample's coordinates; the bias:
-        ``1 / sqrt(mean_i w_ic)``. The L-BFGS memory is carried into the new coordinates exactly.
+        Per class ``c`` and basis direction ``k``: ``scale_kc = 1 / sqrt(mean_i w_ic t_ik² + 2 alpha |B_k|²)``
+        with ``w_ic = p_ic (1 - p_ic)``, ``t_i`` the sample's coordinates and ``B_k`` the basis
+        vector (the penalty's curvature along it); the bias: ``1 / sqrt(mean_i w_ic)``. The
+        L-BFGS memory is carried into the new coordinates exactly.
         """
-        X_rows, T = self.sample()
+        X_rows, T, lengths = self.sample()
         P, run = state.preconditioner, state.lbfgs
         scores = as_float64(self.objective.scores(self.params(run.x), X_rows))
         scores -= row_max(scores)
@@ -185,7 +190,7 @@ class Problem:
         if self.objective.class_weight is not None:
             labels = self.y[on_device_of(self.y, sample_rows(self.X.shape[0]))]
             w *= on_device_of(w, as_float64(self.objective.class_weight))[labels][:, None]
-        curve = (T * T).T @ w / T.shape[0] + 2.0 * l2_strength(self.objective)
+        curve = (T * T).T @ w / T.shape[0] + 2.0 * l2_strength(self.objective) * lengths
         floor = 1e-10 * max(largest(curve), 1e-300)
         bias = maximum(w.mean(axis=0), 1e-10 * max(largest(w.mean(axis=0)), 1e-300))
         new = P._replace(scale=1.0 / sqrt(maximum(curve, floor)), bias_scale=1.0 / sqrt(bias))
@@ -232,7 +237,8 @@ def prepare(optimizer: LBFGS, state: SolverState, objective, X_train: np.ndarray
             W0, b0 = W0 - W0.mean(axis=1, keepdims=True), b0 - b0.mean()
         precond = fit_preconditioner(resolve(optimizer.precondition, D), X_train, objective.transform,
                                      loss_curvature(objective, C), l2_strength(objective), C, known)
-        state = SolverState(precond, state.lbfgs._replace(x=precond.to_coordinates(W0, b0)))
+        x = precond.to_coordinates(W0, b0, triangular=resolve(optimizer.precondition, D) == "cholesky")
+        state = SolverState(precond, state.lbfgs._replace(x=x))
     return state, Problem(objective, X_train, y, precond, dtype)
 
 
@@ -279,7 +285,8 @@ def solve(
         memory: curvature pairs L-BFGS keeps (on Fashion-MNIST pixels 50 pairs came closer to the
             optimum in the same iterations than 10; each pair costs 2 (D*C + C) floats).
         precondition: ``"auto"`` (whitened coordinates up to ``MAX_WHITEN_FEATURES`` features,
-            diagonal above), ``"whiten"``, ``"diagonal"`` or ``"none"``.
+            the Cholesky basis up to ``MAX_CHOLESKY_FEATURES``, diagonal above), ``"whiten"``,
+            ``"cholesky"``, ``"diagonal"`` or ``"none"``.
         n_classes: classes when ``params`` is None (default ``y.max() + 1``; 1 output for
             ``squared_error`` with 1-D targets).
         dtype: computation dtype when ``params`` is None (float64 for float64 ``X``, else float32).

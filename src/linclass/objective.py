@@ -5,7 +5,8 @@
 ``w_i`` is the class weight of sample i's label (1 without ``class_weight``); the bias is not
 regularized unless ``penalize_intercept`` (L2 only) adds ``alpha * |b|²``: the objective of
 liblinear (scikit-learn's ``LinearSVC``) with ``intercept_scaling=1``, whose bias is one more
-weight on a constant feature. Parameters travel as the tuple ``params = (W, b)`` with ``W (D, C)`` and ``b (C,)``.
+weight on a constant feature. Parameters travel as the tuple ``params = (W, b)`` with
+``W (D, C)`` and ``b (C,)``.
 
 dtype policy: the computation runs in the dtype of ``W`` (float32 or float64). Inputs of any
 real dtype (uint8 images included) are converted a few rows at a time, never as a whole, and

@@ -44,8 +44,8 @@ from typing import NamedTuple
 import numpy as np
 
 from linclass._arrays import (
-    as_float64,
     add_to_diagonal,
+    as_float64,
     cast,
     cholesky,
     concat,
@@ -227,8 +227,8 @@ def fit_preconditioner(
     mean, eigenvalues, basis = found.center, found.eigenvalues, found.basis
     bias_scale = full(mean, (n_classes,), 1.0 / np.sqrt(curvature))
     if mode == "cholesky":
-        return Preconditioner(cholesky_basis(found.covariance, curvature, l2), full(mean, (D, n_classes), 1.0),
-                              mean, bias_scale)  # fmt: skip
+        basis = cholesky_basis(found.covariance, curvature, l2)
+        return Preconditioner(basis, full(mean, (D, n_classes), 1.0), mean, bias_scale)
     curve = curvature * maximum(eigenvalues, 0.0) + 2.0 * l2
     floor = 1e-10 * max(largest(curve), 1e-300)
     scale = repeat_columns(1.0 / sqrt(maximum(curve, floor)), n_classes)

@@ -51,7 +51,8 @@ def _train_cpu(run: dict) -> float:
 
 def _how(run: dict) -> str:
     if run.get("optimizer") == "lbfgs":
-        return f"L-BFGS, alpha {run['alpha']:g}, {run['n_iter']} it."
+        intercept = ", intercept penalized" if run.get("penalize_intercept") else ""
+        return f"L-BFGS, alpha {run['alpha']:g}{intercept}, {run['n_iter']} it."
     name = {"adam": "Adam"}.get(run.get("optimizer"), "SGD")
     return f"{name}, lr {run['lr']:g}, alpha {run['alpha']:g}, {run.get('epochs', 20)} ep."
 

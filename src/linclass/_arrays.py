@@ -156,10 +156,10 @@ def lower_inverse(lower: Any) -> Any:
         return torch.linalg.solve_triangular(lower, eye, upper=False)
     from scipy.linalg import lapack
 
-    inverse, info = lapack.dtrtri(lower, lower=1, overwrite_c=1)
+    inverse, info = lapack.dtrtri(lower, lower=1, overwrite_c=1)  # the zero upper triangle stays
     if info != 0:
         raise np.linalg.LinAlgError(f"the triangular factor is singular (LAPACK info {info})")
-    return np.tril(inverse)
+    return inverse
 
 
 def solve_upper(upper: Any, b: Any) -> Any:
@@ -179,3 +179,18 @@ def add_to_diagonal(a: Any, value: float) -> Any:
     else:
         out.flat[:: a.shape[0] + 1] += value
     return out
+
+
+def add_gram(gram: Any, rows: Any) -> Any:
+    """``gram + rowsᵀ rows`` for ``rows (n, D)`` float64; for NumPy arrays only the upper
+    triangle is formed (BLAS ``syrk``: half the multiply-adds): :func:`symmetric` completes it."""
+    if is_tensor(gram):
+        return gram + rows.T @ rows
+    from scipy.linalg import blas
+
+    return blas.dsyrk(1.0, rows.T, beta=1.0, c=gram, trans=0, lower=0, overwrite_c=1)
+
+
+def symmetric(gram: Any) -> Any:
+    """The symmetric matrix whose upper triangle :func:`add_gram` formed (a tensor's is whole)."""
+    return gram if is_tensor(gram) else np.triu(gram) + np.triu(gram, 1).T

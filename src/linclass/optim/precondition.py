@@ -44,6 +44,7 @@ from typing import NamedTuple
 import numpy as np
 
 from linclass._arrays import (
+    add_gram,
     add_to_diagonal,
     as_float64,
     cast,
@@ -58,6 +59,7 @@ from linclass._arrays import (
     repeat_columns,
     solve_upper,
     sqrt,
+    symmetric,
     zeros,
 )  # fmt: skip
 from linclass._devices import on_device_of
@@ -165,11 +167,17 @@ def moments(X: np.ndarray, transform, diagonal_only: bool = False) -> tuple[np.n
     """
     picked = on_device_of(X, sample_rows(X.shape[0]))
     D = X.shape[1]
-    total, gram = zeros(X, (D,)), zeros(X, (D,) if diagonal_only else (D, D))
+    total = zeros(X, (D,))
+    gram = zeros(X, (D,)) if diagonal_only else zeros(X, (D, D)).T  # column-major: syrk adds in place
     for start in range(0, picked.shape[0], _CHUNK_ROWS):
         chunk = as_float64(X[picked[start:start + _CHUNK_ROWS]])
         total += chunk.sum(axis=0)
-        gram += (chunk * chunk).sum(axis=0) if diagonal_only else chunk.T @ chunk
+        if diagonal_only:
+            gram += (chunk * chunk).sum(axis=0)
+        else:
+            gram = add_gram(gram, chunk)
+    if not diagonal_only:
+        gram = symmetric(gram)
     mean = total / picked.shape[0]
     covariance = gram / picked.shape[0] - (mean * mean if diagonal_only else mean[:, None] * mean[None, :])
     if transform is not None:

@@ -122,9 +122,14 @@ def selection_table(results: dict) -> list[str]:
     return lines
 
 
+# the checkpoints a curve lists (a run may record more: the table's ratios use them all)
+SHOWN = {1, 2, 5, 10, 20, 25, 50, 100, 200, 300, 400, 600, 800, 1000}
+
+
 def _curve(run: dict) -> str:
     points = ", ".join(
-        f"{p['iter']}: {p['test_accuracy']:.3f} ({p['train_seconds']:.0f} s)" for p in run.get("curve", [])
+        f"{p['iter']}: {p['test_accuracy']:.3f} ({p['train_seconds']:.0f} s)"
+        for p in run.get("curve", []) if p["iter"] in SHOWN
     )
     return points or "—"
 

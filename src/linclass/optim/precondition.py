@@ -33,8 +33,9 @@ The moments come from at most :data:`MOMENT_ROWS` evenly spaced training rows (a
 preprocessing transform. ``"auto"`` whitens up to :data:`MAX_WHITEN_FEATURES` features, takes
 the Cholesky basis up to :data:`MAX_CHOLESKY_FEATURES` (its ``D × D`` matrices, 0.5 GB each
 at 8,192 features, are the limit) and the diagonal of ``Σ`` above (``B = I``). On the
-50,000 × 6,400 k-means features of CIFAR-10 the diagonal needed about 900 iterations for the
-L2-SVM's optimum and the Cholesky basis about 60 (README, "Wide features").
+50,000 × 6,400 k-means features of CIFAR-10 the L2-SVM needed about 900 iterations in the
+diagonal coordinates and 242 in the Cholesky ones, whose test accuracy is the optimum's after
+55 (README, "Wide features").
 """
 
 from __future__ import annotations

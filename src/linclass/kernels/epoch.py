@@ -11,12 +11,14 @@ epoch's permutation, step after step, without returning to Python::
 
 The gradient comes from the row loop of :mod:`linclass.kernels.fused`, :func:`loss_rows` (the
 one the fused backend runs for a batch on one thread; Numba inlines it here, so a cached
-compilation of this module must be rebuilt whenever that loop or its tile losses change: Numba
-checks only this file's time stamp, so clear its ``__pycache__``; the loop prefetches the rows
-of the next step's first blocks too), with the preprocessing folded and its chain rule applied
-by the same operations in the transposed layout the kernels work in, and every update is
-written in the operations (and the rounding: ``W``'s dtype, no contraction into fused
-multiply-adds) of the reference transformations in :mod:`linclass.optim.transforms`, so the
+compilation of this module must be rebuilt whenever that loop, its tile losses or
+:func:`linclass.kernels.fused.fold_offsets` change: Numba checks only this file's time stamp,
+so clear its ``__pycache__``; the loop prefetches the rows of the next step's first blocks
+too), with the preprocessing folded (the bias through the batch kernel's ``fold_offsets``) and
+its chain rule applied by the same operations in the transposed layout the kernels work in,
+and every update is written in the operations (and the rounding: ``W``'s dtype, no
+contraction into fused multiply-adds) of the reference transformations in
+:mod:`linclass.optim.transforms`, so the
 compiled steps give the weights of the Python loop. Hyperparameters arrive already rounded to
 ``W``'s dtype, as NumPy rounds a Python float multiplying a float32 array; the per-step factors
 (a schedule's value, Adam's bias corrections) are computed in Python by the same expressions

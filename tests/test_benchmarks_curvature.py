@@ -41,7 +41,9 @@ def test_value_gradient_and_hessian_products_match_finite_differences_and_torch(
     assert problem.passes == 5.0  # three value-gradient passes and two products (the sample is all rows)
 
 
-def _scipy_optimum(X, y, alpha):
+@pytest.fixture(scope="module")
+def optimum(small):
+    X, y, alpha = small
     problem = curvature.Softmax(X, y, alpha)
     shape = (X.shape[1] + 1, int(y.max()) + 1)
 
@@ -54,9 +56,8 @@ def _scipy_optimum(X, y, alpha):
 
 
 @pytest.mark.parametrize("name", list(curvature.METHODS))
-def test_every_method_reaches_scipys_optimum_and_counts_its_passes(small, name):
+def test_every_method_reaches_scipys_optimum_and_counts_its_passes(small, optimum, name):
     X, y, alpha = small
-    optimum = _scipy_optimum(X, y, alpha)
     (row,) = curvature.compare(X, y, [name], max_iter=300, optimum=optimum)
     assert row["lowest"] == pytest.approx(optimum, rel=1e-9)
     assert 1 <= row["passes"] <= row["total_passes"]

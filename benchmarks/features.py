@@ -92,14 +92,19 @@ FEATURE_SETS = {
     # the authors' k-means start, and the mirrored training images as 50,000 more rows
     "kmeans1600flip": ["--kind", "kmeans", "--centroids", "1600", "--init", "normal", "--augment", "flip"],
 }
-# sets trained at a fixed setting (no selection: a validation split of an augmented file would
-# hold mirrored copies of training rows): the paper's L2-SVM, alpha 0.005 = its C = 100
+# sets trained at a fixed setting (no selection here: a validation split of an augmented file
+# would hold mirrored copies of training rows). The original images: the paper's L2-SVM at its
+# C = 100 (alpha 0.005). The augmented file: alpha 0.0025, chosen on a validation split that
+# holds out 5,000 original images and leaves their mirror images out of training (0.0025 / 0.005
+# / 0.01: 0.749 / 0.745 / 0.738), with the intercept penalized as the paper's bias column is.
 FIXED = {
-    "kmeans1600flip": {"ovr_squared_hinge": {"optimizer": "lbfgs", "alpha": 5e-3, "max_iter": FINAL_MAX_ITER}}
-}
+    "kmeans1600flip": {"ovr_squared_hinge": {"optimizer": "lbfgs", "alpha": 2.5e-3,
+                                             "max_iter": FINAL_MAX_ITER, "penalize_intercept": True}},
+    "kmeans1600normal": {"ovr_squared_hinge": {"optimizer": "lbfgs", "alpha": 5e-3,
+                                               "max_iter": FINAL_MAX_ITER}},
+}  # fmt: skip
 # sets that are the first rows of another set's training split: its original (unmirrored) images
 FIRST_ROWS = {"kmeans1600normal": ("kmeans1600flip", 50_000)}
-FIXED["kmeans1600normal"] = FIXED["kmeans1600flip"]
 
 
 def _usage() -> dict:

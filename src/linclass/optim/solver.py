@@ -235,9 +235,10 @@ def prepare(optimizer: LBFGS, state: SolverState, objective, X_train: np.ndarray
         W0, b0 = x0[: D * C].reshape(D, C), x0[D * C:]
         if objective.loss.name == "softmax" and C > 1:  # see Problem.centered: same loss, no larger penalty
             W0, b0 = W0 - W0.mean(axis=1, keepdims=True), b0 - b0.mean()
-        precond = fit_preconditioner(resolve(optimizer.precondition, D), X_train, objective.transform,
-                                     loss_curvature(objective, C), l2_strength(objective), C, known)
-        x = precond.to_coordinates(W0, b0, triangular=resolve(optimizer.precondition, D) == "cholesky")
+        mode = resolve(optimizer.precondition, D)
+        precond = fit_preconditioner(mode, X_train, objective.transform, loss_curvature(objective, C),
+                                     l2_strength(objective), C, known)
+        x = precond.to_coordinates(W0, b0, triangular=mode == "cholesky")
         state = SolverState(precond, state.lbfgs._replace(x=x))
     return state, Problem(objective, X_train, y, precond, dtype)
 

@@ -262,3 +262,33 @@ def test_in_place_step_writes_the_same_pairs_and_the_copying_step_leaves_the_old
         for field in ("x", "grad", "s", "y"):
             np.testing.assert_array_equal(getattr(copying, field), getattr(in_place, field))
         assert (copying.value, copying.newest, copying.n_pairs) == (in_place.value, in_place.newest, in_place.n_pairs)
+
+
+@pytest.mark.parametrize("precondition", ["whiten", "diagonal"])
+def test_a_path_reuses_the_rescaling_sample_and_takes_the_same_steps_as_computing_it_again(precondition):
+    X, y = blobs(n_per_class=60)
+    objective = Objective("softmax", penalty="l2", alpha=1e-2)
+    first = solve(objective, X, y, tol=1e-10, precondition=precondition)
+    sample = first.spectrum.sample
+    assert first.n_iter > solver.REFIT_EVERY and isinstance(sample, solver.Sample)
+    assert sample.rows.shape == X.shape and sample.n_rows == X.shape[0]
+    np.testing.assert_array_equal(sample.labels, y)
+    weaker = Objective("softmax", penalty="l2", alpha=1e-4)
+    reused = solve(weaker, X, y, first.params, tol=1e-10, precondition=precondition, known=first.spectrum)
+    again = solve(weaker, X, y, first.params, tol=1e-10, precondition=precondition,
+                  known=first.spectrum._replace(sample=None))
+    assert reused.spectrum.sample is sample and again.spectrum.sample is not sample
+    np.testing.assert_array_equal(again.spectrum.sample.squared, sample.squared)
+    assert reused.n_iter == again.n_iter > solver.REFIT_EVERY
+    for a, b in zip(reused.params, again.params, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # other rows: the sample is computed for them, not taken from the spectrum
+    other = solve(weaker, X[:150], y[:150], first.params, tol=1e-10, precondition=precondition,
+                  known=first.spectrum)
+    assert other.spectrum.sample.n_rows == 150 and other.spectrum.sample.rows.shape[0] == 150
+
+
+def test_the_cholesky_basis_depends_on_alpha_so_its_sample_is_not_passed_on():
+    X, y = blobs(n_per_class=60)
+    result = solve(Objective("softmax", penalty="l2", alpha=1e-3), X, y, tol=1e-10, precondition="cholesky")
+    assert result.n_iter > solver.REFIT_EVERY and result.spectrum.sample is None

@@ -248,7 +248,7 @@ class LinearClassifierCV(LinearClassifier):
                 host_params = tuple(np.asarray(to_host(p)) for p in point.params)  # the path's record
                 W_raw, b_raw = objective.effective_params(host_params)
                 self.coefs_paths_[k, j] = np.hstack([W_raw.T, b_raw[:, None]])
-            fold_params.append(path)
+            fold_params.append([point._replace(spectrum=None) for point in path])  # the refit needs params
 
         if self.refit:
             best = int(np.argmax(self.scores_.sum(axis=0)))

@@ -71,6 +71,8 @@ MAX_WHITEN_FEATURES = 4096
 MAX_CHOLESKY_FEATURES = 8192
 # the modes whose basis is a (D, D) matrix (from the full covariance)
 FULL_BASIS = ("whiten", "cholesky")
+# the modes whose basis and center come from the inputs alone (the Cholesky basis depends on alpha)
+SAMPLE_MODES = ("whiten", "diagonal")
 _CHUNK_ROWS = 2048
 
 
@@ -194,13 +196,19 @@ class Spectrum(NamedTuple):
     ``eigenvalues (D,)`` (the covariance's, or its diagonal), ``basis`` ``(D, D)`` (``(0, 0)``:
     ``B = I``) and, for ``"cholesky"``, the ``covariance`` ``(D, D)`` itself (its factor
     depends on the strength). It depends on the inputs alone, so solves on the same rows at
-    other strengths (a regularization path) reuse it instead of another eigendecomposition."""
+    other strengths (a regularization path) reuse it instead of another eigendecomposition.
+
+    ``sample`` is the moment rows' coordinates along the basis, which the solver's rescaling
+    needs (:class:`linclass.optim.solver.Sample`): the first solve that rescales computes it and
+    returns it with the spectrum, for the modes whose basis does not depend on the strength
+    (:data:`SAMPLE_MODES`)."""
 
     mode: str
     center: np.ndarray
     eigenvalues: np.ndarray
     basis: np.ndarray
     covariance: np.ndarray | None = None
+    sample: object = None
 
 
 def spectrum(mode: str, X: np.ndarray, transform) -> Spectrum:

@@ -47,6 +47,7 @@ from linclass._devices import is_tensor, on_device_of
 from linclass.kernels.threads import one_blas_thread
 from linclass.optim.lbfgs import LBFGS, RUNNING, STATUS_MESSAGES, LBFGSState, check_smooth, lbfgs
 from linclass.optim.precondition import (
+    SAMPLE_MODES,
     Preconditioner,
     Spectrum,
     fit_preconditioner,
@@ -111,6 +112,22 @@ def l2_strength(objective) -> float:
     return float(objective.alpha) if objective.has_penalty and objective.penalty.name == "l2" else 0.0
 
 
+class Sample(NamedTuple):
+    """What rescaling the coordinates reads (:meth:`Problem.refit_scales`), for ``n_rows`` rows of ``X``.
+
+    ``rows``: the moment rows of ``X`` (:func:`~linclass.optim.precondition.sample_rows`),
+    ``labels``: theirs, ``squared``: their coordinates along the basis, squared
+    (``((x' - mu) @ B)²``), ``lengths``: the squared lengths of the basis vectors (``|B_k|²``:
+    1 for an orthogonal basis).
+    """
+
+    rows: np.ndarray
+    labels: np.ndarray
+    squared: np.ndarray
+    lengths: np.ndarray | float
+    n_rows: int
+
+
 class Problem:
     """``f(x) = objective(params(x))`` on the training rows, in preconditioned coordinates ``x``.
 
@@ -126,7 +143,7 @@ class Problem:
         self.preconditioner, self.dtype = preconditioner, numpy_dtype(dtype)
         self.last_params: tuple | None = None
         self.last_correct = 0
-        self._sample: tuple[np.ndarray, np.ndarray] | None = None
+        self.computed_sample: Sample | None = None
 
     @property
     def centered(self) -> bool:
@@ -158,19 +175,19 @@ class Problem:
                 dW, db = dW - dW.mean(axis=1, keepdims=True), db - db.mean()
             return float(result.value), self.preconditioner.gradient(dW, db), grad_max
 
-    def sample(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | float]:
-        """The moment rows of ``X``, their coordinates along the basis ``((x' - mu) @ B)`` and
-        the squared lengths of the basis vectors (``|B_k|²``: 1 for an orthogonal basis)."""
-        if self._sample is None:
-            X_rows = self.X[on_device_of(self.X, sample_rows(self.X.shape[0]))]
+    def sample(self) -> Sample:
+        """The :class:`Sample` of ``X`` along the current basis (computed at the first call; a
+        solve on the same rows at another strength passes it on, see :func:`solve`)."""
+        if self.computed_sample is None:
+            picked = sample_rows(self.X.shape[0])
+            X_rows = self.X[on_device_of(self.X, picked)]
             Xt = _transformed(self.objective.transform, X_rows)
             Xt -= self.preconditioner.center
             basis = self.preconditioner.basis
-            if basis.shape[0]:
-                self._sample = (X_rows, Xt @ basis, (basis * basis).sum(axis=0)[:, None])
-            else:
-                self._sample = (X_rows, Xt, 1.0)
-        return self._sample
+            T, lengths = (Xt @ basis, (basis * basis).sum(axis=0)[:, None]) if basis.shape[0] else (Xt, 1.0)
+            labels = self.y[on_device_of(self.y, picked)]
+            self.computed_sample = Sample(X_rows, labels, T * T, lengths, self.X.shape[0])
+        return self.computed_sample
 
     def refit_scales(self, state: SolverState) -> SolverState:
         """Rescale the coordinates to the softmax's curvature at the current point (same ``(W, b)``).
@@ -180,17 +197,17 @@ class Problem:
         vector (the penalty's curvature along it); the bias: ``1 / sqrt(mean_i w_ic)``. The
         L-BFGS memory is carried into the new coordinates exactly.
         """
-        X_rows, T, lengths = self.sample()
+        sample = self.sample()
         P, run = state.preconditioner, state.lbfgs
-        scores = as_float64(self.objective.scores(self.params(run.x), X_rows))
+        scores = as_float64(self.objective.scores(self.params(run.x), sample.rows))
         scores -= row_max(scores)
         p = exp(scores)
         p /= p.sum(axis=1, keepdims=True)
         w = p * (1.0 - p)
         if self.objective.class_weight is not None:
-            labels = self.y[on_device_of(self.y, sample_rows(self.X.shape[0]))]
-            w *= on_device_of(w, as_float64(self.objective.class_weight))[labels][:, None]
-        curve = (T * T).T @ w / T.shape[0] + 2.0 * l2_strength(self.objective) * lengths
+            w *= on_device_of(w, as_float64(self.objective.class_weight))[sample.labels][:, None]
+        squared = sample.squared
+        curve = squared.T @ w / squared.shape[0] + 2.0 * l2_strength(self.objective) * sample.lengths
         floor = 1e-10 * max(largest(curve), 1e-300)
         bias = maximum(w.mean(axis=0), 1e-10 * max(largest(w.mean(axis=0)), 1e-300))
         new = P._replace(scale=1.0 / sqrt(maximum(curve, floor)), bias_scale=1.0 / sqrt(bias))
@@ -293,7 +310,9 @@ def solve(
         dtype: computation dtype when ``params`` is None (float64 for float64 ``X``, else float32).
         callback: ``callback(n_iter, value, params)`` after every iteration; False stops.
         known: ``spectrum`` of an earlier result on the same ``X`` (and preprocessing), so a
-            path over strengths computes the input covariance's eigendecomposition once.
+            path over strengths computes the input covariance's eigendecomposition once, and
+            (whitened or diagonal coordinates) the moment rows' coordinates the rescaling reads
+            (a sample of as many rows as ``X``'s; computed again for other rows).
         mixed: with a float64 computation, iterate with float32 passes first (over a float32
             copy of a float64 ``X``, or over ``X`` itself) until that run stops — converged, or its
             line search finds no decrease at float32's rounding level — then go on from the same
@@ -319,6 +338,8 @@ def solve(
         single = np.dtype(np.float32)
         phases.insert(0, (cast(X, single) if numpy_dtype(X.dtype) == np.float64 else X, single))
     state, problem = prepare(optimizer, start, objective, phases[0][0], y, phases[0][1], known)
+    if mode in SAMPLE_MODES and known.sample is not None and known.sample.n_rows == X.shape[0]:
+        problem.computed_sample = known.sample  # the same rows along the same basis
     stopped, single_passes = False, 0
     for X_phase, dtype_phase in phases:
         if stopped:
@@ -334,6 +355,8 @@ def solve(
             single_passes = state.lbfgs.n_evaluations
     run = state.lbfgs
     message = STATUS_MESSAGES[run.status] if run.done else f"stopped after {run.n_iter} iterations"
+    if mode in SAMPLE_MODES and problem.computed_sample is not None:
+        known = known._replace(sample=problem.computed_sample)
     return SolveResult(problem.params(run.x), run.value, run.n_iter, run.n_evaluations, run.n_evaluations,
                        run.converged, message, run.grad_max, time.perf_counter() - clock,
                        known if mode != "none" else None, single_passes)

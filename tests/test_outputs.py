@@ -111,6 +111,12 @@ MISSING = "cifar10:/nonexistent/cifar"
          "--out {t}/nope/best.npz: folder {t}/nope does not exist; create it first"),
         (["evaluate", "{t}/missing-model.npz", "--data", MISSING, "--plot", "{t}/folder"],
          "--plot {t}/folder: is a folder; expected a file name"),
+        (["evaluate", "{t}/missing-model.npz", "--data", MISSING, "--plot", "{t}/confusion.pdf"],
+         "--plot {t}/confusion.pdf: figures are written as PNG; expected a name ending in .png"),
+        (["features", "--kind", "kmeans", "--data", MISSING, "--out", "{t}/f.npz", "--plot", "{t}/centroids"],
+         "--plot {t}/centroids: figures are written as PNG; expected a name ending in .png"),
+        (["probe", "--train", "{t}/missing.npz", "--plot", "{t}/curve.txt"],
+         "--plot {t}/curve.txt: figures are written as PNG; expected a name ending in .png"),
         (["predict", "{t}/missing-model.npz", "digits:test[0]", "--out", "{t}/to-null"],
          "--out {t}/to-null: is a symbolic link to /dev/null, which is a character device; "
          "linclass replaces only regular files"),

@@ -131,6 +131,23 @@ def test_cli_json_report_and_plot(files, tmp_path, capsys):
         ({"X": np.zeros((2, 64)), "y": np.array([0, 11])}, ["--train", "{d}/train.npz", "--test", "{f}"],
          "label 11 does not occur in train"),
         (None, ["--train", "{d}/train.npz", "--val-fraction", "1.5"], "--val-fraction must be in (0, 1), got 1.5"),
+        ({"X": np.zeros((0, 3)), "y": np.zeros(0)}, ["--train", "{f}"], "--train {f}: holds no rows"),
+        ({"X": np.zeros((0, 64)), "y": np.zeros(0)}, ["--train", "{d}/train.npz", "--test", "{f}"],
+         "--test {f}: holds no rows"),
+        ({"X": np.ones((6, 3)), "y": np.full(6, 7)}, ["--train", "{f}"],
+         "--train {f}: every label is 7; a classifier needs at least two classes"),
+        ({"X": np.ones((6, 3)), "y": np.array(["cat"] * 6)}, ["--train", "{f}"],
+         "--train {f}: every label is 'cat'; a classifier needs at least two classes"),
+        ({"X": np.ones((6, 3)), "y": np.array([0, 1, 0.25, 1, 0, 1])}, ["--train", "{f}"],
+         "--train {f}: labels are continuous (for example 0.25); expected class labels: integers or strings"),
+        ({"X": np.ones((6, 3)), "y": np.array([0, 1, np.nan, 1, 0, 1])}, ["--train", "{f}"],
+         "--train {f}: labels are continuous (for example nan)"),
+        ({"X": np.ones((2, 3)), "y": np.array([0, 1])}, ["--train", "{f}"],
+         "--train {f}: 2 rows are too few for a validation split of 0.2 (0 rows held out, 2 of the 2 classes "
+         "in the other 2); expected at least one held-out row and two classes to fit"),
+        ({"X": np.ones((2, 3)), "y": np.array([0, 1])}, ["--train", "{f}", "--val-fraction", "0.5"],
+         "--train {f}: 2 rows are too few for a validation split of 0.5 (1 rows held out, 1 of the 2 classes "
+         "in the other 1)"),
     ],
 )  # fmt: skip
 def test_cli_bad_inputs_exit_2_with_one_line_naming_the_flag(files, tmp_path, capsys, make, flags, message):

@@ -62,6 +62,21 @@ def check_output_file(path: str | os.PathLike, name: str = "path") -> Path:
     return Path(text)
 
 
+def check_png_file(path: str | os.PathLike, name: str = "path") -> Path:
+    """:func:`check_output_file` for a figure: the name must end in ``.png`` (figures are written
+    as PNG whatever the name says, so another suffix would mislabel the file).
+
+    Raises:
+        OutputPathError: as for :func:`check_output_file`, or another suffix.
+    """
+    checked = check_output_file(path, name)
+    if checked.suffix.lower() != ".png":
+        raise OutputPathError(
+            f"{name} {os.fspath(path)}: figures are written as PNG; expected a name ending in .png"
+        )
+    return checked
+
+
 def check_output_folder(path: str | os.PathLike, name: str = "path", files: Iterable[str] = ()) -> Path:
     """Check that ``path`` is, or can be created as, a writable folder for the given ``files``.
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from linclass._devices import to_host
-from linclass.app.probe_data import FeatureSplit, as_split
+from linclass.app.probe_data import FeatureSplit, ProbeInputError, as_split
 from linclass.estimator.cv import c_to_alpha, regularization_path
 from linclass.kernels import get_kernels
 from linclass.objective import Objective
@@ -107,7 +107,19 @@ def probe(
         test_split = test_split.matched_to(train_split)
     classes, y_all = train_split.classes, train_split.y
     n_classes = len(classes)
+    if n_classes < 2:
+        raise ProbeInputError(
+            f"{train_split.name}: every label is {classes.tolist()[0]!r}; "
+            "a classifier needs at least two classes"
+        )
     fit_rows, val_rows = split_indices(y_all, validation_fraction, stratify=True, random_state=random_state)
+    if not len(val_rows) or len(np.unique(y_all[fit_rows])) < 2:
+        raise ProbeInputError(
+            f"{train_split.name}: {len(y_all)} rows are too few for a validation split of "
+            f"{validation_fraction:g} ({len(val_rows)} rows held out, {len(np.unique(y_all[fit_rows]))} of "
+            f"the {n_classes} classes in the other {len(fit_rows)}); expected at least one held-out row "
+            "and two classes to fit"
+        )
     kernels = get_kernels() if device is None else get_kernels("torch", device=device)
     place = getattr(kernels, "place", lambda array: array)
     X_fit, y_fit = place(np.asarray(train_split.X[fit_rows])), place(y_all[fit_rows])

@@ -54,6 +54,17 @@ class FeatureSplit:
                 f"{self.name}: expected one label per row ({self.X.shape[0]}), got labels of shape "
                 f"{self.labels.shape}"
             )
+        if self.X.shape[0] == 0:
+            raise ProbeInputError(f"{self.name}: holds no rows")
+        if self.labels.dtype.kind == "f":
+            labels = np.asarray(self.labels)
+            fractional = labels[np.isfinite(labels) & (labels != np.round(labels))]
+            if fractional.size or not np.isfinite(labels).all():
+                example = fractional[0] if fractional.size else labels[~np.isfinite(labels)][0]
+                raise ProbeInputError(
+                    f"{self.name}: labels are continuous (for example {float(example)!r}); expected class "
+                    "labels: integers or strings"
+                )
         for start in range(0, self.X.shape[0], _CHECK_ROWS):
             if self.X.dtype.kind == "f" and not np.isfinite(self.X[start : start + _CHECK_ROWS]).all():
                 raise ProbeInputError(f"{self.name}: features hold NaN or infinity (from row {start} on)")

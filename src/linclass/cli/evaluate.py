@@ -58,13 +58,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from linclass.app.outputs import check_output_file
+    from linclass.app.outputs import check_png_file
     from linclass.app.predict import load_classifier, load_split, rows_for_model
     from linclass.metrics import evaluate_model, format_confusion_matrix, format_report, normalize_rows
 
     check_data_option("--data", args.data)
     if args.plot:
-        check_output_file(args.plot, "--plot")
+        check_png_file(args.plot, "--plot")
     model = load_classifier(args.model)
     data = load_split(args.data, args.split)
     X, y = rows_for_model(model, data, f"data {args.data!r}")

@@ -98,14 +98,14 @@ def _extractor(args: argparse.Namespace, verbose: bool):
 
 
 def run(args: argparse.Namespace) -> int:
-    from linclass.app.outputs import check_output_file
+    from linclass.app.outputs import check_output_file, check_png_file
     from linclass.datasets import load_source, save_features
     from linclass.features import extract_features
 
     extractor = _extractor(args, verbose=not args.quiet)
     check_output_file(args.out, "--out")
     if args.plot:
-        check_output_file(args.plot, "--plot")
+        check_png_file(args.plot, "--plot")
     dataset = load_source(args.data)
     features, settings = extract_features(dataset, extractor, augment=args.augment)
     settings["kind"] = args.kind

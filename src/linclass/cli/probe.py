@@ -75,7 +75,7 @@ def _grid(text: str | None) -> list[float] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from linclass.app.outputs import check_output_file
+    from linclass.app.outputs import check_png_file
     from linclass.app.probe import probe
     from linclass.app.probe_data import ProbeInputError
 
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.tol > 0:  # the schema allows 0 (early stopping's threshold); a solve needs > 0
         raise UsageError(f"--tol must be > 0, got {args.tol}")
     if args.plot:
-        check_output_file(args.plot, "--plot")
+        check_png_file(args.plot, "--plot")
     try:
         report = probe(
             args.train,

@@ -162,3 +162,24 @@ def test_cli_bad_inputs_exit_2_with_one_line_naming_the_flag(files, tmp_path, ca
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message.format(d=files, f=bad) in err
+
+
+def test_a_memory_mapped_file_on_the_torch_cpu_backend_is_shared_without_a_warning(files, tmp_path):
+    pytest.importorskip("torch")
+    import subprocess
+    import sys
+
+    # in a fresh process: PyTorch reports a read-only array once per process, so an earlier test
+    # could have used up the report
+    script = (
+        "import warnings, numpy as np; warnings.simplefilter('error');"
+        "from linclass.app.probe_data import load_split; from linclass._devices import host_tensor;"
+        f"split = load_split({str(files / 'train.npz')!r}, 'train');"
+        "assert isinstance(split.X, np.memmap) and not split.X.flags.writeable;"
+        "t = host_tensor(split.X); assert t.data_ptr() == split.X.ctypes.data;"
+        f"from linclass.app.probe import probe; r = probe({str(files / 'train.npz')!r}, device='cpu', Cs=[1.0]);"
+        "print(r.C)"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "1.0\n" and "not writable" not in result.stderr

@@ -144,15 +144,32 @@ def to_host(value: Any) -> Any:
     return value.detach().cpu().numpy() if is_tensor(value) else value
 
 
+def host_tensor(array: np.ndarray) -> Any:
+    """A CPU tensor sharing the memory of ``array`` (C-contiguous; copied only when it is not).
+
+    A read-only array — a memory-mapped file — is shared too: linclass never writes into its
+    inputs, so PyTorch's warning that writing through such a tensor is undefined does not apply
+    and is not passed on to the user.
+    """
+    import warnings
+
+    import torch
+
+    array = np.ascontiguousarray(array)
+    if array.flags.writeable:
+        return torch.from_numpy(array)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The given NumPy array is not writable", UserWarning)
+        return torch.from_numpy(array)
+
+
 def on_device_of(like: Any, value: Any) -> Any:
     """``value`` (an array or a tensor, dtype kept) on ``like``'s device when ``like`` is a tensor;
     ``value`` itself otherwise. A NumPy array on the CPU becomes a tensor sharing its memory."""
     if not is_tensor(like):
         return value
     if not is_tensor(value):
-        import torch
-
-        value = torch.from_numpy(np.ascontiguousarray(value))
+        value = host_tensor(value)
     return value.to(like.device)
 
 

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from linclass._devices import HostRows, resolve_device
+from linclass._devices import HostRows, host_tensor, resolve_device
 from linclass.kernels import torch_kernels
 from linclass.kernels.protocol import ChunkSums
 from linclass.kernels.threads import map_parts, num_threads
@@ -151,7 +151,7 @@ class TorchKernels:
         array = np.asarray(array)
         if array.dtype in (np.uint16, np.uint32, np.uint64):
             array = array.astype(np.int64)  # torch has no arithmetic on wide unsigned integers
-        return torch.from_numpy(np.ascontiguousarray(array))
+        return host_tensor(array)
 
     @staticmethod
     def fetch(array: Any) -> np.ndarray:

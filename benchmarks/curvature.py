@@ -203,9 +203,9 @@ def linclass_solve(X: np.ndarray, y: np.ndarray, alpha: float, mixed: bool, max_
     passes = [0]
 
     class Counted(Objective):
-        def batch(self, params, X, y):
+        def data_batch(self, params, X, y):  # every pass, the solver's and batch's
             passes[0] += 1
-            return super().batch(params, X, y)
+            return super().data_batch(params, X, y)
 
     points = []
     solve(Counted("softmax", penalty="l2", alpha=alpha), X, y, tol=1e-9, max_iter=max_iter, mixed=mixed,

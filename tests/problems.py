@@ -37,11 +37,18 @@ class InterruptAfter:
     def __init__(self, objective, limit):
         self.objective, self.limit, self.calls = objective, limit, 0
 
-    def batch(self, params, X, y):
+    def _count(self) -> None:
         self.calls += 1
         if self.calls > self.limit:
             raise KeyboardInterrupt
+
+    def batch(self, params, X, y):
+        self._count()
         return self.objective.batch(params, X, y)
+
+    def data_batch(self, params, X, y):  # the full-batch solver's pass
+        self._count()
+        return self.objective.data_batch(params, X, y)
 
     def __getattr__(self, name):
         return getattr(self.objective, name)

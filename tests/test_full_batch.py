@@ -9,13 +9,14 @@ from problems import linear_problem
 
 
 class _Recording(Objective):
-    """Records the address, shape and dtype of every array ``batch`` evaluates."""
+    """Records the address, shape and dtype of every array a pass evaluates (``batch`` makes its
+    pass through ``data_batch``, the full-batch solver calls ``data_batch`` itself)."""
 
     seen: list = []
 
-    def batch(self, params, X, y):
+    def data_batch(self, params, X, y):
         type(self).seen.append((X.__array_interface__["data"][0], X.shape, X.dtype))
-        return super().batch(params, X, y)
+        return super().data_batch(params, X, y)
 
 
 @pytest.mark.parametrize("optimizer", ["gd", "lbfgs"])

@@ -31,12 +31,21 @@ from typing import NamedTuple
 
 import numpy as np
 
+from linclass._arrays import copy
 from linclass.kernels import Kernels, default_kernels
 from linclass.losses import LossSpec, get_loss
 from linclass.penalties import Penalty, get_penalty
 from linclass.preprocess import Affine
 
 Params = tuple[np.ndarray, np.ndarray]
+
+
+def _add(a, b, in_place: bool):
+    """``a += b`` into ``a`` itself when ``in_place``, else into a copy of ``a`` (the same rounding
+    and dtype either way)."""
+    out = a if in_place else copy(a)
+    out += b
+    return out
 
 
 class BatchResult(NamedTuple):
@@ -117,7 +126,19 @@ class Objective:
         return self.alpha * (float(reg) + float((b * b).sum())), dreg * self.alpha, b * (2 * self.alpha)
 
     def batch(self, params: Params, X: np.ndarray, y: np.ndarray) -> BatchResult:
-        """Value, gradients and correct-prediction count on ``X (N, D)``, ``y (N,)``."""
+        """Value, gradients and correct-prediction count on ``X (N, D)``, ``y (N,)``.
+
+        ``with_penalty(params, data_batch(params, X, y))``: the pass over the rows is
+        :meth:`data_batch` (which the full-batch solver calls itself), the penalty is added after.
+        """
+        return self.with_penalty(params, self.data_batch(params, X, y), in_place=True)
+
+    def data_batch(self, params: Params, X: np.ndarray, y: np.ndarray) -> BatchResult:
+        """The data term of :meth:`batch` alone: mean loss, its gradients and the correct count.
+
+        It does not depend on the penalty or its strength, so a solve at another ``alpha`` from
+        the same point reuses it (:func:`linclass.optim.solve`'s ``evaluation``).
+        """
         W, b = params
         sums = self.kernels.linear_loss(
             X, y, W, b, loss=self.loss, class_weight=self.class_weight, transform=self.transform
@@ -126,12 +147,19 @@ class Objective:
         inverse_n = 1.0 / sums.n
         dW *= inverse_n
         db *= inverse_n
+        return BatchResult(sums.loss_sum / sums.n, (dW, db), sums.n_correct)
+
+    def with_penalty(self, params: Params, data: BatchResult, in_place: bool = False) -> BatchResult:
+        """:meth:`batch`'s result from its data term ``data`` at ``params`` (the same numbers bit for
+        bit); ``in_place`` adds the penalty's gradient into ``data``'s arrays, else into copies."""
+        W, b = params
+        dW, db = data.grads
         reg, dreg, dreg_b = self._penalty(W, b)
         if dreg is not None:
-            dW += dreg
+            dW = _add(dW, dreg, in_place)
         if dreg_b is not None:
-            db += dreg_b
-        return BatchResult(sums.loss_sum / sums.n + reg, (dW, db), sums.n_correct)
+            db = _add(db, dreg_b, in_place)
+        return BatchResult(data.value + reg, (dW, db), data.n_correct)
 
     def value_and_grad(self, params: Params, X: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
         """Objective value and ``(dW, db)`` on ``X (N, D)``, ``y (N,)``."""

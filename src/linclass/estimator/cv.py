@@ -248,7 +248,7 @@ class LinearClassifierCV(LinearClassifier):
                 host_params = tuple(np.asarray(to_host(p)) for p in point.params)  # the path's record
                 W_raw, b_raw = objective.effective_params(host_params)
                 self.coefs_paths_[k, j] = np.hstack([W_raw.T, b_raw[:, None]])
-            fold_params.append([point._replace(spectrum=None) for point in path])  # the refit needs params
+            fold_params.append([point._replace(spectrum=None, evaluation=None) for point in path])
 
         if self.refit:
             best = int(np.argmax(self.scores_.sum(axis=0)))
@@ -329,6 +329,7 @@ class PathPoint(NamedTuple):
     score: float
     n_iter: int
     spectrum: object = None
+    evaluation: object = None  # the solve's last evaluation, at params (linclass.optim.solver.Evaluation)
 
 
 def regularization_path(
@@ -341,6 +342,7 @@ def regularization_path(
     *,
     start: tuple[np.ndarray, np.ndarray] | None = None,
     known=None,
+    evaluation=None,
     tol: float = 1e-4,
     max_iter: int = 1000,
     n_classes: int | None = None,
@@ -349,18 +351,20 @@ def regularization_path(
     """Solve ``objective`` on ``X (N, D)``, ``y (N,)`` at each of ``alphas`` in order, each from the
     solution before (the first from ``start``, or zeros), scored by accuracy on ``X_val``, ``y_val``.
 
-    ``tol``, ``max_iter``, ``n_classes``, ``dtype`` and ``known`` (the spectrum of ``X``, as
-    a ``PathPoint`` holds it) are :func:`linclass.optim.solve`'s; the eigendecomposition of the
-    inputs' covariance is computed once for the whole path.
+    ``tol``, ``max_iter``, ``n_classes``, ``dtype``, ``known`` (the spectrum of ``X``, as a
+    ``PathPoint`` holds it) and ``evaluation`` (that of ``start``, as a ``PathPoint`` holds it)
+    are :func:`linclass.optim.solve`'s: the eigendecomposition of the inputs' covariance is
+    computed once for the whole path, and each warm start takes its first value and gradient
+    from the solve before it, without a pass.
     """
     path, params = [], start
     for alpha in np.asarray(alphas, dtype=np.float64):
         fitted = replace(objective, alpha=float(alpha))
         result = solve(fitted, X, y, params, tol=tol, max_iter=max_iter, n_classes=n_classes, dtype=dtype,
-                       known=known)  # fmt: skip
-        params, known = result.params, result.spectrum
+                       known=known, evaluation=evaluation)  # fmt: skip
+        params, known, evaluation = result.params, result.spectrum, result.evaluation
         score = _accuracy(fitted, params, X_val, y_val)
-        path.append(PathPoint(float(alpha), params, score, result.n_iter, known))
+        path.append(PathPoint(float(alpha), params, score, result.n_iter, known, evaluation))
     return path
 
 

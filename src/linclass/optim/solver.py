@@ -10,8 +10,8 @@ path over regularization strengths wants), and says how it went:
     >>> result.converged, result.n_passes == result.n_evaluations
     (True, True)
 
-Every pass over the data is one ``objective.batch(params, X, y)`` call, so the solver runs on
-whatever kernels the objective uses; the rest is arithmetic on ``(D, C)`` arrays. The
+Every pass over the data is one ``objective.data_batch(params, X, y)`` call, so the solver runs
+on whatever kernels the objective uses; the rest is arithmetic on ``(D, C)`` arrays. The
 iterations run in the coordinates of :mod:`linclass.optim.precondition`, which leave the
 objective — and so its optimum — unchanged.
 
@@ -34,6 +34,7 @@ from linclass._arrays import (
     as_float64,
     cast,
     concat,
+    equal,
     exp,
     largest,
     largest_abs,
@@ -76,8 +77,8 @@ class SolveResult(NamedTuple):
         value: objective at ``params``.
         n_iter: L-BFGS iterations.
         n_evaluations: objective evaluations (value and gradient).
-        n_passes: passes over the training rows: ``n_evaluations`` (the preconditioner's
-            moments read at most ``MOMENT_ROWS`` rows once more).
+        n_passes: passes over the training rows: ``n_evaluations``, less a first one taken from
+            ``evaluation`` (the preconditioner's moments read at most ``MOMENT_ROWS`` rows once more).
         converged: the gradient or relative-decrease test was met.
         message: why it stopped.
         grad_max: largest gradient component at ``params``.
@@ -85,6 +86,8 @@ class SolveResult(NamedTuple):
         spectrum: the input moments the coordinates were built from (None without
             preconditioning): pass it to the next :func:`solve` on the same rows.
         single_passes: of ``n_passes``, those made in float32 before a float64 finish (``mixed``).
+        evaluation: the :class:`Evaluation` at ``params`` (None if the last one was elsewhere):
+            pass it to the next :func:`solve` from ``params`` on the same rows.
     """
 
     params: tuple[np.ndarray, np.ndarray]  # on the device of a tensor X
@@ -98,6 +101,7 @@ class SolveResult(NamedTuple):
     seconds: float
     spectrum: Spectrum | None = None
     single_passes: int = 0
+    evaluation: Evaluation | None = None
 
 
 def loss_curvature(objective, n_classes: int) -> float:
@@ -128,6 +132,32 @@ class Sample(NamedTuple):
     n_rows: int
 
 
+class Evaluation(NamedTuple):
+    """A solve's last evaluation: its ``params``, the data term there (``Objective.data_batch``:
+    mean loss, gradients, correct count — no penalty) and what it was computed with.
+
+    A solve at another strength that starts from these ``params`` on the same rows takes its
+    first value and gradient from it instead of a pass (:func:`solve`'s ``evaluation``): the data
+    term does not depend on the penalty, so the numbers are those of the pass, bit for bit.
+    """
+
+    params: tuple
+    data: Any
+    n_rows: int
+    objective: Any
+
+    def matches(self, objective, X, params: tuple) -> bool:
+        """Whether this is the data term of ``objective`` on ``X``'s rows at ``params`` exactly."""
+        mine = self.objective
+        return (
+            self.n_rows == X.shape[0]
+            and (mine.loss, mine.kernels) == (objective.loss, objective.kernels)
+            and mine.transform is objective.transform
+            and mine.class_weight is objective.class_weight
+            and all(a.dtype == b.dtype and equal(a, b) for a, b in zip(self.params, params, strict=True))
+        )
+
+
 class Problem:
     """``f(x) = objective(params(x))`` on the training rows, in preconditioned coordinates ``x``.
 
@@ -144,6 +174,14 @@ class Problem:
         self.last_params: tuple | None = None
         self.last_correct = 0
         self.computed_sample: Sample | None = None
+        # an earlier solve's evaluation at the warm start (x0, params), for the first evaluation only
+        self.start_evaluation: Evaluation | None = None
+        self.start_point: tuple = (None, None)
+        # the last evaluation and the lowest one (where a line search that found no decrease
+        # leaves the iterate, many trial points back)
+        self.evaluations: dict[str, Evaluation] = {}
+        self.lowest = math.inf
+        self.reused = 0  # evaluations taken from start_evaluation, without a pass
 
     @property
     def centered(self) -> bool:
@@ -161,9 +199,20 @@ class Problem:
         return cast(W, self.dtype), cast(b, self.dtype)
 
     def fun(self, x: np.ndarray) -> tuple[float, np.ndarray, float]:
-        with one_blas_thread():  # the pass gets the cores; the coordinate changes are small
-            params = self.params(x)
-        result = self.objective.batch(params, self.X, self.y)
+        known, self.start_evaluation = self.start_evaluation, None
+        if known is not None and x is self.start_point[0] and known.matches(self.objective, self.X,
+                                                                            self.start_point[1]):
+            params, data = self.start_point[1], known.data  # the warm start itself (see solve)
+            self.reused += 1
+        else:
+            with one_blas_thread():  # the pass gets the cores; the coordinate changes are small
+                params = self.params(x)
+            data = self.objective.data_batch(params, self.X, self.y)
+        result = self.objective.with_penalty(params, data)  # data stays as it is, for a later solve
+        evaluation = Evaluation(params, data, self.X.shape[0], self.objective)
+        self.evaluations["last"] = evaluation
+        if result.value <= self.lowest:
+            self.lowest, self.evaluations["lowest"] = result.value, evaluation
         dW, db = result.grads
         self.last_params, self.last_correct = params, result.n_correct
         grad_max = largest_abs((dW, db))
@@ -174,6 +223,13 @@ class Problem:
             if self.centered:
                 dW, db = dW - dW.mean(axis=1, keepdims=True), db - db.mean()
             return float(result.value), self.preconditioner.gradient(dW, db), grad_max
+
+    def evaluation_at(self, params: tuple) -> Evaluation | None:
+        """The last or the lowest evaluation if it was at exactly ``params``, else None."""
+        for evaluation in self.evaluations.values():
+            if evaluation.matches(self.objective, self.X, params):
+                return evaluation
+        return None
 
     def sample(self) -> Sample:
         """The :class:`Sample` of ``X`` along the current basis (computed at the first call; a
@@ -290,6 +346,7 @@ def solve(
     callback: Callable[[int, float, tuple], bool | None] | None = None,
     known: Spectrum | None = None,
     mixed: bool = False,
+    evaluation: Evaluation | None = None,
 ) -> SolveResult:
     """Minimize a smooth ``objective`` on ``X (N, D)``, ``y (N,)`` by preconditioned L-BFGS.
 
@@ -318,6 +375,11 @@ def solve(
             line search finds no decrease at float32's rounding level — then go on from the same
             point and L-BFGS memory with float64 passes to ``tol``. The optimum is float64's;
             most passes cost float32's (on Fashion-MNIST pixels about a quarter).
+        evaluation: ``evaluation`` of an earlier result on the same ``X`` and ``y`` (the objective
+            may differ in its penalty): when ``params`` are that result's, exactly, the first value
+            and gradient are those at ``params`` from its data term and this penalty, without a
+            pass; otherwise it is not used. (A pass would evaluate the start's round trip through
+            the new coordinates, which can differ from ``params`` in the last bit.)
     """
     clock = time.perf_counter()
     check_smooth(objective)
@@ -340,6 +402,7 @@ def solve(
     state, problem = prepare(optimizer, start, objective, phases[0][0], y, phases[0][1], known)
     if mode in SAMPLE_MODES and known.sample is not None and known.sample.n_rows == X.shape[0]:
         problem.computed_sample = known.sample  # the same rows along the same basis
+    problem.start_evaluation, problem.start_point = evaluation, (state.lbfgs.x, params)
     stopped, single_passes = False, 0
     for X_phase, dtype_phase in phases:
         if stopped:
@@ -352,11 +415,13 @@ def solve(
             run = state.lbfgs
             stopped = callback is not None and callback(run.n_iter, run.value, problem.params(run.x)) is False
         if dtype_phase != dtype:  # the float32 phase comes first
-            single_passes = state.lbfgs.n_evaluations
+            single_passes = state.lbfgs.n_evaluations - problem.reused
     run = state.lbfgs
     message = STATUS_MESSAGES[run.status] if run.done else f"stopped after {run.n_iter} iterations"
     if mode in SAMPLE_MODES and problem.computed_sample is not None:
         known = known._replace(sample=problem.computed_sample)
-    return SolveResult(problem.params(run.x), run.value, run.n_iter, run.n_evaluations, run.n_evaluations,
+    params = problem.params(run.x)
+    last = problem.evaluation_at(params)
+    return SolveResult(params, run.value, run.n_iter, run.n_evaluations, run.n_evaluations - problem.reused,
                        run.converged, message, run.grad_max, time.perf_counter() - clock,
-                       known if mode != "none" else None, single_passes)
+                       known if mode != "none" else None, single_passes, last)

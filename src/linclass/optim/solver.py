@@ -133,12 +133,13 @@ class Sample(NamedTuple):
 
 
 class Evaluation(NamedTuple):
-    """A solve's last evaluation: its ``params``, the data term there (``Objective.data_batch``:
+    """An evaluation of a solve: its ``params``, the data term there (``Objective.data_batch``:
     mean loss, gradients, correct count — no penalty) and what it was computed with.
 
     A solve at another strength that starts from these ``params`` on the same rows takes its
     first value and gradient from it instead of a pass (:func:`solve`'s ``evaluation``): the data
-    term does not depend on the penalty, so the numbers are those of the pass, bit for bit.
+    term does not depend on the penalty, so the numbers are those of a pass at ``params``, bit
+    for bit.
     """
 
     params: tuple

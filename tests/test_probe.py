@@ -139,9 +139,12 @@ def test_cli_json_report_and_plot(files, tmp_path, capsys):
         ({"X": np.ones((6, 3)), "y": np.array(["cat"] * 6)}, ["--train", "{f}"],
          "--train {f}: every label is 'cat'; a classifier needs at least two classes"),
         ({"X": np.ones((6, 3)), "y": np.array([0, 1, 0.25, 1, 0, 1])}, ["--train", "{f}"],
-         "--train {f}: labels are continuous (for example 0.25); expected class labels: integers or strings"),
+         "--train {f}: Unknown label type: continuous (for example 0.25). Maybe you are trying to fit a "
+         "classifier"),
         ({"X": np.ones((6, 3)), "y": np.array([0, 1, np.nan, 1, 0, 1])}, ["--train", "{f}"],
-         "--train {f}: labels are continuous (for example nan)"),
+         "--train {f}: Input y contains NaN or infinity; labels must be finite class labels."),
+        ({"X": np.ones((6, 3)), "y": np.array([0, 1, 2j, 1, 0, 1])}, ["--train", "{f}"],
+         "--train {f}: Unknown label type: y has dtype complex128."),
         ({"X": np.ones((2, 3)), "y": np.array([0, 1])}, ["--train", "{f}"],
          "--train {f}: 2 rows are too few for a validation split of 0.2 (0 rows held out, 2 of the 2 classes "
          "in the other 2); expected at least one held-out row and two classes to fit"),

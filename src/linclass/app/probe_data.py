@@ -21,6 +21,7 @@ import numpy as np
 
 from linclass.datasets.base import DataFormatError
 from linclass.datasets.mapped import map_arrays
+from linclass.estimator._checks import classification_labels
 
 NAME_PAIRS = (("X", "y"), ("features", "labels"))
 _CHECK_ROWS = 8192  # rows per chunk when checking that features are finite
@@ -56,15 +57,10 @@ class FeatureSplit:
             )
         if self.X.shape[0] == 0:
             raise ProbeInputError(f"{self.name}: holds no rows")
-        if self.labels.dtype.kind == "f":
-            labels = np.asarray(self.labels)
-            fractional = labels[np.isfinite(labels) & (labels != np.round(labels))]
-            if fractional.size or not np.isfinite(labels).all():
-                example = fractional[0] if fractional.size else labels[~np.isfinite(labels)][0]
-                raise ProbeInputError(
-                    f"{self.name}: labels are continuous (for example {float(example)!r}); expected class "
-                    "labels: integers or strings"
-                )
+        try:
+            classification_labels(np.asarray(self.labels))
+        except ValueError as exc:
+            raise ProbeInputError(f"{self.name}: {exc}") from None
         for start in range(0, self.X.shape[0], _CHECK_ROWS):
             if self.X.dtype.kind == "f" and not np.isfinite(self.X[start : start + _CHECK_ROWS]).all():
                 raise ProbeInputError(f"{self.name}: features hold NaN or infinity (from row {start} on)")

@@ -181,10 +181,12 @@ def classification_labels(y: np.ndarray) -> np.ndarray:
     if y.dtype.kind == "f":
         if not np.isfinite(y).all():
             raise ValueError("Input y contains NaN or infinity; labels must be finite class labels.")
-        if (y != np.round(y)).any():
+        fractional = y[y != np.round(y)]
+        if fractional.size:
             raise ValueError(
-                "Unknown label type: continuous. Maybe you are trying to fit a classifier, which expects "
-                "discrete classes, on a regression target with continuous values."
+                f"Unknown label type: continuous (for example {float(fractional[0])!r}). Maybe you are "
+                "trying to fit a classifier, which expects discrete classes, on a regression target with "
+                "continuous values."
             )
     elif y.dtype.kind == "O":
         is_str = [isinstance(v, str) for v in y]

@@ -329,7 +329,7 @@ class PathPoint(NamedTuple):
     score: float
     n_iter: int
     spectrum: object = None
-    evaluation: object = None  # the solve's last evaluation, at params (linclass.optim.solver.Evaluation)
+    evaluation: object = None  # the solve's evaluation at params (linclass.optim.solver.Evaluation)
 
 
 def regularization_path(

@@ -86,7 +86,7 @@ class SolveResult(NamedTuple):
         spectrum: the input moments the coordinates were built from (None without
             preconditioning): pass it to the next :func:`solve` on the same rows.
         single_passes: of ``n_passes``, those made in float32 before a float64 finish (``mixed``).
-        evaluation: the :class:`Evaluation` at ``params`` (None if the last one was elsewhere):
+        evaluation: the :class:`Evaluation` at ``params`` (None if neither the last nor the lowest was there):
             pass it to the next :func:`solve` from ``params`` on the same rows.
     """
 

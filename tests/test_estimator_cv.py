@@ -158,3 +158,33 @@ def test_bad_hyperparameters_name_the_argument(params, error, message):
     with pytest.raises(error) as info:
         LinearClassifierCV(**params).fit(X, y)
     assert str(info.value).startswith(message)
+
+
+def test_the_folds_and_the_refit_share_one_spectrum_and_one_rescaling_sample(monkeypatch):
+    """One eigendecomposition and one rescaling sample per fit, not one per fold; a float32 grid on
+    float64 inputs solves on float32 copies of the fold rows. The choice is scikit-learn's still."""
+    import linclass.estimator.cv as cv
+    import linclass.optim.solver as solver
+
+    X, y = _problem("digits")
+    spectra, samples, solved_on = [], [], []
+    real_spectrum, real_sample, real_solve = cv.spectrum, solver.Problem.sample, cv.solve
+    monkeypatch.setattr(cv, "spectrum", lambda *a: spectra.append(a[1].shape) or real_spectrum(*a))
+
+    def sample(problem):
+        if problem.computed_sample is None:
+            samples.append(problem.X.shape)
+        return real_sample(problem)
+
+    def solve(objective, X_fit, *args, **kwargs):
+        solved_on.append(X_fit.dtype)
+        return real_solve(objective, X_fit, *args, **kwargs)
+
+    monkeypatch.setattr(solver.Problem, "sample", sample)
+    monkeypatch.setattr(cv, "solve", solve)
+    ours = LinearClassifierCV(Cs=GRID, tol=1e-6, dtype="float32").fit(X, y)
+    assert spectra == [X.shape] and len(samples) == 1 and samples[0][0] < X.shape[0]  # the first fold's
+    assert solved_on == [np.float32] * (5 * len(GRID) + 1)
+    reference = _scikit_learn(X, y, True)
+    assert ours.C_ == reference.C_
+    np.testing.assert_allclose(ours.coef_, reference.coef_, atol=1e-3)  # float32, tol 1e-6

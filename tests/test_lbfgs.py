@@ -271,7 +271,7 @@ def test_a_path_reuses_the_rescaling_sample_and_takes_the_same_steps_as_computin
     first = solve(objective, X, y, tol=1e-10, precondition=precondition)
     sample = first.spectrum.sample
     assert first.n_iter > solver.REFIT_EVERY and isinstance(sample, solver.Sample)
-    assert sample.rows.shape == X.shape and sample.n_rows == X.shape[0]
+    assert sample.rows.shape == X.shape and sample.squared.dtype == X.dtype == np.float64
     np.testing.assert_array_equal(sample.labels, y)
     weaker = Objective("softmax", penalty="l2", alpha=1e-4)
     reused = solve(weaker, X, y, first.params, tol=1e-10, precondition=precondition, known=first.spectrum)
@@ -282,10 +282,14 @@ def test_a_path_reuses_the_rescaling_sample_and_takes_the_same_steps_as_computin
     assert reused.n_iter == again.n_iter > solver.REFIT_EVERY
     for a, b in zip(reused.params, again.params, strict=True):
         np.testing.assert_array_equal(a, b)
-    # other rows: the sample is computed for them, not taken from the spectrum
+    # other rows of the same inputs (a fold, a refit): the sample travels with the spectrum, as
+    # the coordinates it picks leave the optimum where it is
     other = solve(weaker, X[:150], y[:150], first.params, tol=1e-10, precondition=precondition,
                   known=first.spectrum)
-    assert other.spectrum.sample.n_rows == 150 and other.spectrum.sample.rows.shape[0] == 150
+    alone = solve(weaker, X[:150], y[:150], first.params, tol=1e-10, precondition=precondition)
+    assert other.spectrum.sample is sample and alone.spectrum.sample.rows.shape[0] == 150
+    assert other.converged and alone.converged
+    np.testing.assert_allclose(other.params[0], alone.params[0], atol=1e-6)
 
 
 def test_the_cholesky_basis_depends_on_alpha_so_its_sample_is_not_passed_on():

@@ -27,6 +27,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from linclass._arrays import cast, numpy_dtype
 from linclass._devices import on_device_of, to_host
 from linclass.calibration import fit_platt
 from linclass.estimator._checks import check_feature_names, check_is_fitted, column_or_1d, validate_X
@@ -34,6 +35,7 @@ from linclass.estimator.classifier import LinearClassifier
 from linclass.hyperparameters import Hyperparameter, _bool
 from linclass.losses import get_loss, loss_names
 from linclass.objective import Objective
+from linclass.optim.precondition import resolve, spectrum
 from linclass.optim.solver import solve
 from linclass.preprocess import fit_transform
 
@@ -231,6 +233,10 @@ class LinearClassifierCV(LinearClassifier):
         self.scores_ = np.zeros((n_folds, n_grid))
         self.n_iter_ = np.zeros((n_folds, n_grid), dtype=np.int64)
         self.coefs_paths_ = np.zeros((n_folds, n_grid, n_classes, X.shape[1] + 1))
+        # One spectrum of the inputs (and the rescaling sample the first solve adds to it) for
+        # every fold and the refit: it picks the solver's coordinates, never the optimum, and the
+        # folds' rows share most of their moments (5 folds and the refit: one eigendecomposition, not 6).
+        known = spectrum(resolve("auto", X.shape[1]), X_dev, fit_transform(self.preprocess, X))
         fold_params = []
         for k, (train, test) in enumerate(folds):
             if train is None:
@@ -238,11 +244,14 @@ class LinearClassifierCV(LinearClassifier):
             else:
                 X_fit, y_fit = X_dev[on_device_of(X_dev, train)], y_dev[on_device_of(y_dev, train)]
                 X_test, y_test, X_host = X_dev[on_device_of(X_dev, test)], y_idx[test], X[train]
+            X_fit = _rows_in(X_fit, dtype)
             objective = replace(template, transform=fit_transform(self.preprocess, X_host))
             path = regularization_path(
                 objective, X_fit, y_fit, self._fold_alphas(X_host.shape[0], n_classes), X_test, y_test,
-                tol=float(self.tol), max_iter=int(self.max_iter), n_classes=n_classes, dtype=dtype,
+                known=known, tol=float(self.tol), max_iter=int(self.max_iter), n_classes=n_classes,
+                dtype=dtype,
             )  # fmt: skip
+            known = path[-1].spectrum
             for j, point in enumerate(path):
                 self.n_iter_[k, j], self.scores_[k, j] = point.n_iter, point.score
                 host_params = tuple(np.asarray(to_host(p)) for p in point.params)  # the path's record
@@ -253,7 +262,7 @@ class LinearClassifierCV(LinearClassifier):
         if self.refit:
             best = int(np.argmax(self.scores_.sum(axis=0)))
             self.C_, self.alpha_ = float(self.Cs_[best]), float(self.alphas_[best])
-            self._refit(template, X, y_idx, X_val, y_val, fold_params, best, dtype, place)
+            self._refit(template, X, y_idx, X_val, y_val, fold_params, best, dtype, place, known)
         else:
             best_each = np.argmax(self.scores_, axis=1)
             self.C_, self.alpha_ = float(self.Cs_[best_each].mean()), float(self.alphas_[best_each].mean())
@@ -302,8 +311,9 @@ class LinearClassifierCV(LinearClassifier):
         """The grid as alpha for a fit on ``n_train`` rows (an ``alphas`` grid is used as given)."""
         return self.alphas_ if self.alphas is not None else c_to_alpha(self.Cs_, n_train, n_classes)
 
-    def _refit(self, template, X, y_idx, X_val, y_val, fold_params, best: int, dtype, place) -> None:
-        """Solve on all rows (``X`` with ``X_val`` when given) at the chosen strength."""
+    def _refit(self, template, X, y_idx, X_val, y_val, fold_params, best: int, dtype, place, known) -> None:
+        """Solve on all rows (``X`` with ``X_val`` when given) at the chosen strength (``known``:
+        the folds' spectrum)."""
         if X_val is not None:
             X, y_idx = np.concatenate([X, np.asarray(X_val, dtype=X.dtype)]), np.concatenate([y_idx, y_val])
         chosen = [tuple(to_host(p) for p in path[best].params) for path in fold_params]
@@ -313,9 +323,8 @@ class LinearClassifierCV(LinearClassifier):
             alpha=self._fold_alphas(X.shape[0], len(self.classes_))[best],
             transform=fit_transform(self.preprocess, X),
         )
-        result = solve(
-            objective, place(X), place(y_idx), start, tol=float(self.tol), max_iter=int(self.max_iter)
-        )
+        result = solve(objective, _rows_in(place(X), dtype), place(y_idx), start, tol=float(self.tol),
+                       max_iter=int(self.max_iter), known=known)  # fmt: skip
         self.objective_, self.refit_n_iter_ = objective, result.n_iter
         self._set_fitted(result.params, None, 0)
 
@@ -366,6 +375,12 @@ def regularization_path(
         score = _accuracy(fitted, params, X_val, y_val)
         path.append(PathPoint(float(alpha), params, score, result.n_iter, known, evaluation))
     return path
+
+
+def _rows_in(X, dtype):
+    """``X`` in float32 when it is float64 and the computation float32 (each pass then reads half
+    the bytes; a copy, as fold rows are anyway), else ``X`` itself (integer pixels stay so)."""
+    return cast(X, dtype) if numpy_dtype(X.dtype) == np.float64 and numpy_dtype(dtype) == np.float32 else X
 
 
 def _accuracy(objective: Objective, params, X: np.ndarray, y: np.ndarray) -> float:

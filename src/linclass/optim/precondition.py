@@ -92,13 +92,18 @@ class Preconditioner(NamedTuple):
     def n_features(self) -> int:
         return self.scale.shape[0]
 
-    def to_params(self, x: np.ndarray, dtype) -> tuple[np.ndarray, np.ndarray]:
-        """``(W (D, C), b (C,))`` in ``dtype`` from the flat coordinates ``x (D*C + C,)``."""
+    def to_params(self, x: np.ndarray, dtype, basis: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        """``(W (D, C), b (C,))`` in ``dtype`` from the flat coordinates ``x (D*C + C,)``.
+
+        ``basis``: ``self.basis`` in the dtype the product is to be computed in (a float32 copy
+        for a float32 computation, whose ``W`` is rounded to float32 anyway); None: ``self.basis``.
+        """
         D, C = self.scale.shape
+        basis = self.basis if basis is None else basis
         W = self.scale * x[: D * C].reshape(D, C)
-        if self.basis.shape[0]:
-            W = self.basis @ W
-        b = self.bias_scale * x[D * C:] - self.center @ W
+        if basis.shape[0]:
+            W = basis @ cast(W, basis.dtype)
+        b = self.bias_scale * x[D * C:] - self.center @ as_float64(W)
         return cast(W, dtype), cast(b, dtype)
 
     def to_coordinates(self, W: np.ndarray, b: np.ndarray, triangular: bool = False) -> np.ndarray:
@@ -116,13 +121,15 @@ class Preconditioner(NamedTuple):
         z = (as_float64(b) + self.center @ W) / self.bias_scale
         return concat([Z.ravel(), z])
 
-    def gradient(self, dW: np.ndarray, db: np.ndarray) -> np.ndarray:
-        """Flat gradient with respect to ``x`` from ``(dW, db)`` (chain rule through :meth:`to_params`)."""
+    def gradient(self, dW: np.ndarray, db: np.ndarray, basis: np.ndarray | None = None) -> np.ndarray:
+        """Flat float64 gradient with respect to ``x`` from ``(dW, db)`` (chain rule through
+        :meth:`to_params`); ``basis`` as there."""
+        basis = self.basis if basis is None else basis
         dW = as_float64(dW)
         db = as_float64(db)
         G = dW - self.center[:, None] * db[None, :]
-        if self.basis.shape[0]:
-            G = self.basis.T @ G
+        if basis.shape[0]:
+            G = as_float64(basis.T @ cast(G, basis.dtype))
         return concat([(self.scale * G).ravel(), self.bias_scale * db])
 
     def ratio(self, other: Preconditioner) -> np.ndarray:

@@ -117,19 +117,21 @@ def l2_strength(objective) -> float:
 
 
 class Sample(NamedTuple):
-    """What rescaling the coordinates reads (:meth:`Problem.refit_scales`), for ``n_rows`` rows of ``X``.
+    """What rescaling the coordinates reads (:meth:`Problem.refit_scales`): rows that stand for
+    the training rows, as the moments the basis comes from do.
 
     ``rows``: the moment rows of ``X`` (:func:`~linclass.optim.precondition.sample_rows`),
     ``labels``: theirs, ``squared``: their coordinates along the basis, squared
-    (``((x' - mu) @ B)²``), ``lengths``: the squared lengths of the basis vectors (``|B_k|²``:
-    1 for an orthogonal basis).
+    (``((x' - mu) @ B)²``, float32 when the solve that computed it was),
+    ``lengths``: the squared lengths of the basis vectors (``|B_k|²``: 1 for an orthogonal basis).
+    Like the spectrum it travels with, it changes the coordinates only, never the optimum, so a
+    solve on other rows of the same inputs (a fold, a refit on all rows) may reuse it.
     """
 
     rows: np.ndarray
     labels: np.ndarray
     squared: np.ndarray
     lengths: np.ndarray | float
-    n_rows: int
 
 
 class Evaluation(NamedTuple):
@@ -183,6 +185,7 @@ class Problem:
         self.evaluations: dict[str, Evaluation] = {}
         self.lowest = math.inf
         self.reused = 0  # evaluations taken from start_evaluation, without a pass
+        self._single_basis: tuple = (None, None)  # (basis, its float32 copy)
 
     @property
     def centered(self) -> bool:
@@ -193,8 +196,19 @@ class Problem:
         only the weak penalty would pull back."""
         return self.objective.loss.name == "softmax" and self.preconditioner.scale.shape[1] > 1
 
+    def basis(self) -> np.ndarray:
+        """The basis in the dtype the coordinate changes run in: float32 for a float32 computation
+        (its parameters are rounded to float32 anyway, and its gradients come from float32
+        passes; the product costs half), else the float64 basis itself."""
+        basis = self.preconditioner.basis
+        if self.dtype != np.float32 or not basis.shape[0]:
+            return basis
+        if self._single_basis[0] is not basis:
+            self._single_basis = (basis, cast(basis, np.float32))
+        return self._single_basis[1]
+
     def params(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        W, b = self.preconditioner.to_params(x, np.float64)
+        W, b = self.preconditioner.to_params(x, np.float64, self.basis())
         if self.centered:
             W, b = W - W.mean(axis=1, keepdims=True), b - b.mean()
         return cast(W, self.dtype), cast(b, self.dtype)
@@ -223,7 +237,7 @@ class Problem:
         with one_blas_thread():
             if self.centered:
                 dW, db = dW - dW.mean(axis=1, keepdims=True), db - db.mean()
-            return float(result.value), self.preconditioner.gradient(dW, db), grad_max
+            return float(result.value), self.preconditioner.gradient(dW, db, self.basis()), grad_max
 
     def evaluation_at(self, params: tuple) -> Evaluation | None:
         """The last or the lowest evaluation if it was at exactly ``params``, else None."""
@@ -241,9 +255,14 @@ class Problem:
             Xt = _transformed(self.objective.transform, X_rows)
             Xt -= self.preconditioner.center
             basis = self.preconditioner.basis
-            T, lengths = (Xt @ basis, (basis * basis).sum(axis=0)[:, None]) if basis.shape[0] else (Xt, 1.0)
+            # in float32 for a float32 computation: the rescaling needs a few digits of the
+            # curvature, and the product costs half
+            T = cast(Xt, self.dtype if self.dtype == np.float32 else np.float64)
+            if basis.shape[0]:
+                T = T @ cast(basis, T.dtype)
+            lengths = (basis * basis).sum(axis=0)[:, None] if basis.shape[0] else 1.0
             labels = self.y[on_device_of(self.y, picked)]
-            self.computed_sample = Sample(X_rows, labels, T * T, lengths, self.X.shape[0])
+            self.computed_sample = Sample(X_rows, labels, T * T, lengths)
         return self.computed_sample
 
     def refit_scales(self, state: SolverState) -> SolverState:
@@ -264,7 +283,8 @@ class Problem:
         if self.objective.class_weight is not None:
             w *= on_device_of(w, as_float64(self.objective.class_weight))[sample.labels][:, None]
         squared = sample.squared
-        curve = squared.T @ w / squared.shape[0] + 2.0 * l2_strength(self.objective) * sample.lengths
+        curve = as_float64(squared.T @ cast(w, squared.dtype)) / squared.shape[0]
+        curve += 2.0 * l2_strength(self.objective) * sample.lengths
         floor = 1e-10 * max(largest(curve), 1e-300)
         bias = maximum(w.mean(axis=0), 1e-10 * max(largest(w.mean(axis=0)), 1e-300))
         new = P._replace(scale=1.0 / sqrt(maximum(curve, floor)), bias_scale=1.0 / sqrt(bias))
@@ -367,10 +387,11 @@ def solve(
             ``squared_error`` with 1-D targets).
         dtype: computation dtype when ``params`` is None (float64 for float64 ``X``, else float32).
         callback: ``callback(n_iter, value, params)`` after every iteration; False stops.
-        known: ``spectrum`` of an earlier result on the same ``X`` (and preprocessing), so a
+        known: ``spectrum`` of an earlier result on the same inputs (and preprocessing), so a
             path over strengths computes the input covariance's eigendecomposition once, and
-            (whitened or diagonal coordinates) the moment rows' coordinates the rescaling reads
-            (a sample of as many rows as ``X``'s; computed again for other rows).
+            (whitened or diagonal coordinates) the moment rows' coordinates the rescaling reads.
+            The rows may be others of the same inputs (cross-validation's folds and refit share
+            one spectrum): it picks the coordinates, which leave the optimum where it is.
         mixed: with a float64 computation, iterate with float32 passes first (over a float32
             copy of a float64 ``X``, or over ``X`` itself) until that run stops — converged, or its
             line search finds no decrease at float32's rounding level — then go on from the same
@@ -401,8 +422,8 @@ def solve(
         single = np.dtype(np.float32)
         phases.insert(0, (cast(X, single) if numpy_dtype(X.dtype) == np.float64 else X, single))
     state, problem = prepare(optimizer, start, objective, phases[0][0], y, phases[0][1], known)
-    if mode in SAMPLE_MODES and known.sample is not None and known.sample.n_rows == X.shape[0]:
-        problem.computed_sample = known.sample  # the same rows along the same basis
+    if mode in SAMPLE_MODES and known.sample is not None:
+        problem.computed_sample = known.sample  # along the same basis
     problem.start_evaluation, problem.start_point = evaluation, (state.lbfgs.x, params)
     stopped, single_passes = False, 0
     for X_phase, dtype_phase in phases:

@@ -341,7 +341,7 @@ def test_an_evaluation_elsewhere_or_of_other_rows_or_losses_is_not_used():
     assert result.n_passes == result.n_evaluations
 
 
-def test_a_path_and_the_probe_make_one_pass_fewer_per_warm_start():
+def test_a_path_starts_at_the_solution_before_with_one_pass_fewer_then_at_the_secant():
     from linclass.estimator.cv import regularization_path
 
     X, y = blobs(n_per_class=60)
@@ -363,8 +363,40 @@ def test_a_path_and_the_probe_make_one_pass_fewer_per_warm_start():
     finally:
         cv.solve = original
     assert [point.evaluation is not None for point in path] == [True] * 3
-    assert [evaluations - n for evaluations, n in passes] == [0, 1, 1]
+    # the second starts at the first's solution (its evaluation, no pass); the third at the secant
+    # through both, a new point
+    assert [evaluations - n for evaluations, n in passes] == [0, 1, 0]
     for alpha, point in zip(alphas, path, strict=True):  # the optimum of each strength
         optimum = solve(Objective("softmax", penalty="l2", alpha=alpha), X, y, tol=1e-9)
         for a, b in zip(point.params, optimum.params, strict=True):
             np.testing.assert_allclose(a, b, atol=2e-3)
+
+
+def test_the_secant_start_goes_at_most_one_step_on_in_log_alpha_and_never_back():
+    from linclass.estimator.cv import _secant
+
+    before, last = (np.array([1.0, 2.0]), np.array([0.5])), (np.array([2.0, 2.5]), np.array([1.5]))
+    on = _secant(before, last, 1e-1, 1e-2, 1e-3)  # the same step again: the full secant
+    np.testing.assert_array_equal(on[0], [3.0, 3.0]) and np.testing.assert_array_equal(on[1], [2.5])
+    half = _secant(before, last, 1e-1, 1e-2, 10**-2.5)
+    np.testing.assert_allclose(half[0], [2.5, 2.75])
+    far = _secant(before, last, 1e-1, 1e-2, 1e-6)  # four steps on: kept to one
+    np.testing.assert_array_equal(far[0], on[0])
+    assert _secant(before, last, 1e-1, 1e-2, 1.0) is last  # back towards the one before: no secant
+    assert _secant(before, last, 1e-2, 1e-2, 1e-3) is last  # no step before: no direction
+
+
+def test_a_path_keeps_the_solution_before_where_it_already_meets_tol_without_a_pass(monkeypatch):
+    import linclass.estimator.cv as cv
+
+    passes, original = [], cv.solve
+    monkeypatch.setattr(cv, "solve", lambda *a, **k: (passes.append((r := original(*a, **k)).n_passes), r)[1])
+    X, y = blobs(n_per_class=60)
+    objective = Objective("softmax", penalty="l2")
+    # at the weak end the penalty's change moves the gradient far less than tol
+    path = cv.regularization_path(objective, X, y, [1e-6, 1e-7, 1e-8], X, y, tol=1e-2, dtype=np.float32)
+    assert [point.n_iter for point in path][1:] == [0, 0] and path[0].n_iter > 0
+    assert passes[1:] == [0, 0] and passes[0] > 0
+    for point in path[1:]:  # the start as it was given
+        for a, b in zip(point.params, path[0].params, strict=True):
+            np.testing.assert_array_equal(a, b)

@@ -160,6 +160,14 @@ class Evaluation(NamedTuple):
             and all(a.dtype == b.dtype and equal(a, b) for a, b in zip(self.params, params, strict=True))
         )
 
+    def meets(self, objective, X, params: tuple, tol: float) -> bool:
+        """Whether :func:`solve` of ``objective`` from ``params`` would stop at once, its gradient
+        there within ``tol`` (known without a pass when this is the data term at ``params``)."""
+        if not self.matches(objective, X, params):
+            return False
+        result = objective.with_penalty(params, self.data)
+        return math.isfinite(result.value) and largest_abs(result.grads) <= tol
+
 
 class Problem:
     """``f(x) = objective(params(x))`` on the training rows, in preconditioned coordinates ``x``.
@@ -442,7 +450,10 @@ def solve(
     message = STATUS_MESSAGES[run.status] if run.done else f"stopped after {run.n_iter} iterations"
     if mode in SAMPLE_MODES and problem.computed_sample is not None:
         known = known._replace(sample=problem.computed_sample)
-    params = problem.params(run.x)
+    # a start that met tol from an earlier solve's evaluation is returned as it was given (its
+    # round trip through the coordinates may differ in the last bit), so the next solve of a
+    # path can reuse that evaluation again
+    params = params if run.n_iter == 0 and problem.reused else problem.params(run.x)
     last = problem.evaluation_at(params)
     return SolveResult(params, run.value, run.n_iter, run.n_evaluations, run.n_evaluations - problem.reused,
                        run.converged, message, run.grad_max, time.perf_counter() - clock,

@@ -400,3 +400,31 @@ def test_a_path_keeps_the_solution_before_where_it_already_meets_tol_without_a_p
     for point in path[1:]:  # the start as it was given
         for a, b in zip(point.params, path[0].params, strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+def test_a_warm_start_is_scaled_to_the_curvature_the_solve_before_measured():
+    X, y = blobs(n_per_class=60)
+    first = solve(Objective("softmax", penalty="l2", alpha=1e-2), X, y, tol=1e-10)
+    curvature = first.curvature
+    assert first.n_iter > solver.REFIT_EVERY and isinstance(curvature, solver.Curvature)
+    assert curvature.data.shape == (6, 3) and curvature.bias.shape == (3,) and (curvature.data > 0).all()
+    # the same numbers as a rescaling at that point: its data curvature plus the new penalty's
+    weaker = Objective("softmax", penalty="l2", alpha=1e-4)
+    optimizer = lbfgs(tol=1e-10)
+    state, problem = solver.prepare(optimizer, solver.init_state(optimizer, first.params), weaker, X, y,
+                                    np.float64, first.spectrum)  # fmt: skip
+    measured = problem.refit_scales(state)
+    assert problem.curvature.data.shape == (6, 3)
+    _, other = solver.prepare(optimizer, solver.init_state(optimizer, first.params), weaker, X, y, np.float64,
+                              first.spectrum)  # fmt: skip
+    carried = other.rescaled(state, problem.curvature)
+    np.testing.assert_array_equal(carried.preconditioner.scale, measured.preconditioner.scale)
+    np.testing.assert_allclose(measured.preconditioner.scale,
+                               1 / np.sqrt(problem.curvature.data + 2e-4 * problem.curvature.lengths))  # fmt: skip
+    np.testing.assert_array_equal(carried.lbfgs.x, measured.lbfgs.x)
+    # a solve started so reaches the same optimum
+    scaled = solve(weaker, X, y, first.params, tol=1e-10, known=first.spectrum, curvature=curvature)
+    plain = solve(weaker, X, y, first.params, tol=1e-10, known=first.spectrum)
+    assert scaled.converged and plain.converged
+    for a, b in zip(scaled.params, plain.params, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-7)

@@ -136,8 +136,8 @@ def probe(
         near = None if nearest is None else solved[nearest]
         (solved[exponent],) = regularization_path(
             objective, X_fit, y_fit, [alpha], X_val, y_val, start=near and near.params,
-            known=near and near.spectrum, evaluation=near and near.evaluation, tol=tol, max_iter=max_iter,
-            n_classes=n_classes, dtype=dtype,
+            known=near and near.spectrum, evaluation=near and near.evaluation,
+            curvature=near and near.curvature, tol=tol, max_iter=max_iter, n_classes=n_classes, dtype=dtype,
         )  # fmt: skip
         return solved[exponent].score
 

@@ -237,6 +237,7 @@ class LinearClassifierCV(LinearClassifier):
         # every fold and the refit: it picks the solver's coordinates, never the optimum, and the
         # folds' rows share most of their moments (5 folds and the refit: one eigendecomposition, not 6).
         known = spectrum(resolve("auto", X.shape[1]), X_dev, fit_transform(self.preprocess, X))
+        X_dev = _rows_in(X_dev, dtype)
         fold_params = []
         for k, (train, test) in enumerate(folds):
             if train is None:
@@ -244,7 +245,6 @@ class LinearClassifierCV(LinearClassifier):
             else:
                 X_fit, y_fit = X_dev[on_device_of(X_dev, train)], y_dev[on_device_of(y_dev, train)]
                 X_test, y_test, X_host = X_dev[on_device_of(X_dev, test)], y_idx[test], X[train]
-            X_fit = _rows_in(X_fit, dtype)
             objective = replace(template, transform=fit_transform(self.preprocess, X_host))
             path = regularization_path(
                 objective, X_fit, y_fit, self._fold_alphas(X_host.shape[0], n_classes), X_test, y_test,
@@ -257,12 +257,13 @@ class LinearClassifierCV(LinearClassifier):
                 host_params = tuple(np.asarray(to_host(p)) for p in point.params)  # the path's record
                 W_raw, b_raw = objective.effective_params(host_params)
                 self.coefs_paths_[k, j] = np.hstack([W_raw.T, b_raw[:, None]])
-            fold_params.append([point._replace(spectrum=None, evaluation=None) for point in path])
+            fold_params.append([point._replace(spectrum=None, evaluation=None, curvature=None)
+                                for point in path])  # fmt: skip
 
         if self.refit:
             best = int(np.argmax(self.scores_.sum(axis=0)))
             self.C_, self.alpha_ = float(self.Cs_[best]), float(self.alphas_[best])
-            self._refit(template, X, y_idx, X_val, y_val, fold_params, best, dtype, place, known)
+            self._refit(template, X, y_idx, X_val, y_val, fold_params, best, dtype, place, known, X_dev)
         else:
             best_each = np.argmax(self.scores_, axis=1)
             self.C_, self.alpha_ = float(self.Cs_[best_each].mean()), float(self.alphas_[best_each].mean())
@@ -311,11 +312,13 @@ class LinearClassifierCV(LinearClassifier):
         """The grid as alpha for a fit on ``n_train`` rows (an ``alphas`` grid is used as given)."""
         return self.alphas_ if self.alphas is not None else c_to_alpha(self.Cs_, n_train, n_classes)
 
-    def _refit(self, template, X, y_idx, X_val, y_val, fold_params, best: int, dtype, place, known) -> None:
+    def _refit(self, template, X, y_idx, X_val, y_val, fold_params, best: int, dtype, place, known,
+               X_dev) -> None:  # fmt: skip
         """Solve on all rows (``X`` with ``X_val`` when given) at the chosen strength (``known``:
-        the folds' spectrum)."""
+        the folds' spectrum; ``X_dev``: ``X`` as the folds solved on it)."""
         if X_val is not None:
             X, y_idx = np.concatenate([X, np.asarray(X_val, dtype=X.dtype)]), np.concatenate([y_idx, y_val])
+            X_dev = _rows_in(place(X), dtype)
         chosen = [tuple(to_host(p) for p in path[best].params) for path in fold_params]
         start = tuple(np.mean([params[i] for params in chosen], axis=0).astype(dtype) for i in (0, 1))
         objective = replace(
@@ -323,7 +326,7 @@ class LinearClassifierCV(LinearClassifier):
             alpha=self._fold_alphas(X.shape[0], len(self.classes_))[best],
             transform=fit_transform(self.preprocess, X),
         )
-        result = solve(objective, _rows_in(place(X), dtype), place(y_idx), start, tol=float(self.tol),
+        result = solve(objective, X_dev, place(y_idx), start, tol=float(self.tol),
                        max_iter=int(self.max_iter), known=known)  # fmt: skip
         self.objective_, self.refit_n_iter_ = objective, result.n_iter
         self._set_fitted(result.params, None, 0)
@@ -339,6 +342,7 @@ class PathPoint(NamedTuple):
     n_iter: int
     spectrum: object = None
     evaluation: object = None  # the solve's evaluation at params (linclass.optim.solver.Evaluation)
+    curvature: object = None  # its last rescaling's (linclass.optim.solver.Curvature)
 
 
 def regularization_path(
@@ -352,6 +356,7 @@ def regularization_path(
     start: tuple[np.ndarray, np.ndarray] | None = None,
     known=None,
     evaluation=None,
+    curvature=None,
     tol: float = 1e-4,
     max_iter: int = 1000,
     n_classes: int | None = None,
@@ -364,11 +369,12 @@ def regularization_path(
     (the weak end of a grid), else the secant through the two solutions before, extended in
     ``log alpha`` by at most one step — a predictor, as in continuation methods: on the
     Fashion-MNIST grid of 10 strengths it cut the iterations by a third. ``tol``, ``max_iter``,
-    ``n_classes``, ``dtype``, ``known`` (the spectrum of ``X``, as a ``PathPoint`` holds it) and
-    ``evaluation`` (that of ``start``, as a ``PathPoint`` holds it) are
+    ``n_classes``, ``dtype``, ``known`` (the spectrum of ``X``, as a ``PathPoint`` holds it),
+    ``evaluation`` and ``curvature`` (those of ``start``, as a ``PathPoint`` holds them) are
     :func:`linclass.optim.solve`'s: the eigendecomposition of the inputs' covariance is computed
-    once for the whole path, and a start at the solution before takes its first value and
-    gradient from that solve, without a pass.
+    once for the whole path, a start at the solution before takes its first value and gradient
+    from that solve, without a pass, and each start's coordinates are scaled to the curvature the
+    solve before measured last.
     """
     path, params, previous = [], start, None
     alphas = np.asarray(alphas, dtype=np.float64)
@@ -378,10 +384,11 @@ def regularization_path(
         if previous is not None and not (evaluation is not None and evaluation.meets(fitted, X, params, tol)):
             begin = _secant(previous, params, alphas[i - 2], alphas[i - 1], alpha)
         result = solve(fitted, X, y, begin, tol=tol, max_iter=max_iter, n_classes=n_classes, dtype=dtype,
-                       known=known, evaluation=evaluation)  # fmt: skip
+                       known=known, evaluation=evaluation, curvature=curvature)  # fmt: skip
         previous, params, known, evaluation = params, result.params, result.spectrum, result.evaluation
+        curvature = result.curvature or curvature
         score = _accuracy(fitted, params, X_val, y_val)
-        path.append(PathPoint(float(alpha), params, score, result.n_iter, known, evaluation))
+        path.append(PathPoint(float(alpha), params, score, result.n_iter, known, evaluation, curvature))
     return path
 
 
@@ -398,7 +405,8 @@ def _secant(before: tuple, last: tuple, alpha_before: float, alpha_last: float, 
 
 def _rows_in(X, dtype):
     """``X`` in float32 when it is float64 and the computation float32 (each pass then reads half
-    the bytes; a copy, as fold rows are anyway), else ``X`` itself (integer pixels stay so)."""
+    the bytes; one copy of all rows, from which the folds gather theirs), else ``X`` itself
+    (integer pixels stay so)."""
     return cast(X, dtype) if numpy_dtype(X.dtype) == np.float64 and numpy_dtype(dtype) == np.float32 else X
 
 

@@ -7,10 +7,17 @@ playground's browser tests. ``exact_matmul`` gives the torch tests float32 produ
 
 from __future__ import annotations
 
+import signal
 import threading
 import warnings
 
 import pytest
+
+# A suite started in the background (``nohup``, ``&`` in a script) gets SIGINT ignored, and its
+# child processes inherit that: the tests that interrupt training or stop the playground with
+# SIGINT need Python's own handler, as an interactive run has it.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture

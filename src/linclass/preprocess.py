@@ -51,8 +51,10 @@ class Affine:
 
     def apply(self, X: ArrayLike, dtype: np.dtype | type = np.float64) -> np.ndarray:
         """Explicitly transform ``X (N, D)`` (a copy; used for checks, not for training)."""
-        X = np.asarray(X)
-        return ((X - self.shift) * self.scale).astype(dtype, copy=False)
+        out = np.array(X, dtype=np.float64)  # one copy, the arithmetic in place (no temporaries)
+        out -= self.shift
+        out *= self.scale
+        return out.astype(dtype, copy=False)
 
     def fold(self, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Weights for raw inputs from weights for transformed inputs."""

@@ -283,7 +283,7 @@ class Problem:
             # curvature, and the product costs half
             T = cast(Xt, self.dtype if self.dtype == np.float32 else np.float64)
             if basis.shape[0]:
-                T = T @ cast(basis, T.dtype)
+                T = T @ self.basis()  # float32 exactly when T is
             lengths = (basis * basis).sum(axis=0)[:, None] if basis.shape[0] else 1.0
             labels = self.y[on_device_of(self.y, picked)]
             self.computed_sample = Sample(X_rows, labels, T * T, lengths)
@@ -371,11 +371,8 @@ def _transformed(transform, X_rows):
     """``transform(X_rows)`` in float64 (``X_rows`` as float64 without a transform), on its device."""
     if transform is None:
         return as_float64(X_rows, copy=True)
-    if not is_tensor(X_rows):  # transform.apply's arithmetic, in place on one copy
-        X_rows = as_float64(X_rows, copy=True)
-        X_rows -= transform.shift
-        X_rows *= transform.scale
-        return X_rows
+    if not is_tensor(X_rows):
+        return transform.apply(X_rows)
     X_rows = as_float64(X_rows)
     return (X_rows - on_device_of(X_rows, transform.shift)) * on_device_of(X_rows, transform.scale)
 

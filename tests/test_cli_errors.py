@@ -184,3 +184,17 @@ def test_tune_lists_are_checked_value_by_value(capsys):
     assert error_of(["tune", "--alpha=1e-4,-1"], capsys, 2) == "linclass tune: error: --alpha values must be >= 0, got -1"
     assert error_of(["tune", "--lr", "0.1,0"], capsys, 2) == "linclass tune: error: --lr values must be > 0, got 0"
     assert error_of(["tune", "--learning-rate", "x"], capsys, 2) == "linclass tune: error: --learning-rate: 'x' is not a number"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["probe", "--train", "t.npz", "--json", "report.json"], "linclass probe: error: unrecognized arguments: report.json"),
+        (["train", "--epochs", "1", "--foo", "3"], "linclass train: error: unrecognized arguments: --foo 3"),
+    ],
+)
+def test_an_unknown_argument_names_the_subcommand_it_was_given_to(capsys, argv, message):
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == message

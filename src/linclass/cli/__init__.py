@@ -206,13 +206,20 @@ def _one_line_warning(command: str):
     return show
 
 
+def _subcommand_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices[command]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from linclass.app.config import SettingError
     from linclass.app.outputs import OutputPathError
 
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # name the subcommand whose options these are not, and show its usage
+        _subcommand_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
     args.given = given_options(argv)
     if args.command in _COMPILING and not getattr(args, "quiet", False):
         from linclass.cli.compile_notice import announce_compilation

@@ -118,3 +118,52 @@ def peak_gemm_flops(sizes: tuple[int, ...] = (2048, 4096), repeats: int = 5) -> 
         seconds = best_time(lambda a=a: a @ a, repeats)
         best = max(best, 2 * n**3 / seconds)
     return best
+
+
+def one_thread_rates(repeats: int = 5) -> dict[str, float]:
+    """FLOP/s on one thread of NumPy's float32 GEMM (2048²) and of linclass's forward block (the
+    4-row x 5-class register block of the fused kernels) on a cache-resident 16 x 784 tile with 10
+    classes, measured one after the other.
+
+    The machine limits use the GEMM rate, as a "measured peak"; on a CPU whose BLAS runs narrower
+    vector code than the hardware has (OpenBLAS and MKL run AVX2 kernels on AMD's AVX-512 cores),
+    linclass's own block can exceed it, and then the limit is not the hardware's.
+    """
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    a = rng.random((2048, 2048), dtype=np.float32)
+    xs = rng.random((16, 784), dtype=np.float32)
+    Wt = rng.random((10, 784), dtype=np.float32)
+    b = np.zeros(10, np.float32)
+    sT = np.zeros((10, 16), np.float32)
+    reps = 4000
+    _forward_blocks(xs, Wt, b, sT, 1)
+    with threadpool_limits(1):
+        gemm = best_time(lambda: a @ a, repeats)
+    block = best_time(lambda: _forward_blocks(xs, Wt, b, sT, reps), repeats)
+    return {"gemm": 2 * 2048**3 / gemm, "block": reps * 2 * xs.size * Wt.shape[0] / block}
+
+
+def _forward_blocks(xs, Wt, b, sT, reps) -> None:
+    _compiled_forward_blocks()(xs, Wt, b, sT, reps)
+
+
+def _compiled_forward_blocks():
+    import numba
+
+    from linclass.kernels.blocks import block_scores
+
+    if "forward" not in _COMPILED:
+
+        @numba.njit
+        def forward(xs, Wt, b, sT, reps):
+            for _ in range(reps):
+                for k in range(0, xs.shape[0], 4):
+                    block_scores(xs, k, Wt, b, sT)
+
+        _COMPILED["forward"] = forward
+    return _COMPILED["forward"]
+
+
+_COMPILED: dict = {}

@@ -66,6 +66,7 @@ def measure_limits(quick: bool) -> dict:
     return {
         "bandwidth": machine.memory_bandwidth(256 if quick else 512, 3 if quick else 5),
         "flops": machine.peak_gemm_flops((2048,) if quick else (2048, 4096), 3 if quick else 5),
+        "one thread": machine.one_thread_rates(3 if quick else 5),
     }
 
 

@@ -52,3 +52,15 @@ def test_the_pass_floor_table_divides_the_full_batch_by_each_floor():
     full = [{"stored": "uint8", "seconds": 0.0095}, {"stored": "float32", "seconds": 0.014}]
     _, _, *lines = passes.pass_floors_table(result, full).splitlines()
     assert lines == ["| uint8 | 2 | 23.5 | 5 | 9.5 | 4.75 | 1.9 |", "| float32 | 8 | 23.5 | 12.5 | 14 | 1.75 | 1.12 |"]
+
+
+def test_the_hardware_note_says_when_linclass_s_block_outruns_the_gemm_the_limits_rest_on():
+    faster = defaults._hardware_note({"gemm": 100.0, "block": 150.0})
+    assert faster == (
+        " On one thread NumPy's GEMM ran at 100 GFLOP/s and linclass's forward block (4 rows x 5 classes, a "
+        "cache-resident 16 x 784 tile) at 150 GFLOP/s (1.50x): the limits below use the GEMM rate, so where "
+        "the block is faster they are the BLAS library's limits rather than the hardware's, and the "
+        "hardware's are lower by up to that factor."
+    )
+    assert defaults._hardware_note({"gemm": 100.0, "block": 90.0}).endswith("the GEMM rate is the higher one.")
+    assert defaults._hardware_note(None) == ""

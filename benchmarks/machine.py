@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import platform
@@ -138,32 +139,25 @@ def one_thread_rates(repeats: int = 5) -> dict[str, float]:
     b = np.zeros(10, np.float32)
     sT = np.zeros((10, 16), np.float32)
     reps = 4000
-    _forward_blocks(xs, Wt, b, sT, 1)
+    forward = _forward_blocks()
+    forward(xs, Wt, b, sT, 1)  # compile
     with threadpool_limits(1):
         gemm = best_time(lambda: a @ a, repeats)
-    block = best_time(lambda: _forward_blocks(xs, Wt, b, sT, reps), repeats)
+    block = best_time(lambda: forward(xs, Wt, b, sT, reps), repeats)
     return {"gemm": 2 * 2048**3 / gemm, "block": reps * 2 * xs.size * Wt.shape[0] / block}
 
 
-def _forward_blocks(xs, Wt, b, sT, reps) -> None:
-    _compiled_forward_blocks()(xs, Wt, b, sT, reps)
-
-
-def _compiled_forward_blocks():
+@functools.cache
+def _forward_blocks():
+    """``forward(xs, Wt, b, sT, reps)``: the fused kernels' forward blocks over ``xs``, ``reps`` times."""
     import numba
 
     from linclass.kernels.blocks import block_scores
 
-    if "forward" not in _COMPILED:
+    @numba.njit
+    def forward(xs, Wt, b, sT, reps):
+        for _ in range(reps):
+            for k in range(0, xs.shape[0], 4):
+                block_scores(xs, k, Wt, b, sT)
 
-        @numba.njit
-        def forward(xs, Wt, b, sT, reps):
-            for _ in range(reps):
-                for k in range(0, xs.shape[0], 4):
-                    block_scores(xs, k, Wt, b, sT)
-
-        _COMPILED["forward"] = forward
-    return _COMPILED["forward"]
-
-
-_COMPILED: dict = {}
+    return forward

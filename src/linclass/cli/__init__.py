@@ -150,7 +150,7 @@ def given_options(argv: Sequence[str]) -> dict[str, str]:
         for action in each._actions:
             action.default = argparse.SUPPRESS
     given = vars(parser.parse_args(argv))
-    command = subparsers[0].choices[given.pop("command")]
+    command = _subcommand_parser(parser, given.pop("command"))
     typed = {}
     for action in command._actions:
         if action.dest in given and action.dest not in typed:

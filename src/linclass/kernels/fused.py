@@ -85,11 +85,12 @@ def loss_rows(X, rows, labels, targets, Wt, b, weight, code, with_grad, start_ro
         correct += sums[1]
         status |= sums[2]
         if with_grad:
-            for r in range(n, -(-n // BLOCK_ROWS) * BLOCK_ROWS):  # the last block's missing rows
+            padded = -(-n // BLOCK_ROWS) * BLOCK_ROWS
+            for r in range(n, padded):  # the last block's missing rows
                 sT[:, r] = 0
             # last block first: its rows, converted last, are the ones still in the first-level
             # cache (at D = 784, 10 classes: 21.7-22.2 -> 20.3-21.0 us per 64-row batch)
-            for k in range(-(-n // BLOCK_ROWS) * BLOCK_ROWS - BLOCK_ROWS, -1, -BLOCK_ROWS):
+            for k in range(padded - BLOCK_ROWS, -1, -BLOCK_ROWS):
                 block_backward(xs, k, sT, dWt, db)
     return total, correct, status
 

@@ -132,10 +132,13 @@ def one_thread_rates(repeats: int = 5) -> dict[str, float]:
     """
     from threadpoolctl import threadpool_limits
 
+    from linclass.kernels.vectors import aligned_copy
+
     rng = np.random.default_rng(0)
     a = rng.random((2048, 2048), dtype=np.float32)
-    xs = rng.random((16, 784), dtype=np.float32)
-    Wt = rng.random((10, 784), dtype=np.float32)
+    # on 64-byte boundaries, as the kernels allocate their tiles and weights
+    xs = aligned_copy(rng.random((16, 784), dtype=np.float32))
+    Wt = aligned_copy(rng.random((10, 784), dtype=np.float32))
     b = np.zeros(10, np.float32)
     sT = np.zeros((10, 16), np.float32)
     reps = 4000

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numba
 
+from linclass.kernels.vectors import wide_vectors
+
 # Reassociation and contraction let the feature loops vectorize; NaN and inf semantics stay
 # exact so that non-finite scores are detected.
 FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
@@ -28,6 +30,7 @@ GROUP = 5
 @numba.njit(cache=True, fastmath=FASTMATH)
 def _scores_group(xs, k, Wt, b, sT, c):
     """``sT[c:c + 5, k + r] = b[c:c + 5] + xs[k + r] . Wt[c:c + 5]`` for ``r < 4``."""
+    wide_vectors()
     x0, x1, x2, x3 = xs[k], xs[k + 1], xs[k + 2], xs[k + 3]
     w0, w1, w2, w3, w4 = Wt[c], Wt[c + 1], Wt[c + 2], Wt[c + 3], Wt[c + 4]
     a00 = a10 = a20 = a30 = b[c]
@@ -72,6 +75,7 @@ def _scores_group(xs, k, Wt, b, sT, c):
 @numba.njit(cache=True, fastmath=FASTMATH)
 def _scores_one(xs, k, Wt, b, sT, c):
     """``sT[c, k + r] = b[c] + xs[k + r] . Wt[c]`` for ``r < 4``."""
+    wide_vectors()
     x0, x1, x2, x3 = xs[k], xs[k + 1], xs[k + 2], xs[k + 3]
     w = Wt[c]
     a0 = a1 = a2 = a3 = b[c]
@@ -86,6 +90,7 @@ def _scores_one(xs, k, Wt, b, sT, c):
 @numba.njit(cache=True, fastmath=FASTMATH)
 def block_scores(xs, k, Wt, b, sT):
     """``sT[c, k + r] = b[c] + xs[k + r] . Wt[c]`` for ``r < 4`` and every class."""
+    wide_vectors()
     n_classes = Wt.shape[0]
     grouped = n_classes - n_classes % GROUP
     for c in range(0, grouped, GROUP):
@@ -97,6 +102,7 @@ def block_scores(xs, k, Wt, b, sT):
 @numba.njit(cache=True, fastmath=FASTMATH)
 def _backward_group(xs, k, sT, dWt, c):
     """``dWt[c + q] += sum_r sT[c + q, k + r] * xs[k + r]`` for ``q < 5``, ``r < 4``."""
+    wide_vectors()
     x0, x1, x2, x3 = xs[k], xs[k + 1], xs[k + 2], xs[k + 3]
     d0, d1, d2, d3, d4 = dWt[c], dWt[c + 1], dWt[c + 2], dWt[c + 3], dWt[c + 4]
     g00, g10, g20, g30 = sT[c, k], sT[c, k + 1], sT[c, k + 2], sT[c, k + 3]
@@ -116,6 +122,7 @@ def _backward_group(xs, k, sT, dWt, c):
 @numba.njit(cache=True, fastmath=FASTMATH)
 def _backward_one(xs, k, sT, dWt, c):
     """``dWt[c] += sum_r sT[c, k + r] * xs[k + r]`` for ``r < 4``."""
+    wide_vectors()
     x0, x1, x2, x3 = xs[k], xs[k + 1], xs[k + 2], xs[k + 3]
     g0, g1, g2, g3 = sT[c, k], sT[c, k + 1], sT[c, k + 2], sT[c, k + 3]
     d = dWt[c]
@@ -125,6 +132,7 @@ def _backward_one(xs, k, sT, dWt, c):
 
 @numba.njit(cache=True, fastmath=FASTMATH)
 def _all_zero(sT, k, start, stop):
+    wide_vectors()
     for c in range(start, stop):
         for r in range(k, k + 4):
             if sT[c, r] != 0:
@@ -136,6 +144,7 @@ def _all_zero(sT, k, start, stop):
 def block_backward(xs, k, sT, dWt, db):
     """``dWt[c] += sum_r sT[c, k + r] * xs[k + r]``, ``db[c] += sum_r sT[c, k + r]`` (``r < 4``);
     groups with zero dscores skipped."""
+    wide_vectors()
     n_classes = dWt.shape[0]
     grouped = n_classes - n_classes % GROUP
     for c in range(0, grouped, GROUP):

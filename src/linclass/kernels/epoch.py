@@ -39,6 +39,7 @@ import numpy as np
 
 from linclass.kernels import parts
 from linclass.kernels.fused import fold_offsets, loss_rows, n_parts
+from linclass.kernels.vectors import aligned_copy, wide_vectors
 
 # Optimizer directions (``kind``) and penalties (``penalty``) the kernel knows.
 PLAIN, MOMENTUM, NESTEROV, ADAM = 0, 1, 2, 3
@@ -56,6 +57,7 @@ def _as_dtype_of(like, value):
 @numba.njit(cache=True, fastmath={"reassoc"})
 def _penalty_value(flat, penalty, l1_weight, l2_weight):
     """``R(W)`` summed in float64 (in any order: the value only reaches the history)."""
+    wide_vectors()
     squares = 0.0
     absolute = 0.0
     for j in range(flat.shape[0]):
@@ -70,10 +72,13 @@ def _penalty_value(flat, penalty, l1_weight, l2_weight):
 
 
 @numba.njit(cache=True)
-def _finish_gradient(Wt, dWt, db, scale, shift, inverse_n, penalty, alpha, l1_weight, l2_weight):
+def _finish_gradient(Wt, dWt, last, db, scale, shift, inverse_n, penalty, alpha, l1_weight, l2_weight):
     """The step's gradient from the raw-weight sums, in place and in one pass over ``dWt``.
 
-    Per element, the reference's operations in its order and the weights' dtype: the chain rule
+    ``last`` (the batch's last part, or empty when the batch is one part) is added to ``dWt``
+    first, in the same pass: the sum of the parts in part order, as a separate ``dWt += last``
+    would leave it, without another pass over both arrays. Per element, the reference's
+    operations in its order and the weights' dtype: the chain rule
     of the fold ``scale[j] (dWt[c, j] - shift[j] db[c])`` (as ``fused._unfold_grad``; skipped
     with an empty ``scale``), the mean (times ``inverse_n``), then ``alpha * dR(Wt)`` as
     :mod:`linclass.penalties` adds it (l2: ``2 W``, l1: ``sign W``, elastic net:
@@ -81,13 +86,17 @@ def _finish_gradient(Wt, dWt, db, scale, shift, inverse_n, penalty, alpha, l1_we
     ``alpha``, ``l1_weight`` (the elastic net's) and ``l2_weight`` (twice the elastic net's
     squared-term weight) are scalars of the weights' dtype.
     """
+    wide_vectors()
     folded = scale.shape[0] > 0
+    summed = last.shape[0] > 0
     one = _as_dtype_of(Wt, 1.0)
     zero = one - one
     for c in range(dWt.shape[0]):
         bias_grad = db[c]
         for j in range(dWt.shape[1]):
             g = dWt[c, j]
+            if summed:
+                g = g + last[c, j]
             if folded:
                 g = scale[j] * (g - shift[j] * bias_grad)
             g = g * inverse_n
@@ -109,6 +118,7 @@ def _fold(Wt, b, scale, shift_scaled, Wr, b_raw):
     :func:`linclass.kernels.fused._fold` in the transposed layout, the same operations and the
     same :func:`linclass.kernels.fused.fold_offsets`.
     """
+    wide_vectors()
     fold_offsets(Wt, shift_scaled, b, b_raw)
     for c in range(Wt.shape[0]):
         for j in range(Wt.shape[1]):
@@ -122,6 +132,7 @@ def _update(kind, p, g, t, v, p_out, t_out, v_out, factor, hyper, mu_correction,
 
     ``hyper``: ``[momentum]`` or Adam's ``[b1, 1 - b1, b2, 1 - b2, eps]``, in ``p``'s dtype.
     """
+    wide_vectors()
     p, g, p_out = p.reshape(p.size), g.reshape(g.size), p_out.reshape(p_out.size)
     finite = True
     if kind == PLAIN:
@@ -157,22 +168,24 @@ def _update(kind, p, g, t, v, p_out, t_out, v_out, factor, hyper, mu_correction,
 
 
 @numba.njit(cache=True, nogil=True)
-def _shared_gradient(shared, X, order, labels, targets, weight, code, start, stop, n_split, dWt, db):
-    """The step's gradient from ``n_split`` parts summed in part order into ``dWt``, ``db``
-    (as ``fused.linear_loss`` adds its parts); returns ``(total, correct, status)``."""
+def _shared_gradient(shared, X, order, labels, targets, weight, code, start, stop, n_split, db):
+    """The step's ``n_split`` parts summed in part order (as ``fused.linear_loss`` adds them):
+    ``db`` all of them, and all but the last into the first part's buffer ``shared[3][0]``, to
+    which :func:`_finish_gradient` adds the last. Returns ``(total, correct, status, count)``."""
+    wide_vectors()
     count = parts.share_rows(shared, X, order, labels, targets, weight, code, start, stop, n_split)
     dWt_parts, db_parts, sums, counts = shared[3], shared[4], shared[5], shared[6]
-    dWt[:] = dWt_parts[0]
     db[:] = db_parts[0]
     total = sums[0]
     n_correct, status = counts[0, 0], counts[0, 1]
     for part in range(1, count):
-        dWt += dWt_parts[part]
+        if part < count - 1:
+            dWt_parts[0] += dWt_parts[part]
         db += db_parts[part]
         total += sums[part]
         n_correct += counts[part, 0]
         status = max(status, counts[part, 1])
-    return total, n_correct, status
+    return total, n_correct, status, count
 
 
 @numba.njit(cache=True, nogil=True)
@@ -205,12 +218,15 @@ def run_steps(
         ``n_steps`` when the next one needs the reference), each one's objective value and
         correct count, and the weights and state after the last of them (new arrays).
     """
+    wide_vectors()
     n_total = order.shape[0]
-    cur = (Wt.copy(), b.copy(), tW.copy(), tb.copy(), vW.copy(), vb.copy())
-    nxt = (Wt.copy(), b.copy(), tW.copy(), tb.copy(), vW.copy(), vb.copy())
+    # 64-byte aligned (linclass.kernels.vectors): the unfolded weights are the kernel's operands
+    cur = (aligned_copy(Wt), b.copy(), tW.copy(), tb.copy(), vW.copy(), vb.copy())
+    nxt = (aligned_copy(Wt), b.copy(), tW.copy(), tb.copy(), vW.copy(), vb.copy())
     folded = scale.shape[0] > 0
     ctl, Wr, b_raw = shared[0], shared[1], shared[2]
-    dWt, db = np.empty_like(Wt), np.empty_like(b)
+    dWt, db = aligned_copy(Wt), np.empty_like(b)
+    no_part = dWt[:0]
     values = np.zeros(n_steps)
     correct = np.zeros(n_steps, np.int64)
     taken = 0
@@ -220,6 +236,7 @@ def run_steps(
         if folded:
             _fold(cur[0], cur[1], scale, shift_scaled, Wr, b_raw)
         n_split = n_parts(stop - start, X.shape[1], Wt.shape[0], max_parts, min_work)
+        grad, last = dWt, no_part  # the step's gradient, and a part still to add to it
         if n_split == 1:
             dWt[:] = 0
             db[:] = 0
@@ -231,13 +248,18 @@ def run_steps(
             if not folded:  # the helpers read the raw weights from Wr, b_raw
                 Wr[:] = cur[0]
                 b_raw[:] = cur[1]
-            total, n_correct, status = _shared_gradient(
-                shared, X, order, labels, targets, weight, code, start, stop, n_split, dWt, db
+            total, n_correct, status, count = _shared_gradient(
+                shared, X, order, labels, targets, weight, code, start, stop, n_split, db
             )
+            grad = shared[3][0]
+            if count > 1:
+                last = shared[3][count - 1]
         if status:
             break
         inverse_n = _as_dtype_of(dWt, 1.0 / (stop - start))
-        _finish_gradient(cur[0], dWt, db, scale, shift, inverse_n, penalty, alpha, l1_weight, l2_weight)
+        _finish_gradient(
+            cur[0], grad, last, db, scale, shift, inverse_n, penalty, alpha, l1_weight, l2_weight
+        )
         value = total / (stop - start)
         if penalty != NO_PENALTY:
             value += float(alpha) * _penalty_value(cur[0].reshape(cur[0].size), penalty, l1_weight, l2_weight)
@@ -246,7 +268,7 @@ def run_steps(
         factor = _as_dtype_of(dWt, factors[k])
         mu_correction = _as_dtype_of(dWt, mu_corrections[k])
         nu_correction = _as_dtype_of(dWt, nu_corrections[k])
-        finite_W = _update(kind, cur[0], dWt, cur[2], cur[4], nxt[0], nxt[2], nxt[4], factor, hyper,
+        finite_W = _update(kind, cur[0], grad, cur[2], cur[4], nxt[0], nxt[2], nxt[4], factor, hyper,
                            mu_correction, nu_correction)
         finite_b = _update(kind, cur[1], db, cur[3], cur[5], nxt[1], nxt[3], nxt[5], factor, hyper,
                            mu_correction, nu_correction)

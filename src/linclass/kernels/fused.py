@@ -27,6 +27,7 @@ from linclass.kernels.prefetch import AHEAD, prefetch_rows
 from linclass.kernels.protocol import ChunkSums
 from linclass.kernels.threads import map_parts, num_threads
 from linclass.kernels.tile_losses import TILE_ROWS, tile_loss
+from linclass.kernels.vectors import aligned_empty, aligned_zeros, wide_vectors
 from linclass.losses import LossSpec
 from linclass.preprocess import Affine
 
@@ -45,6 +46,7 @@ _NO_TRANSFORM = {np.dtype(t): np.zeros(0, t) for t in (np.float32, np.float64)}
 def _load_block(X, rows, start, stop, xs, k):
     """``xs[k + r] = X[i]`` as float for positions ``i = start + r < stop`` (through ``rows[i]``
     if not empty); the block's rows beyond ``stop`` are zeros."""
+    wide_vectors()
     for r in range(stop - start):
         i = rows[start + r] if rows.shape[0] else start + r
         for j in range(X.shape[1]):
@@ -65,8 +67,9 @@ def loss_rows(X, rows, labels, targets, Wt, b, weight, code, with_grad, start_ro
     positions on are prefetched (:mod:`linclass.kernels.prefetch`), the next step's first ones
     included.
     """
+    wide_vectors()
     n_classes = Wt.shape[0]
-    xs = np.empty((TILE_ROWS, X.shape[1]), Wt.dtype)
+    xs = aligned_empty(TILE_ROWS, X.shape[1], Wt)
     sT = np.zeros((n_classes, TILE_ROWS), Wt.dtype)
     work = np.empty((n_classes + 4, TILE_ROWS))
     ints = np.empty((2, TILE_ROWS), np.int64)
@@ -98,6 +101,7 @@ def loss_rows(X, rows, labels, targets, Wt, b, weight, code, with_grad, start_ro
 @numba.njit(cache=True, nogil=True)
 def _scores_rows(X, Wt, b, out, start_row, stop_row):
     """``out[i] = X[i] @ Wt.T + b`` for rows ``start_row:stop_row``."""
+    wide_vectors()
     xs = np.empty((BLOCK_ROWS, X.shape[1]), Wt.dtype)
     sT = np.empty((Wt.shape[0], BLOCK_ROWS), Wt.dtype)
     for start in range(start_row, stop_row, BLOCK_ROWS):
@@ -118,6 +122,7 @@ def fold_offsets(Wt, shift_scaled, b, b_raw):
     5.2 us for the C chains of a sequential sum, a fifth of a 64-row step on two cores); both
     loops fold through this one function, in the same layout, so they get the same bits.
     """
+    wide_vectors()
     for c in range(Wt.shape[0]):
         total = 0.0
         for j in range(Wt.shape[1]):
@@ -131,8 +136,9 @@ def _fold(W, b, scale, shift_scaled):
 
     Empty ``scale`` and ``shift_scaled`` mean no transform (see :func:`fold_offsets`).
     """
+    wide_vectors()
     n_features, n_classes = W.shape
-    Wt = np.empty((n_classes, n_features), W.dtype)
+    Wt = aligned_empty(n_classes, n_features, W)
     for j in range(n_features):
         for c in range(n_classes):
             Wt[c, j] = W[j, c]
@@ -151,6 +157,7 @@ def _unfold_grad(dWt, db, scale, shift):
 
     The chain rule of :meth:`linclass.preprocess.Affine.fold_grad`; empty ``scale`` means no transform.
     """
+    wide_vectors()
     n_classes, n_features = dWt.shape
     dW = np.empty((n_features, n_classes), dWt.dtype)
     if scale.size:
@@ -167,8 +174,10 @@ def _unfold_grad(dWt, db, scale, shift):
 @numba.njit(cache=True, nogil=True)
 def _loss_one_part(X, labels, targets, W, b, weight, scale, shift_scaled, shift, code, with_grad):
     """Everything on one thread: fold, rows, unfold. Returns ``(total, correct, status, dW, db)``."""
+    wide_vectors()
     Wt, b_raw = _fold(W, b, scale, shift_scaled)
-    dWt = np.zeros((W.shape[1], X.shape[1] if with_grad else 0), W.dtype)
+    dWt = aligned_empty(W.shape[1], X.shape[1] if with_grad else 0, W)
+    dWt[:] = 0
     db = np.zeros(W.shape[1], W.dtype)
     total, correct, status = loss_rows(
         X, NO_ROWS, labels, targets, Wt, b_raw, weight, code, with_grad, 0, X.shape[0], dWt, db
@@ -273,7 +282,7 @@ def linear_loss(
         )
     else:
         Wt, b_raw = _fold(W, b, scale, shift_scaled)
-        dWt_parts = np.zeros((len(bounds), n_classes, n_features if with_grad else 0), W.dtype)
+        dWt_parts = aligned_zeros((len(bounds), n_classes, n_features if with_grad else 0), W.dtype)
         db_parts = np.zeros((len(bounds), n_classes), W.dtype)
 
         def run(part: int) -> tuple[float, int, int]:

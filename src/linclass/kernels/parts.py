@@ -29,6 +29,7 @@ import numpy as np
 
 from linclass.kernels import atomics
 from linclass.kernels.fused import loss_rows
+from linclass.kernels.vectors import aligned_zeros
 
 GENERATION, CLAIM, DONE, START, STOP, PARTS = 0, 8, 16, 24, 25, 26
 CTL_SIZE = 32
@@ -43,9 +44,9 @@ def new_shared(n_classes: int, n_features: int, dtype: np.dtype, max_parts: int)
         raise ValueError(f"max_parts must be in 1..{MAX_PARTS}, got {max_parts}")
     return (
         np.zeros(CTL_SIZE, np.int64),
-        np.zeros((n_classes, n_features), dtype),
+        aligned_zeros((n_classes, n_features), dtype),
         np.zeros(n_classes, dtype),
-        np.zeros((max_parts, n_classes, n_features), dtype),
+        aligned_zeros((max_parts, n_classes, n_features), dtype),
         np.zeros((max_parts, n_classes), dtype),
         np.zeros(max_parts),
         np.zeros((max_parts, 2), np.int64),

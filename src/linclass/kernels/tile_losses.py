@@ -27,6 +27,7 @@ from numba.core import types
 from numba.extending import intrinsic
 
 from linclass.kernels.blocks import FASTMATH
+from linclass.kernels.vectors import wide_vectors
 from linclass.losses import LOSSES
 
 # Rows per tile: the scores of a tile fill one 512-bit float32 vector per class.
@@ -69,6 +70,7 @@ def exp_nonpositive(e, n):
     Taylor polynomial of degree 12 (truncation below 2e-16 relative), times ``2**k`` built
     from the exponent bits. Branch-free, so the loop vectorizes; below ``-708`` the result is 0.
     """
+    wide_vectors()
     for i in range(n):
         x = max(e[i], _EXP_MIN)
         k = math.floor(x * _LOG2E + 0.5)
@@ -93,6 +95,7 @@ def exp_nonpositive(e, n):
 @numba.njit(cache=True, fastmath=FASTMATH)
 def _finite(sT, n):
     """True when the scores of the tile's first ``n`` rows are all finite (one vector sum of ``s * 0``)."""
+    wide_vectors()
     check = 0.0
     for c in range(sT.shape[0]):
         for r in range(n):
@@ -103,6 +106,7 @@ def _finite(sT, n):
 @numba.njit(cache=True, fastmath=FASTMATH)
 def _top_and_argmax(sT, top, best):
     """``top[r] = max_c sT[c, r]``, ``best[r]`` = the first class reaching it (``r < TILE_ROWS``)."""
+    wide_vectors()
     n_classes = sT.shape[0]
     for r in range(TILE_ROWS):
         top[r] = sT[0, r]
@@ -128,6 +132,7 @@ def _softmax_tile(sT, n, lab, weight, work, total):
     run in class order and row order wherever the kernel is inlined, so the compiled loop and
     the Python loop, which both call it, get the same bits.
     """
+    wide_vectors()
     n_classes = sT.shape[0]
     top, norm, scale, shifted = work[n_classes], work[n_classes + 1], work[n_classes + 2], work[n_classes + 3]
     for r in range(TILE_ROWS):
@@ -157,6 +162,7 @@ def _softmax_tile(sT, n, lab, weight, work, total):
 
 @numba.njit(cache=True)
 def _hinge_row(sT, r, label, weight, power):
+    wide_vectors()
     correct_score = float(sT[label, r])
     loss = 0.0
     pushed = 0.0
@@ -177,6 +183,7 @@ def _hinge_row(sT, r, label, weight, power):
 
 @numba.njit(cache=True)
 def _crammer_singer_row(sT, r, label, weight):
+    wide_vectors()
     runner_up = -1
     best = 0.0
     for c in range(sT.shape[0]):
@@ -194,6 +201,7 @@ def _crammer_singer_row(sT, r, label, weight):
 
 @numba.njit(cache=True)
 def _ovr_squared_hinge_row(sT, r, label, weight):
+    wide_vectors()
     loss = 0.0
     for c in range(sT.shape[0]):
         sign = 1.0 if c == label else -1.0
@@ -208,6 +216,7 @@ def _ovr_squared_hinge_row(sT, r, label, weight):
 
 @numba.njit(cache=True)
 def _squared_error_row(sT, r, targets, row):
+    wide_vectors()
     loss = 0.0
     for c in range(sT.shape[0]):
         residual = float(sT[c, r]) - float(targets[row, c])
@@ -224,6 +233,7 @@ def tile_loss(code, sT, n, labels, targets, weight, start, work, ints, total):
     ``sT (C, TILE_ROWS)`` the scores, ``work (C + 4, TILE_ROWS)`` float64 and
     ``ints (2, TILE_ROWS)`` int64 scratch. Returns ``(total, correct, status)``.
     """
+    wide_vectors()
     n_classes = sT.shape[0]
     if not _finite(sT, n):
         return total, 0, 1

@@ -162,3 +162,28 @@ def test_the_first_calls_of_a_cut_run_are_short_and_measure_both_ways(cut_small_
         _fit(Objective("softmax"), X, y, (W, b), "compiled", epochs=1)
     assert calls[:2] == [(4, 0), (3, 1)]  # a few steps alone, the rest of the epoch with a helper
     assert sum(n_steps for n_steps, _ in calls) == 7
+
+
+def test_the_helpers_loop_is_compiled_on_the_calling_thread_before_any_helper_starts(
+    cut_small_batches, monkeypatch
+):
+    """A helper thread that compiled the loop itself would hold the GIL for the whole compilation
+    while the steps run; the first helped call compiles (or loads) it first, once per run."""
+    X, y, W, b, _ = linear_problem("softmax", np.float32, np.float32, n=200)
+    compiled_when_submitted, compilations = [], []
+    original_submit, original_compile = compiled_module.submit, compiled_module.CompiledSteps._compile_helpers
+
+    def submit(function, *args):
+        compiled_when_submitted.append(len(function.signatures) > 0)
+        return original_submit(function, *args)
+
+    def compile_helpers(self, *args):
+        compilations.append(threading.current_thread() is threading.main_thread())
+        return original_compile(self, *args)
+
+    monkeypatch.setattr(compiled_module, "submit", submit)
+    monkeypatch.setattr(compiled_module.CompiledSteps, "_compile_helpers", compile_helpers)
+    with limit_threads(2):
+        _fit(Objective("softmax"), X, y, (W, b), "compiled", epochs=3)
+    assert compilations == [True]
+    assert len(compiled_when_submitted) >= 2 and all(compiled_when_submitted)

@@ -104,6 +104,7 @@ class CompiledSteps:
     dtype: np.dtype
     seconds_per_step: dict = field(default_factory=dict)
     calls: int = 0
+    helpers_compiled: bool = False
 
     @classmethod
     def build(
@@ -199,6 +200,21 @@ class CompiledSteps:
                                 nu=(arrays[2], arrays[3]))
         return (head, tail)
 
+    def _compile_helpers(
+        self, shared: tuple, order: np.ndarray, labels: np.ndarray, targets: np.ndarray
+    ) -> None:
+        """Compile (or load from Numba's cache) the helpers' loop here, before the first helped call.
+
+        Otherwise the first helper thread compiles it while the steps run, holding the GIL for
+        the length of a compilation (0.7 s for Fashion-MNIST's types), and the calling thread
+        stalls between its calls. With ``GENERATION`` -1 the loop returns at once.
+        """
+        from linclass.kernels import parts
+
+        stopped = (np.full_like(shared[0], -1), *shared[1:])
+        parts.help_steps(stopped, self.X, order, labels, targets, self.weight, self.code)
+        self.helpers_compiled = True
+
     def steps_per_call(self, n_features: int, n_classes: int) -> int:
         """Steps that take about :data:`CALL_SECONDS` (the first guess from the multiply-adds)."""
         guess = 4 * self.batch * n_features * max(n_classes, 1) / _FIRST_GUESS_RATE
@@ -234,6 +250,8 @@ class CompiledSteps:
         factors, mu, nu = self._factors(opt_state, n_steps)
         alpha, l1_weight, l2_weight = self.penalty_scalars
         shared = parts.new_shared(W.shape[1], W.shape[0], self.dtype, max_parts)
+        if helped and not self.helpers_compiled:
+            self._compile_helpers(shared, order, labels, targets)
         started = time.perf_counter()
         helpers = [
             submit(parts.help_steps, shared, self.X, order, labels, targets, self.weight, self.code)

@@ -57,7 +57,7 @@ CASES = [(loss, penalty) for loss in SMOOTH for penalty in ("none", "l2")]
 @pytest.mark.parametrize("precondition", ["none", "whiten", "cholesky", "diagonal"])
 @pytest.mark.parametrize("loss, penalty", CASES)
 def test_solve_on_tensors_follows_the_numpy_iterations(loss, penalty, precondition, dtype):
-    """The same path on both backends: 12 float64 iterations (the refit of the scales at 10
+    """The same path on both backends: up to 12 float64 iterations (the refit of the scales at 10
     included); 3 in float32, whose last bits differ between the backends' sums, so that once the
     objective's decrease is down to float32 rounding the two runs stop at different iterations."""
     X, y = problem(loss)
@@ -69,10 +69,23 @@ def test_solve_on_tensors_follows_the_numpy_iterations(loss, penalty, preconditi
     actual = solve(torch_objective, *on_device(X, y), **settings)
     assert_on_device(actual.params, dtype)
     assert actual.n_iter == expected.n_iter and (actual.n_iter == n_iter or expected.converged)
-    if dtype == np.float64:  # a float32 line search may try one point more or fewer
-        assert actual.n_evaluations == expected.n_evaluations
-    for a, e in zip(actual.params, expected.params, strict=True):
-        assert_close(a, e, dtype)
+    if dtype == np.float64 and expected.converged:
+        # the last line search runs where the decrease is down to rounding, and the two backends'
+        # sums round differently (on an Intel Xeon, squared error: 12 against 25 evaluations, the
+        # weights then 1e-8 apart on a flat optimum); the path up to it must be the same
+        before = dict(settings, max_iter=expected.n_iter - 1)
+        expected_before = solve(numpy_objective, X, y, **before)
+        actual_before = solve(torch_objective, *on_device(X, y), **before)
+        assert actual_before.n_evaluations == expected_before.n_evaluations
+        for a, e in zip(actual_before.params, expected_before.params, strict=True):
+            assert_close(a, e, dtype)
+        for a, e in zip(actual.params, expected.params, strict=True):
+            np.testing.assert_allclose(host(a), e, rtol=1e-6, atol=1e-9)
+    else:
+        if dtype == np.float64:  # a float32 line search may try one point more or fewer
+            assert actual.n_evaluations == expected.n_evaluations
+        for a, e in zip(actual.params, expected.params, strict=True):
+            assert_close(a, e, dtype)
     assert actual.value == pytest.approx(expected.value, rel=RTOL[dtype])
 
 

@@ -39,7 +39,7 @@ import numpy as np
 
 from linclass.kernels import parts
 from linclass.kernels.fused import fold_offsets, loss_rows, n_parts
-from linclass.kernels.vectors import aligned_copy, wide_vectors
+from linclass.kernels.vectors import aligned_copy, aligned_empty, wide_vectors
 
 # Optimizer directions (``kind``) and penalties (``penalty``) the kernel knows.
 PLAIN, MOMENTUM, NESTEROV, ADAM = 0, 1, 2, 3
@@ -225,7 +225,7 @@ def run_steps(
     nxt = (aligned_copy(Wt), b.copy(), tW.copy(), tb.copy(), vW.copy(), vb.copy())
     folded = scale.shape[0] > 0
     ctl, Wr, b_raw = shared[0], shared[1], shared[2]
-    dWt, db = aligned_copy(Wt), np.empty_like(b)
+    dWt, db = aligned_empty(Wt.shape[0], Wt.shape[1], Wt), np.empty_like(b)
     no_part = dWt[:0]
     values = np.zeros(n_steps)
     correct = np.zeros(n_steps, np.int64)

@@ -49,12 +49,18 @@ def wide_vectors(typingctx):
 
 
 @numba.njit(cache=True)
+def _offset(address, itemsize):
+    """Items from ``address`` to the next 64-byte boundary."""
+    return (-address % ALIGNMENT) // itemsize
+
+
+@numba.njit(cache=True)
 def aligned_empty(n_rows, n_columns, like):
     """An uninitialized ``(n_rows, n_columns)`` C-contiguous array of ``like``'s dtype whose first
     element is on a 64-byte boundary (rows too when ``n_columns * itemsize`` is a multiple of 64)."""
     size = n_rows * n_columns
     buffer = np.empty(size + ALIGNMENT // like.itemsize, like.dtype)
-    offset = (-buffer.ctypes.data % ALIGNMENT) // like.itemsize
+    offset = _offset(buffer.ctypes.data, like.itemsize)
     return buffer[offset:offset + size].reshape((n_rows, n_columns))
 
 
@@ -74,5 +80,5 @@ def aligned_zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
     if size == 0:
         return np.zeros(shape, dtype)
     buffer = np.zeros(size + ALIGNMENT // dtype.itemsize, dtype)
-    offset = (-buffer.ctypes.data % ALIGNMENT) // dtype.itemsize
+    offset = int(_offset(buffer.ctypes.data, dtype.itemsize))
     return buffer[offset:offset + size].reshape(shape)

@@ -366,6 +366,8 @@ def test_a_path_starts_at_the_solution_before_with_one_pass_fewer_then_at_the_se
     # the second starts at the first's solution (its evaluation, no pass); the third at the secant
     # through both, a new point
     assert [evaluations - n for evaluations, n in passes] == [0, 1, 0]
+    # a float32 path stays float32, the secant start and the solve from it included
+    assert [p.dtype for point in path for p in point.params] == [np.dtype(np.float32)] * 6
     for alpha, point in zip(alphas, path, strict=True):  # the optimum of each strength
         optimum = solve(Objective("softmax", penalty="l2", alpha=alpha), X, y, tol=1e-9)
         for a, b in zip(point.params, optimum.params, strict=True):
@@ -377,13 +379,16 @@ def test_the_secant_start_goes_at_most_one_step_on_in_log_alpha_and_never_back()
 
     before, last = (np.array([1.0, 2.0]), np.array([0.5])), (np.array([2.0, 2.5]), np.array([1.5]))
     on = _secant(before, last, 1e-1, 1e-2, 1e-3)  # the same step again: the full secant
-    np.testing.assert_array_equal(on[0], [3.0, 3.0]) and np.testing.assert_array_equal(on[1], [2.5])
+    np.testing.assert_array_equal(on[0], [3.0, 3.0])
+    np.testing.assert_array_equal(on[1], [2.5])
     half = _secant(before, last, 1e-1, 1e-2, 10**-2.5)
     np.testing.assert_allclose(half[0], [2.5, 2.75])
     far = _secant(before, last, 1e-1, 1e-2, 1e-6)  # four steps on: kept to one
     np.testing.assert_array_equal(far[0], on[0])
     assert _secant(before, last, 1e-1, 1e-2, 1.0) is last  # back towards the one before: no secant
     assert _secant(before, last, 1e-2, 1e-2, 1e-3) is last  # no step before: no direction
+    single = tuple(a.astype(np.float32) for a in before), tuple(a.astype(np.float32) for a in last)
+    assert [a.dtype for a in _secant(*single, 1e-1, 1e-2, 10**-2.5)] == [np.dtype(np.float32)] * 2
 
 
 def test_a_path_keeps_the_solution_before_where_it_already_meets_tol_without_a_pass(monkeypatch):

@@ -20,6 +20,7 @@ factor of the whole objective).
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import replace
 from typing import NamedTuple
@@ -396,8 +397,10 @@ def _secant(before: tuple, last: tuple, alpha_before: float, alpha_last: float, 
     """``last + r (last - before)``, the solutions at ``alpha_before`` and ``alpha_last``, with ``r``
     the ratio of the steps to ``alpha`` and to ``alpha_last`` in ``log alpha``, kept to ``[0, 1]``:
     no further than one step past the last solution, never back towards the one before."""
-    step_before = np.log(alpha_last / alpha_before)
-    r = min(max(np.log(alpha / alpha_last) / step_before, 0.0), 1.0) if step_before else 0.0
+    step_before = math.log(alpha_last / alpha_before)
+    # a Python float: a NumPy float64 would promote float32 solutions, and every solve after them,
+    # to float64 (NumPy 2's promotion rules)
+    r = min(max(math.log(alpha / alpha_last) / step_before, 0.0), 1.0) if step_before else 0.0
     if r == 0.0:
         return last
     return tuple(a + r * (a - b) for a, b in zip(last, before, strict=True))

@@ -11,7 +11,9 @@ same run: peak float32 GEMM FLOP/s and read bandwidth, before and after the othe
   Python loop and PyTorch;
 - one full-batch value and gradient over all 60,000 rows (uint8 and float32), beside the floors
   of a pass over the same data on all threads (:mod:`benchmarks.passes`: reading it, and reading
-  it with the forward product).
+  it with the forward product);
+- each speed target beside those floors and the bare operations of one step
+  (:mod:`benchmarks.floors`), all as multiples of the same limit (:func:`floor_rows`).
 
 Limit of a run = ``max(bytes of X read / bandwidth, 4 N D C / peak FLOP/s)`` per epoch (a
 forward and a backward product of 2 N D C flops each), times the epochs.
@@ -328,8 +330,67 @@ def defaults_section(result: dict) -> str:
             "kernel's gradient alone (uint8 rows, softmax), against the step's share of the limit:",
             floors_table(result["floors"], result["peak GFLOP/s"] * 1e9),
             *_cifar_section(result),
+            *_floors_against_targets(result),
         ]
     )
+
+
+def _floors_against_targets(result: dict) -> list[str]:
+    """Markdown: each speed target beside the floors measured in this run, all as multiples of the limit."""
+    from benchmarks.report import table
+
+    rows = floor_rows(result)
+    if not rows:
+        return []
+    return [
+        "The speed targets against this run's floors, every column a multiple of the same limit. "
+        "The BLAS pair is the lower of its one- and all-thread times. The last column halves the fused "
+        "gradient's one-thread time, an even split over two cores with no cost for joining the halves "
+        "and nothing else in the step. The forward product reads every row with its 10 dot products "
+        "(the full-batch rows only). A target is out of reach of what was measured where every floor "
+        "is above it:",
+        table(["target", "requires", "measured", "BLAS pair", "forward product, all threads",
+               "fused gradient, 1 thread", "fused gradient ÷ 2"], rows),  # fmt: skip
+    ]
+
+
+def floor_rows(result: dict) -> list[list]:
+    """Rows of :func:`_floors_against_targets`: ``[target, requires, measured, floors...]`` (NaN where
+    a floor does not apply), from the run's fits, epochs, full-batch rows and floors."""
+    floors = result.get("floors")
+    if not floors:
+        return []
+    n, d = floors["shape"]
+    flops = result["peak GFLOP/s"] * 1e9
+    by_batch = {row["batch"]: row for row in floors["rows"]}
+    nan = float("nan")
+
+    def step(batch: int) -> list[float]:
+        row = by_batch[batch]
+        limit = 4 * batch * d * N_CLASSES / flops
+        blas = min(row["blas one thread"], row["blas all threads"])
+        return [blas / limit, nan, row["fused one thread"] / limit, row["fused one thread"] / limit / 2]
+
+    sklearn = result["sklearn"]["time"]
+    rows = []
+    for row in result["fits"]:
+        if row["estimator"] == 'optimizer="sgd"' and row["loop"] == "compiled" and DEFAULT_BATCH in by_batch:
+            fifty = sklearn / 50 / row["limit"]  # 50x LogisticRegression() as a multiple of the limit
+            requires = f"≤ {min(3.0, fifty):.2f}× (3× and 50× LogisticRegression())"
+            measured = row["time"] / row["limit"]
+            rows.append([f"defaults: sgd, {row['stored']}", requires, measured, *step(DEFAULT_BATCH)])
+    for row in result["epochs"]:
+        bound = {64: 3.0, 256: 2.0}.get(row["batch"])
+        if bound and row["batch"] in by_batch:
+            rows.append([f"SGD epoch, batch {row['batch']}", f"≤ {bound:g}×", row["compiled"] / row["limit"],
+                         *step(row["batch"])])  # fmt: skip
+    forward = {row["stored"]: row["scores"] for row in result.get("pass floors", {}).get("rows", [])}
+    full = by_batch.get(n)
+    for row in result["full batch"]:
+        blas = min(full["blas one thread"], full["blas all threads"]) / row["limit"] if full else nan
+        rows.append([f"full-batch value + gradient, {row['stored']}", "≤ 1.5×", row["seconds"] / row["limit"],
+                     blas, forward.get(row["stored"], nan) / row["limit"], nan, nan])  # fmt: skip
+    return rows
 
 
 def _hardware_note(one_thread: dict | None) -> str:

@@ -1,5 +1,6 @@
 """The defaults suite's floor table and targets, from a made-up result (no timing here)."""
 
+import numpy as np
 from benchmarks import defaults, floors, passes
 
 SHAPE = [60000, 784]
@@ -64,3 +65,32 @@ def test_the_hardware_note_says_when_linclass_s_block_outruns_the_gemm_the_limit
     )
     assert defaults._hardware_note({"gemm": 100.0, "block": 90.0}).endswith("the GEMM rate is the higher one.")
     assert defaults._hardware_note(None) == ""
+
+
+def test_each_speed_target_stands_beside_the_floors_of_the_same_run():
+    result = {
+        "peak GFLOP/s": FLOPS / 1e9,
+        "sklearn": {"time": 8.0},
+        "fits": [
+            {"estimator": 'optimizer="sgd"', "loop": "compiled", "stored": "uint8", "time": 0.5, "limit": 0.1},
+            {"estimator": 'optimizer="sgd"', "loop": "Python", "stored": "uint8", "time": 2.0, "limit": 0.1},
+        ],
+        "epochs": [{"batch": 64, "compiled": 0.030, "limit": 0.0075}, {"batch": 16, "compiled": 0.05, "limit": 0.0075}],
+        "full batch": [{"stored": "uint8", "seconds": 0.010, "limit": 0.0075}],
+        "pass floors": {"rows": [{"stored": "uint8", "read": 0.002, "scores": 0.009}]},
+        "floors": {"shape": SHAPE, "rows": [
+            {"batch": 64, "blas one thread": 30e-6, "blas all threads": 15.68e-6, "fused one thread": 11.76e-6},
+            {"batch": 60000, "blas one thread": 0.0147, "blas all threads": 0.00735, "fused one thread": 0.02205},
+        ]},
+    }  # fmt: skip
+    nan = float("nan")
+    rows = defaults.floor_rows(result)
+    # 50x of 8.0 s is 0.16 s, 1.6x the fit's limit: stricter than 3x
+    assert rows[0][:3] == ["defaults: sgd, uint8", "≤ 1.60× (3× and 50× LogisticRegression())", 5.0]
+    np.testing.assert_allclose(rows[0][3:], [2.0, nan, 1.5, 0.75])  # 15.68 and 11.76 us over 7.84 us
+    assert rows[1][:3] == ["SGD epoch, batch 64", "≤ 3×", 4.0]
+    np.testing.assert_allclose(rows[1][3:], [2.0, nan, 1.5, 0.75])
+    assert rows[2][:3] == ["full-batch value + gradient, uint8", "≤ 1.5×", 0.010 / 0.0075]
+    np.testing.assert_allclose(rows[2][3:], [0.98, 1.2, nan, nan])
+    assert len(rows) == 3  # batch 16 has no target; the Python loop is not a target
+    assert defaults.floor_rows({**result, "floors": None}) == []

@@ -12,9 +12,17 @@ For each batch size of the epoch rows, and for the full batch, on Fashion-MNIST'
 
 Each against the step's share of the limit (``4 B D C / peak GEMM FLOP/s``), so the table can
 say how far even the bare products of a step are from the limit on this machine.
+
+And the least a step split over two cores moves between them besides its arithmetic
+(:func:`measure_exchange`): the caller writes the step's new weights ``(C, D)`` float32 and
+raises a flag, a helper thread spinning on it reads them and writes its partial gradient of the
+same size, and the caller reads that back — per step, with no products and no update rule.
 """
 
 from __future__ import annotations
+
+import threading
+import time
 
 import numpy as np
 
@@ -72,7 +80,87 @@ def measure_floors(quick: bool, batches: tuple[int, ...]) -> dict:
                 "fused one thread": _per_call(fused_gradient, repeats),
             }
         )
-    return {"rows": rows, "shape": list(X.shape), "per row": _per_row_cost(X, labels, rng)}
+    return {
+        "rows": rows,
+        "shape": list(X.shape),
+        "per row": _per_row_cost(X, labels, rng),
+        "exchange s": measure_exchange(X.shape[1], N_CLASSES),
+    }
+
+
+def _exchange_kernels():
+    """The two sides of :func:`measure_exchange`, compiled on first use."""
+    import numba
+
+    from linclass.kernels import atomics
+
+    flag, done = 0, 8  # words on their own cache lines
+
+    # reassociated, so the sums that read the arrays run in vector lanes, not one long chain
+    @numba.njit(nogil=True, fastmath={"reassoc"})
+    def caller(ctl, Wt, dWt, first, steps):
+        total = 0.0
+        for step in range(first, first + steps):
+            for c in range(Wt.shape[0]):
+                for j in range(Wt.shape[1]):
+                    Wt[c, j] = step  # the step's new weights
+            atomics.store(ctl, flag, step)
+            while atomics.load(ctl, done) < step:
+                pass
+            for c in range(dWt.shape[0]):
+                for j in range(dWt.shape[1]):
+                    total += dWt[c, j]  # the helper's partial gradient
+        return total
+
+    @numba.njit(nogil=True, fastmath={"reassoc"})
+    def helper(ctl, Wt, dWt):
+        seen = 0
+        while True:
+            step = atomics.load(ctl, flag)
+            if step < 0:
+                return
+            if step != seen:
+                seen = step
+                total = 0.0
+                for c in range(Wt.shape[0]):
+                    for j in range(Wt.shape[1]):
+                        total += Wt[c, j]
+                for c in range(dWt.shape[0]):
+                    for j in range(dWt.shape[1]):
+                        dWt[c, j] = total
+                atomics.store(ctl, done, step)
+
+    return caller, helper, flag
+
+
+def measure_exchange(n_features: int, n_classes: int, steps: int = 2000) -> float:
+    """Best seconds per step of the two-core exchange described in the module docstring."""
+    from linclass.kernels.vectors import aligned_zeros
+
+    caller, helper, flag = _exchange_kernels()
+    ctl = np.zeros(16, np.int64)
+    Wt, dWt = (aligned_zeros((n_classes, n_features), np.float32) for _ in range(2))
+    running = spinning(helper, ctl, Wt, dWt)
+    try:
+        caller(ctl, Wt, dWt, 1, 100)  # compiled, and the helper spinning
+        first, best = 101, float("inf")
+        for _ in range(5):
+            start = time.perf_counter()
+            caller(ctl, Wt, dWt, first, steps)
+            best = min(best, (time.perf_counter() - start) / steps)
+            first += steps
+    finally:
+        ctl[flag] = -1
+        running.join()
+    return best
+
+
+def spinning(helper, *args) -> threading.Thread:
+    """``helper(*args)`` started on a thread of its own (not a pool's, where it could wait behind
+    other work while the caller spins for it)."""
+    thread = threading.Thread(target=helper, args=args, daemon=True)
+    thread.start()
+    return thread
 
 
 def _per_row_cost(X: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> dict:

@@ -81,16 +81,37 @@ def test_each_speed_target_stands_beside_the_floors_of_the_same_run():
         "floors": {"shape": SHAPE, "rows": [
             {"batch": 64, "blas one thread": 30e-6, "blas all threads": 15.68e-6, "fused one thread": 11.76e-6},
             {"batch": 60000, "blas one thread": 0.0147, "blas all threads": 0.00735, "fused one thread": 0.02205},
-        ]},
+        ], "exchange s": 3.92e-6},
     }  # fmt: skip
     nan = float("nan")
     rows = defaults.floor_rows(result)
     # 50x of 8.0 s is 0.16 s, 1.6x the fit's limit: stricter than 3x
     assert rows[0][:3] == ["defaults: sgd, uint8", "≤ 1.60× (3× and 50× LogisticRegression())", 5.0]
-    np.testing.assert_allclose(rows[0][3:], [2.0, nan, 1.5, 0.75])  # 15.68 and 11.76 us over 7.84 us
+    # 15.68, 11.76 us and their half plus the 3.92 us exchange, over 7.84 us
+    np.testing.assert_allclose(rows[0][3:], [2.0, nan, 1.5, 0.75, 1.25])
     assert rows[1][:3] == ["SGD epoch, batch 64", "≤ 3×", 4.0]
-    np.testing.assert_allclose(rows[1][3:], [2.0, nan, 1.5, 0.75])
+    np.testing.assert_allclose(rows[1][3:], [2.0, nan, 1.5, 0.75, 1.25])
     assert rows[2][:3] == ["full-batch value + gradient, uint8", "≤ 1.5×", 0.010 / 0.0075]
-    np.testing.assert_allclose(rows[2][3:], [0.98, 1.2, nan, nan])
+    np.testing.assert_allclose(rows[2][3:], [0.98, 1.2, nan, nan, nan])
+    assert defaults.floor_exchange(result) == (
+        "the new weights, 10 × 784 float32, written on one core and read on the other, and the partial "
+        "gradient of the same size back: 3.9 µs per step"
+    )
     assert len(rows) == 3  # batch 16 has no target; the Python loop is not a target
     assert defaults.floor_rows({**result, "floors": None}) == []
+
+
+def test_the_exchange_floor_reads_each_steps_weights_and_gradient_on_the_other_thread():
+    caller, helper, flag = floors._exchange_kernels()
+    ctl = np.zeros(16, np.int64)
+    Wt, dWt = np.zeros((2, 3), np.float32), np.zeros((2, 3), np.float32)
+    running = floors.spinning(helper, ctl, Wt, dWt)
+    try:
+        # step s: the weights all s, the helper's gradient their sum 6 s, read back as 6 x 6 s
+        assert caller(ctl, Wt, dWt, 1, 3) == 36 * (1 + 2 + 3)
+    finally:
+        ctl[flag] = -1
+        running.join(timeout=60)
+    assert not running.is_alive()
+    np.testing.assert_array_equal(dWt, np.full((2, 3), 18.0))
+    assert floors.measure_exchange(16, 2, steps=50) > 0

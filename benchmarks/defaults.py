@@ -327,8 +327,12 @@ def defaults_section(result: dict) -> str:
             *_pass_floors_section(result),
             "The bare operations of one step (`benchmarks/floors.py`): NumPy's BLAS doing only the "
             "two float32 products of a step on rows already gathered and converted, and the fused "
-            "kernel's gradient alone (uint8 rows, softmax), against the step's share of the limit:",
+            "kernel's gradient alone (uint8 rows, softmax) on one thread: on the same cached rows every "
+            "call, on fresh rows (the next batch of a permutation, as an epoch's steps read them), and "
+            "on fresh rows of half the columns (one core's share of a step whose columns are split "
+            "between two cores), against the step's share of the limit:",
             floors_table(result["floors"], result["peak GFLOP/s"] * 1e9),
+            *_cifar_floors_section(result),
             *_cifar_section(result),
             *_floors_against_targets(result),
         ]
@@ -345,13 +349,17 @@ def _floors_against_targets(result: dict) -> list[str]:
     return [
         "The speed targets against this run's floors, every column a multiple of the same limit. "
         "The BLAS pair is the lower of its one- and all-thread times. The forward product reads every "
-        "row with its 10 dot products (the full-batch rows only). \"Fused gradient ÷ 2\" halves the "
-        "fused gradient's one-thread time: an even split of the rows over two cores with nothing else "
-        "in the step. The last column adds what such a split must move between the cores each step, "
-        f"measured bare ({floor_exchange(result)}). A target is out of reach of what was measured "
-        "where every floor is above it:",
+        "row with its 10 dot products (the full-batch rows only). The fused gradient on cached rows "
+        "is the step's arithmetic alone, and \"÷ 2\" halves it: two cores with nothing else to do, no "
+        "step that reads fresh rows gets there. The last three columns are the ways to run a step on "
+        "fresh rows: on one core; its rows split over two cores, half the one-core time plus what "
+        f"such a split must move between the cores each step, measured bare ({floor_exchange(result)}); "
+        "its columns split over two cores, one core's half of every row (the loss once) with nothing "
+        "moving between them. A target is out of reach of what was measured where each way, and the "
+        "BLAS pair, is above it:",
         table(["target", "requires", "measured", "BLAS pair", "forward product, all threads",
-               "fused gradient, 1 thread", "fused gradient ÷ 2", "÷ 2 + the exchange"], rows),  # fmt: skip
+               "fused gradient, cached rows", "÷ 2", "fresh rows, 1 thread", "rows split: ÷ 2 + the exchange",
+               "columns split: half the columns"], rows),  # fmt: skip
     ]
 
 
@@ -359,48 +367,65 @@ def floor_exchange(result: dict) -> str:
     """The exchange floor in words: the weights out and the partial gradient back, its microseconds."""
     n, d = result["floors"]["shape"]
     seconds = result["floors"].get("exchange s", float("nan"))
-    return (f"the new weights, {N_CLASSES} × {d} float32, written on one core and read on the other, and "
+    text = (f"the new weights, {N_CLASSES} × {d} float32, written on one core and read on the other, and "
             f"the partial gradient of the same size back: {seconds * 1e6:.1f} µs per step")  # fmt: skip
+    cifar = result["floors"].get("cifar")
+    if cifar:
+        text += f"; {cifar['exchange s'] * 1e6:.1f} µs at CIFAR-10's {cifar['shape'][1]:,} features"
+    return text
+
+
+def _step_floors(floors: dict, batch: int, flops: float) -> list[float] | None:
+    """The floor columns of a step of ``batch`` rows at the shape of ``floors``, in multiples of its limit."""
+    row = {row["batch"]: row for row in floors["rows"]}.get(batch)
+    if row is None:
+        return None
+    nan = float("nan")
+    limit = 4 * batch * floors["shape"][1] * N_CLASSES / flops
+    blas = min(row["blas one thread"], row["blas all threads"])
+    fresh = row.get("fused fresh one thread", nan)
+    split_rows = fresh / 2 + floors.get("exchange s", nan)
+    half_columns = row.get("fused fresh half one thread", nan)
+    cached = row["fused one thread"]
+    return [blas / limit, nan, cached / limit, cached / 2 / limit, fresh / limit, split_rows / limit,
+            half_columns / limit]  # fmt: skip
 
 
 def floor_rows(result: dict) -> list[list]:
     """Rows of :func:`_floors_against_targets`: ``[target, requires, measured, floors...]`` (NaN where
-    a floor does not apply), from the run's fits, epochs, full-batch rows and floors."""
+    a floor does not apply), from the run's fits, epochs, full-batch rows, CIFAR-10 fits and floors."""
     floors = result.get("floors")
     if not floors:
         return []
     n, d = floors["shape"]
     flops = result["peak GFLOP/s"] * 1e9
-    by_batch = {row["batch"]: row for row in floors["rows"]}
     nan = float("nan")
-
-    def step(batch: int) -> list[float]:
-        row = by_batch[batch]
-        limit = 4 * batch * d * N_CLASSES / flops
-        blas = min(row["blas one thread"], row["blas all threads"])
-        half = row["fused one thread"] / 2
-        exchange = floors.get("exchange s", nan)
-        return [blas / limit, nan, row["fused one thread"] / limit, half / limit, (half + exchange) / limit]
-
     sklearn = result["sklearn"]["time"]
     rows = []
+    default_step = _step_floors(floors, DEFAULT_BATCH, flops)
     for row in result["fits"]:
-        if row["estimator"] == 'optimizer="sgd"' and row["loop"] == "compiled" and DEFAULT_BATCH in by_batch:
+        if row["estimator"] == 'optimizer="sgd"' and row["loop"] == "compiled" and default_step:
             fifty = sklearn / 50 / row["limit"]  # 50x LogisticRegression() as a multiple of the limit
             requires = f"≤ {min(3.0, fifty):.2f}× (3× and 50× LogisticRegression())"
             measured = row["time"] / row["limit"]
-            rows.append([f"defaults: sgd, {row['stored']}", requires, measured, *step(DEFAULT_BATCH)])
+            rows.append([f"defaults: sgd, {row['stored']}", requires, measured, *default_step])
     for row in result["epochs"]:
         bound = {64: 3.0, 256: 2.0}.get(row["batch"])
-        if bound and row["batch"] in by_batch:
+        step = _step_floors(floors, row["batch"], flops)
+        if bound and step:
             rows.append([f"SGD epoch, batch {row['batch']}", f"≤ {bound:g}×", row["compiled"] / row["limit"],
-                         *step(row["batch"])])  # fmt: skip
+                         *step])  # fmt: skip
     forward = {row["stored"]: row["scores"] for row in result.get("pass floors", {}).get("rows", [])}
-    full = by_batch.get(n)
+    full = {row["batch"]: row for row in floors["rows"]}.get(n)
     for row in result["full batch"]:
         blas = min(full["blas one thread"], full["blas all threads"]) / row["limit"] if full else nan
         rows.append([f"full-batch value + gradient, {row['stored']}", "≤ 1.5×", row["seconds"] / row["limit"],
-                     blas, forward.get(row["stored"], nan) / row["limit"], nan, nan, nan])  # fmt: skip
+                     blas, forward.get(row["stored"], nan) / row["limit"], *[nan] * 5])  # fmt: skip
+    for row in result.get("cifar", []):
+        step = _step_floors(floors["cifar"], row["batch"], flops) if floors.get("cifar") else None
+        if row["batch"] == CIFAR_BATCH and step:
+            requires = f"< {CIFAR_SECONDS:g} s: ≤ {CIFAR_SECONDS / row['limit']:.2f}×"
+            rows.append([f"CIFAR-10, {row['estimator']}", requires, row["time"] / row["limit"], *step])
     return rows
 
 
@@ -427,6 +452,17 @@ def _pass_floors_section(result: dict) -> list[str]:
         f"over {threads} threads): reading every element once (widened to float32 and summed), and "
         "reading it with each row's 10 dot products (the forward product only):",
         pass_floors_table(result["pass floors"], result["full batch"]),
+    ]
+
+
+def _cifar_floors_section(result: dict) -> list[str]:
+    cifar = result["floors"].get("cifar")
+    if not cifar:
+        return []
+    return [
+        f"The same floors at CIFAR-10's shape ({cifar['shape'][0]:,} × {cifar['shape'][1]:,} random uint8 "
+        "pixels: the costs do not depend on the values):",
+        floors_table(cifar, result["peak GFLOP/s"] * 1e9),
     ]
 
 

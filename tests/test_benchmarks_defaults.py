@@ -24,15 +24,29 @@ def _result(cifar_time, cifar_accuracy):
 
 def test_the_floor_table_gives_each_floor_as_a_multiple_of_the_steps_limit():
     result = {"shape": SHAPE, "rows": [
-        {"batch": 64, "blas one thread": 30e-6, "blas all threads": 15.68e-6, "fused one thread": 11.76e-6},
+        {"batch": 64, "blas one thread": 30e-6, "blas all threads": 15.68e-6, "fused one thread": 11.76e-6,
+         "fused fresh one thread": 23.52e-6, "fused fresh half one thread": 15.68e-6},
         {"batch": 60000, "blas one thread": 0.0147, "blas all threads": 0.00735, "fused one thread": 0.02205},
     ], "per row": {"per row s": 60e-9, "per feature s": 0.2e-9, "width": 784}}  # fmt: skip
-    note, _, *lines = floors.floors_table(result, FLOPS).splitlines()
+    note, _, header, _, *lines = floors.floors_table(result, FLOPS).splitlines()
     assert note == ("The fused gradient costs 60 ns per row (loss, argmax, the sums of the score accumulators) "
                     "plus 200 ps per feature (one thread, from its time at D = 98 and 784): at D = 784 the part "
                     "per row is 28 % of the gradient.")  # fmt: skip
-    assert lines[2] == "| 64 | 7.84 | 30 | 3.83 | 15.7 | 2 | 11.8 | 1.5 |"
-    assert lines[3] == "| 60,000 (full batch) | 7,350 | 14,700 | 2 | 7,350 | 1 | 22,050 | 3 |"
+    assert "| fresh rows, 392 columns µs |" in header
+    assert lines[0] == "| 64 | 7.84 | 30 | 3.83 | 15.7 | 2 | 11.8 | 1.5 | 23.5 | 3 | 15.7 | 2 |"
+    # the full batch reads its rows in order: no fresh-row floors
+    assert lines[1] == "| 60,000 (full batch) | 7,350 | 14,700 | 2 | 7,350 | 1 | 22,050 | 3 | – | – | – | – |"
+
+
+def test_the_cifar_floor_table_has_no_per_row_note():
+    result = {"shape": [50000, 3072], "rows": [
+        {"batch": 256, "blas one thread": 1e-3, "blas all threads": 5e-4, "fused one thread": 2e-4,
+         "fused fresh one thread": 4e-4, "fused fresh half one thread": 2.5e-4},
+    ]}  # fmt: skip
+    header, _, line = floors.floors_table(result, FLOPS).splitlines()
+    assert header.startswith("| rows per step | limit µs |") and "| fresh rows, 1536 columns µs |" in header
+    # 4 x 256 x 3072 x 10 flops at 256 GFLOP/s: 122.88 us
+    assert line == "| 256 | 123 | 1,000 | 8.14 | 500 | 4.07 | 200 | 1.63 | 400 | 3.26 | 250 | 2.03 |"
 
 
 def test_the_cifar_target_needs_both_the_accuracy_and_the_time_at_batch_256():
@@ -68,6 +82,10 @@ def test_the_hardware_note_says_when_linclass_s_block_outruns_the_gemm_the_limit
 
 
 def test_each_speed_target_stands_beside_the_floors_of_the_same_run():
+    cifar_floors = {"shape": [50000, 3072], "exchange s": 30e-6, "rows": [
+        {"batch": 256, "blas one thread": 1e-3, "blas all threads": 491.52e-6, "fused one thread": 245.76e-6,
+         "fused fresh one thread": 491.52e-6, "fused fresh half one thread": 368.64e-6},
+    ]}  # fmt: skip
     result = {
         "peak GFLOP/s": FLOPS / 1e9,
         "sklearn": {"time": 8.0},
@@ -79,25 +97,34 @@ def test_each_speed_target_stands_beside_the_floors_of_the_same_run():
         "full batch": [{"stored": "uint8", "seconds": 0.010, "limit": 0.0075}],
         "pass floors": {"rows": [{"stored": "uint8", "read": 0.002, "scores": 0.009}]},
         "floors": {"shape": SHAPE, "rows": [
-            {"batch": 64, "blas one thread": 30e-6, "blas all threads": 15.68e-6, "fused one thread": 11.76e-6},
+            {"batch": 64, "blas one thread": 30e-6, "blas all threads": 15.68e-6, "fused one thread": 11.76e-6,
+             "fused fresh one thread": 23.52e-6, "fused fresh half one thread": 15.68e-6},
             {"batch": 60000, "blas one thread": 0.0147, "blas all threads": 0.00735, "fused one thread": 0.02205},
-        ], "exchange s": 3.92e-6},
+        ], "exchange s": 3.92e-6, "cifar": cifar_floors},
+        "cifar": [
+            {"estimator": "LinearClassifier()", "batch": 64, "time": 3.0, "limit": 0.5},
+            {"estimator": "LinearClassifier(batch_size=256)", "batch": 256, "time": 1.2, "limit": 0.25},
+        ],
     }  # fmt: skip
     nan = float("nan")
     rows = defaults.floor_rows(result)
     # 50x of 8.0 s is 0.16 s, 1.6x the fit's limit: stricter than 3x
     assert rows[0][:3] == ["defaults: sgd, uint8", "≤ 1.60× (3× and 50× LogisticRegression())", 5.0]
-    # 15.68, 11.76 us and their half plus the 3.92 us exchange, over 7.84 us
-    np.testing.assert_allclose(rows[0][3:], [2.0, nan, 1.5, 0.75, 1.25])
+    # over the step's 7.84 us: 15.68 (BLAS, all threads), 11.76 cached and its half, 23.52 fresh,
+    # its half plus the 3.92 us exchange, and the half columns' 15.68
+    np.testing.assert_allclose(rows[0][3:], [2.0, nan, 1.5, 0.75, 3.0, 2.0, 2.0])
     assert rows[1][:3] == ["SGD epoch, batch 64", "≤ 3×", 4.0]
-    np.testing.assert_allclose(rows[1][3:], [2.0, nan, 1.5, 0.75, 1.25])
+    np.testing.assert_allclose(rows[1][3:], [2.0, nan, 1.5, 0.75, 3.0, 2.0, 2.0])
     assert rows[2][:3] == ["full-batch value + gradient, uint8", "≤ 1.5×", 0.010 / 0.0075]
-    np.testing.assert_allclose(rows[2][3:], [0.98, 1.2, nan, nan, nan])
+    np.testing.assert_allclose(rows[2][3:], [0.98, 1.2, nan, nan, nan, nan, nan])
+    # the fit at batch 256 only: 1.0 s is 4x its 0.25 s limit; the step's limit is 122.88 us
+    assert rows[3][:3] == ["CIFAR-10, LinearClassifier(batch_size=256)", "< 1 s: ≤ 4.00×", 4.8]
+    np.testing.assert_allclose(rows[3][3:], [4.0, nan, 2.0, 1.0, 4.0, (245.76 + 30) / 122.88, 3.0])
     assert defaults.floor_exchange(result) == (
         "the new weights, 10 × 784 float32, written on one core and read on the other, and the partial "
-        "gradient of the same size back: 3.9 µs per step"
+        "gradient of the same size back: 3.9 µs per step; 30.0 µs at CIFAR-10's 3,072 features"
     )
-    assert len(rows) == 3  # batch 16 has no target; the Python loop is not a target
+    assert len(rows) == 4  # batch 16 has no target; the Python loop is not a target
     assert defaults.floor_rows({**result, "floors": None}) == []
 
 

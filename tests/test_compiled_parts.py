@@ -187,3 +187,84 @@ def test_the_helpers_loop_is_compiled_on_the_calling_thread_before_any_helper_st
         _fit(Objective("softmax"), X, y, (W, b), "compiled", epochs=3)
     assert compilations == [True]
     assert compiled_when_submitted and all(compiled_when_submitted)
+
+
+@pytest.mark.parametrize(("n_slices", "n_classes"), [(1, 4), (2, 4), (2, 3), (3, 10), (4, 4), (3, 7)])
+def test_the_slices_of_classes_cover_every_class_once_in_order(n_slices, n_classes):
+    bounds = [epoch.slice_classes(s, n_slices, n_classes) for s in range(n_slices)]
+    assert bounds[0][0] == 0 and bounds[-1][1] == n_classes
+    assert all(left[1] == right[0] for left, right in zip(bounds[:-1], bounds[1:], strict=True))
+    sizes = [c1 - c0 for c0, c1 in bounds]
+    assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
+
+
+@pytest.mark.parametrize("n_classes", [3, 5])
+@pytest.mark.parametrize("n_threads", [2, 4])
+def test_classes_that_do_not_divide_into_the_slices_still_give_the_reference_weights(
+    cut_small_batches, n_threads, n_classes
+):
+    """A step cut into parts is finished in min(parts, classes) slices of classes: 3 classes on 4
+    threads is 3 slices of one, 5 on 2 threads slices of 2 and 3."""
+    X, y, W, b, _ = linear_problem("softmax", np.uint8, np.float32, n=200, n_classes=n_classes)
+    transform = Affine(np.full(19, 0.5), np.linspace(0.5, 2.0, 19))
+    objective = Objective("softmax", "elasticnet", alpha=0.01, transform=transform)
+    with limit_threads(n_threads):
+        reference = _fit(objective, X, y, (W, b), "python", optimizer=adam(0.01))
+        fast = _fit(objective, X, y, (W, b), "compiled", optimizer=adam(0.01))
+    _equal(reference, fast)
+
+
+def _slices_problem():
+    """A step's gradient parts, as :func:`parts.share_rows` leaves them, and its ``stacked`` buffers."""
+    X, y, W, b, _ = linear_problem("softmax", np.uint8, np.float32, n=64, n_classes=5)
+    order = np.arange(64)
+    labels, targets, weight, *_ = fused.loss_inputs(y, W, Objective("softmax").loss, None, None)
+    scale = np.linspace(0.5, 2.0, 19).astype(np.float32)
+    shift = np.full(19, 0.5, np.float32)
+    shared = parts.new_shared(5, 19, np.dtype(np.float32), 2)
+    shared[1][:], shared[2][:] = W.T * scale, b
+    for part, (first, last) in enumerate([(0, 32), (32, 64)]):
+        fused.loss_rows(X, order, labels, targets, shared[1], shared[2], weight, 0, True, first, last,
+                        shared[3][part], shared[4][part])  # fmt: skip
+    trace = np.random.default_rng(3).normal(size=(5, 19)).astype(np.float32)
+    stacked = compiled_module.new_stacked(np.ascontiguousarray(W.T), b, (trace, b * 0.5, trace[:0, :0], b[:0]))
+    stacked[6][:] = shared[4][0] + shared[4][1]  # db, summed as the step sums it
+    stacked[9][:] = [1 / 64, -0.05, 1.0, 1.0]
+    settings = (scale, shift * scale, shift, epoch.MOMENTUM, np.array([0.9], np.float32), epoch.L2,
+                np.float32(0.01), np.float32(0), np.float32(2))  # fmt: skip
+    return X, order, labels, targets, weight, shared, stacked, settings
+
+
+def test_the_sliced_finishing_gives_the_whole_arrays_operations_with_a_helper():
+    X, order, labels, targets, weight, shared, stacked, settings = _slices_problem()
+    scale, shift_scaled, shift, kind, hyper, penalty, alpha, l1_weight, l2_weight = settings
+    W2, b2, tW2, tb2 = (array.copy() for array in stacked[:4])
+    # the whole-array finishing on copies: gradient, update, fold of the next step's raw weights
+    grad, db = shared[3][0].copy(), stacked[6].copy()
+    inverse_n, factor = np.float32(1 / 64), np.float32(-0.05)
+    epoch._finish_gradient(W2[0], grad, shared[3][1], db, scale, shift, inverse_n, penalty, alpha, l1_weight,
+                           l2_weight)  # fmt: skip
+    one, empty = np.float32(1), tW2[0][:0]
+    epoch._update(kind, W2[0], grad, tW2[0], empty, W2[1], tW2[1], empty, factor, hyper, one, one)
+    epoch._update(kind, b2[0], db, tb2[0], b2[0][:0], b2[1], tb2[1], b2[0][:0], factor, hyper, one, one)
+    Wr, b_raw = np.empty_like(shared[1]), np.empty_like(shared[2])
+    epoch._fold(W2[1], b2[1], scale, shift_scaled, Wr, b_raw)
+    helper = threading.Thread(target=epoch.help_steps, args=(shared, stacked, X, order, labels, targets, weight,
+                                                             0, *settings))  # fmt: skip
+    helper.start()
+    try:
+        epoch._share_slices(shared[0], 2, 0, 1, stacked, shared, *settings)
+    finally:
+        parts.stop_helpers(shared[0])
+        helper.join(timeout=10)
+    assert not helper.is_alive()
+    for name, mine, theirs in [("W", stacked[0][1], W2[1]), ("trace", stacked[2][1], tW2[1]),
+                               ("b", stacked[1][1], b2[1]), ("b trace", stacked[3][1], tb2[1]),
+                               ("raw W", shared[1], Wr), ("raw b", shared[2], b_raw)]:  # fmt: skip
+        np.testing.assert_array_equal(mine, theirs, err_msg=name)
+    assert list(stacked[8][:: epoch._LINE][:2]) == [1, 1]  # both slices finite
+    penalty_bits = stacked[7][:: epoch._LINE][:2]
+    values = [epoch._from_bits(bits) for bits in penalty_bits]
+    c0, c1 = epoch.slice_classes(0, 2, 5)
+    assert values[0] == pytest.approx(float(np.sum(stacked[0][0][c0:c1].astype(np.float64) ** 2)), rel=1e-12)
+    assert sum(values) == pytest.approx(float(np.sum(stacked[0][0].astype(np.float64) ** 2)), rel=1e-12)

@@ -37,9 +37,9 @@ import math
 import numba
 import numpy as np
 
-from linclass.kernels import parts
+from linclass.kernels import atomics, parts
 from linclass.kernels.fused import fold_offsets, loss_rows, n_parts
-from linclass.kernels.vectors import aligned_copy, aligned_empty, wide_vectors
+from linclass.kernels.vectors import aligned_empty, wide_vectors
 
 # Optimizer directions (``kind``) and penalties (``penalty``) the kernel knows.
 PLAIN, MOMENTUM, NESTEROV, ADAM = 0, 1, 2, 3
@@ -188,10 +188,139 @@ def _shared_gradient(shared, X, order, labels, targets, weight, code, start, sto
     return total, n_correct, status, count
 
 
+# ``ctl`` words beside those of linclass.kernels.parts: the phase shared (the gradient's rows, or
+# the finishing by slices of classes), which buffer of ``stacked`` holds the step's weights, and
+# the part whose gradient the finishing adds last.
+PHASE, CURRENT, LAST = parts.PHASE, 28, 29
+SLICES = 1
+# Per-slice flags and values are this many words apart: each on a cache line of its own.
+_LINE = 8
+
+
+@numba.njit(cache=True)
+def slice_classes(s, n_slices, n_classes):
+    """``(c0, c1)``: the classes of slice ``s`` of ``n_slices`` (contiguous, sizes within one)."""
+    return s * n_classes // n_slices, (s + 1) * n_classes // n_slices
+
+
+@numba.njit(cache=True)
+def _bits(value):
+    """The float64 ``value``'s bits as an int64 (for :func:`linclass.kernels.atomics.store`)."""
+    out = np.empty(1)
+    out[0] = value
+    return out.view(np.int64)[0]
+
+
+@numba.njit(cache=True)
+def _from_bits(bits):
+    """The inverse of :func:`_bits`."""
+    out = np.empty(1, np.int64)
+    out[0] = bits
+    return out.view(np.float64)[0]
+
+
+@numba.njit(cache=True, nogil=True)
+def _finish_slice(s, n_slices, cur, last_part, stacked, shared, scale, shift_scaled, shift, kind, hyper,
+                  penalty, alpha, l1_weight, l2_weight):
+    """Slice ``s`` of the step's finishing: its classes' rows of the gradient finished, their
+    penalty value, the optimizer's update into the next buffer, and that buffer folded into the
+    raw weights the next step reads; its finiteness and penalty value in ``stacked``."""
+    wide_vectors()
+    W2, b2, tW2, tb2, vW2, vb2, db, penalties, finite, scalars = stacked
+    Wr, b_raw, dWt_parts = shared[1], shared[2], shared[3]
+    c0, c1 = slice_classes(s, n_slices, W2.shape[1])
+    nxt = 1 - cur
+    W, grad = W2[cur][c0:c1], dWt_parts[0][c0:c1]
+    last = dWt_parts[last_part][c0:c1] if last_part > 0 else dWt_parts[0][:0]
+    inverse_n = _as_dtype_of(W, scalars[0])
+    factor, mu_correction, nu_correction = (_as_dtype_of(W, scalars[1]), _as_dtype_of(W, scalars[2]),
+                                            _as_dtype_of(W, scalars[3]))  # fmt: skip
+    bias_grad = db[c0:c1]
+    _finish_gradient(W, grad, last, bias_grad, scale, shift, inverse_n, penalty, alpha, l1_weight, l2_weight)
+    value = 0.0
+    if penalty != NO_PENALTY:
+        value = _penalty_value(W.reshape(W.size), penalty, l1_weight, l2_weight)
+    ok = _update(kind, W, grad, tW2[cur][c0:c1], vW2[cur][c0:c1], W2[nxt][c0:c1], tW2[nxt][c0:c1],
+                 vW2[nxt][c0:c1], factor, hyper, mu_correction, nu_correction)
+    ok &= _update(kind, b2[cur][c0:c1], bias_grad, tb2[cur][c0:c1], vb2[cur][c0:c1], b2[nxt][c0:c1],
+                  tb2[nxt][c0:c1], vb2[nxt][c0:c1], factor, hyper, mu_correction, nu_correction)
+    if scale.shape[0] > 0:
+        _fold(W2[nxt][c0:c1], b2[nxt][c0:c1], scale, shift_scaled, Wr[c0:c1], b_raw[c0:c1])
+    else:
+        Wr[c0:c1] = W2[nxt][c0:c1]
+        b_raw[c0:c1] = b2[nxt][c0:c1]
+    # stored atomically (the value as its bits) and read so: a flag stored in a function inlined
+    # into the loop, then read there with a plain load, was seen as it was before (in a features
+    # split of the step, measured and not kept)
+    atomics.store(penalties, s * _LINE, _bits(value))
+    atomics.store(finite, s * _LINE, 1 if ok else 0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _claim_slices(ctl, generation, stacked, shared, scale, shift_scaled, shift, kind, hyper, penalty, alpha,
+                  l1_weight, l2_weight):
+    """Claim and finish slices of ``generation`` until none is left (as :func:`parts._work` claims parts)."""
+    wide_vectors()
+    cur, last_part = atomics.load(ctl, CURRENT), atomics.load(ctl, LAST)
+    n_slices = atomics.load(ctl, parts.PARTS)
+    while True:
+        word = atomics.load(ctl, parts.CLAIM)
+        s = word - generation * parts.MAX_PARTS
+        if s < 0 or s >= n_slices:
+            return
+        if not atomics.compare_exchange(ctl, parts.CLAIM, word, word + 1):
+            continue
+        _finish_slice(s, n_slices, cur, last_part, stacked, shared, scale, shift_scaled, shift, kind, hyper,
+                      penalty, alpha, l1_weight, l2_weight)
+        atomics.fetch_add(ctl, parts.DONE, 1)
+
+
+@numba.njit(cache=True, nogil=True)
+def _share_slices(ctl, n_slices, cur, last_part, stacked, shared, scale, shift_scaled, shift, kind, hyper,
+                  penalty, alpha, l1_weight, l2_weight):
+    """The step's finishing in ``n_slices`` slices of classes, with whichever helpers claim some."""
+    wide_vectors()
+    generation = atomics.load(ctl, parts.GENERATION) + 1
+    atomics.store(ctl, PHASE, SLICES)
+    atomics.store(ctl, CURRENT, cur)
+    atomics.store(ctl, LAST, last_part)
+    atomics.store(ctl, parts.PARTS, n_slices)
+    atomics.store(ctl, parts.DONE, 0)
+    atomics.store(ctl, parts.CLAIM, generation * parts.MAX_PARTS)
+    atomics.store(ctl, parts.GENERATION, generation)
+    _claim_slices(ctl, generation, stacked, shared, scale, shift_scaled, shift, kind, hyper, penalty, alpha,
+                  l1_weight, l2_weight)
+    while atomics.load(ctl, parts.DONE) < n_slices:
+        pass
+    atomics.store(ctl, parts.CLAIM, -1)
+
+
+@numba.njit(cache=True, nogil=True)
+def help_steps(shared, stacked, X, order, labels, targets, weight, code, scale, shift_scaled, shift, kind,
+               hyper, penalty, alpha, l1_weight, l2_weight):
+    """A helper thread of :func:`run_steps`: claim the parts of every step's rows
+    (:func:`linclass.kernels.parts.share_rows`) and the slices of its finishing, until
+    ``GENERATION`` is -1."""
+    wide_vectors()
+    ctl = shared[0]
+    seen = 0
+    while True:
+        generation = atomics.load(ctl, parts.GENERATION)
+        if generation < 0:
+            return
+        if generation != seen:
+            seen = generation
+            if atomics.load(ctl, PHASE) == SLICES:
+                _claim_slices(ctl, generation, stacked, shared, scale, shift_scaled, shift, kind, hyper,
+                              penalty, alpha, l1_weight, l2_weight)
+            else:
+                parts._work(shared, generation, X, order, labels, targets, weight, code)
+
+
 @numba.njit(cache=True, nogil=True)
 def run_steps(
     X, order, labels, targets, weight, scale, shift_scaled, shift, code,
-    Wt, b, tW, tb, vW, vb, kind, hyper, penalty, alpha, l1_weight, l2_weight,
+    stacked, kind, hyper, penalty, alpha, l1_weight, l2_weight,
     factors, mu_corrections, nu_corrections, batch, first_step, n_steps,
     shared, max_parts, min_work,
 ):
@@ -201,9 +330,12 @@ def run_steps(
         X: the data ``(N, D)``, C-contiguous, any fused input dtype; ``order`` its rows in this
             epoch's order; ``labels`` (int64) or ``targets`` per position of ``order``.
         weight, scale, shift_scaled, shift, code: as for :func:`linclass.kernels.fused.linear_loss`.
-        Wt, b: the weights, ``Wt (C, D)`` transposed (the kernels' layout: every update is
-            elementwise); ``tW, tb`` the momentum trace or Adam's first moment, ``vW, vb``
-            Adam's second moment, ``tW`` and ``vW`` transposed too (empty when unused). Never modified.
+        stacked: ``(W2, b2, tW2, tb2, vW2, vb2, db, penalties, finite, scalars)``
+            (:func:`linclass.train.compiled.new_stacked`): two buffers of the weights, ``W2 (2,
+            C, D)`` transposed (the kernels' layout: every update is elementwise), ``tW2, tb2``
+            the momentum trace or Adam's first moment, ``vW2, vb2`` Adam's second moment (empty
+            when unused), buffer 0 holding the call's start; then scratch the steps share with
+            the helper threads.
         kind, hyper: the optimizer (see :func:`_update`); ``penalty``, ``alpha``,
             ``l1_weight``, ``l2_weight`` the penalty (see :func:`_finish_gradient`).
         factors, mu_corrections, nu_corrections: per step ``k`` of the call, the factor
@@ -211,72 +343,94 @@ def run_steps(
         shared, max_parts, min_work: a step of ``n`` rows is cut into
             :func:`linclass.kernels.fused.n_parts` parts (as the batch kernel cuts it), computed
             with the helper threads given the same ``shared`` buffers
-            (:func:`linclass.kernels.parts.new_shared`) and added in part order.
+            (:func:`linclass.kernels.parts.new_shared`) and added in part order. Such a step is
+            then finished in slices of classes (:func:`slice_classes`, as many as parts): each
+            slice's gradient rows, update and fold of the next step's raw weights, claimed as the
+            parts are, so the helpers share that work too and only half the rows cross between
+            the cores. Every element gets the operations of the whole-array finishing.
 
     Returns:
-        ``(taken, values, correct, Wt, b, tW, tb, vW, vb)``: the steps completed (fewer than
-        ``n_steps`` when the next one needs the reference), each one's objective value and
-        correct count, and the weights and state after the last of them (new arrays).
+        ``(taken, values, correct, cur)``: the steps completed (fewer than ``n_steps`` when the
+        next one needs the reference), each one's objective value and correct count, and the
+        buffer of ``stacked`` holding the weights and state after the last of them.
     """
     wide_vectors()
+    W2, b2, tW2, tb2, vW2, vb2, db, penalties, finite, scalars = stacked
     n_total = order.shape[0]
-    # 64-byte aligned (linclass.kernels.vectors): the unfolded weights are the kernel's operands
-    cur = (aligned_copy(Wt), b.copy(), tW.copy(), tb.copy(), vW.copy(), vb.copy())
-    nxt = (aligned_copy(Wt), b.copy(), tW.copy(), tb.copy(), vW.copy(), vb.copy())
     folded = scale.shape[0] > 0
     ctl, Wr, b_raw = shared[0], shared[1], shared[2]
-    dWt, db = aligned_empty(Wt.shape[0], Wt.shape[1], Wt), np.empty_like(b)
+    n_classes = W2.shape[1]
+    dWt = aligned_empty(n_classes, W2.shape[2], W2)
     no_part = dWt[:0]
     values = np.zeros(n_steps)
     correct = np.zeros(n_steps, np.int64)
     taken = 0
+    cur = 0
+    prepared = False  # Wr, b_raw already hold the step's raw weights (folded by the slices before)
     for k in range(n_steps):
         start = (first_step + k) * batch
         stop = min(n_total, start + batch)
-        if folded:
-            _fold(cur[0], cur[1], scale, shift_scaled, Wr, b_raw)
-        n_split = n_parts(stop - start, X.shape[1], Wt.shape[0], max_parts, min_work)
-        grad, last = dWt, no_part  # the step's gradient, and a part still to add to it
-        if n_split == 1:
-            dWt[:] = 0
-            db[:] = 0
-            raw = (Wr, b_raw) if folded else (cur[0], cur[1])
-            total, n_correct, status = loss_rows(
-                X, order, labels, targets, raw[0], raw[1], weight, code, True, start, stop, dWt, db
-            )
-        else:
-            if not folded:  # the helpers read the raw weights from Wr, b_raw
-                Wr[:] = cur[0]
-                b_raw[:] = cur[1]
-            total, n_correct, status, count = _shared_gradient(
-                shared, X, order, labels, targets, weight, code, start, stop, n_split, db
-            )
-            grad = shared[3][0]
-            if count > 1:
-                last = shared[3][count - 1]
-        if status:
-            break
+        W, b = W2[cur], b2[cur]
+        nxt = 1 - cur
+        n_split = n_parts(stop - start, X.shape[1], n_classes, max_parts, min_work)
+        if folded and not prepared:
+            _fold(W, b, scale, shift_scaled, Wr, b_raw)
         inverse_n = _as_dtype_of(dWt, 1.0 / (stop - start))
-        _finish_gradient(
-            cur[0], grad, last, db, scale, shift, inverse_n, penalty, alpha, l1_weight, l2_weight
-        )
-        value = total / (stop - start)
-        if penalty != NO_PENALTY:
-            value += float(alpha) * _penalty_value(cur[0].reshape(cur[0].size), penalty, l1_weight, l2_weight)
-        if not math.isfinite(value):
-            break
         factor = _as_dtype_of(dWt, factors[k])
         mu_correction = _as_dtype_of(dWt, mu_corrections[k])
         nu_correction = _as_dtype_of(dWt, nu_corrections[k])
-        finite_W = _update(kind, cur[0], grad, cur[2], cur[4], nxt[0], nxt[2], nxt[4], factor, hyper,
-                           mu_correction, nu_correction)
-        finite_b = _update(kind, cur[1], db, cur[3], cur[5], nxt[1], nxt[3], nxt[5], factor, hyper,
-                           mu_correction, nu_correction)
-        if not (finite_W and finite_b):
-            break
-        cur, nxt = nxt, cur
+        if n_split == 1:
+            dWt[:] = 0
+            db[:] = 0
+            raw = (Wr, b_raw) if folded else (W, b)
+            total, n_correct, status = loss_rows(
+                X, order, labels, targets, raw[0], raw[1], weight, code, True, start, stop, dWt, db
+            )
+            if status:
+                break
+            _finish_gradient(W, dWt, no_part, db, scale, shift, inverse_n, penalty, alpha, l1_weight,
+                             l2_weight)
+            value = total / (stop - start)
+            if penalty != NO_PENALTY:
+                value += float(alpha) * _penalty_value(W.reshape(W.size), penalty, l1_weight, l2_weight)
+            if not math.isfinite(value):
+                break
+            finite_W = _update(kind, W, dWt, tW2[cur], vW2[cur], W2[nxt], tW2[nxt], vW2[nxt], factor, hyper,
+                               mu_correction, nu_correction)
+            finite_b = _update(kind, b, db, tb2[cur], vb2[cur], b2[nxt], tb2[nxt], vb2[nxt], factor, hyper,
+                               mu_correction, nu_correction)
+            if not (finite_W and finite_b):
+                break
+            prepared = False
+        else:
+            if not folded and not prepared:  # the helpers read the raw weights from Wr, b_raw
+                Wr[:] = W
+                b_raw[:] = b
+            total, n_correct, status, count = _shared_gradient(
+                shared, X, order, labels, targets, weight, code, start, stop, n_split, db
+            )
+            if status:
+                break
+            scalars[0], scalars[1] = 1.0 / (stop - start), factors[k]
+            scalars[2], scalars[3] = mu_corrections[k], nu_corrections[k]
+            n_slices = min(n_split, n_classes)
+            _share_slices(ctl, n_slices, cur, count - 1, stacked, shared, scale, shift_scaled, shift, kind,
+                          hyper, penalty, alpha, l1_weight, l2_weight)
+            value = total / (stop - start)
+            ok = True
+            if penalty != NO_PENALTY:
+                summed = 0.0
+                for s in range(n_slices):
+                    summed += _from_bits(atomics.load(penalties, s * _LINE))
+                value += float(alpha) * summed
+            for s in range(n_slices):
+                ok &= atomics.load(finite, s * _LINE) != 0
+            if not (ok and math.isfinite(value)):
+                break
+            prepared = True
+        cur = nxt
         values[k] = value
         correct[k] = n_correct
         taken += 1
     parts.stop_helpers(ctl)
-    return taken, values, correct, cur[0], cur[1], cur[2], cur[3], cur[4], cur[5]
+    return taken, values, correct, cur

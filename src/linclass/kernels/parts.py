@@ -5,8 +5,10 @@
 the buffers in part order, so the result depends only on ``P``, never on which thread ran a
 part or when. The compiled loop (:func:`linclass.kernels.epoch.run_steps`) does the same inside
 one compiled call: for every step it publishes the step's rows in a small control array ``ctl``
-and claims parts itself, while helper threads running :func:`help_steps` (started once per
-call, not per step) spin on ``ctl`` and claim parts too. Handing a part over costs a few
+and claims parts itself, while helper threads (started once per call, not per step: the
+compiled loop's :func:`linclass.kernels.epoch.help_steps`, which also claims the slices of each
+step's finishing, or :func:`help_steps` here for the parts alone) spin on ``ctl`` and claim
+parts too. Handing a part over costs a few
 cache-line transfers (well under a microsecond) instead of the 20-40 us of waking a Python
 thread; a helper that the operating system has not scheduled simply claims nothing and the
 calling thread computes every part, with the same result. Each part is one call of
@@ -19,7 +21,8 @@ its ``__pycache__``; each part prefetches its own rows).
 - ``GENERATION``: the number of the step being shared (1, 2, ...), ``-1``: helpers leave;
 - ``CLAIM``: ``generation * MAX_PARTS + next unclaimed part``, ``-1`` between steps;
 - ``DONE``: parts of this generation finished; ``START``, ``STOP``, ``PARTS``: the step's
-  positions and part count, written before the generation is raised.
+  positions and part count, and ``PHASE`` (:data:`ROWS` here), written before the generation
+  is raised. (``START`` .. the last word share a line: they are read once per generation.)
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from linclass.kernels.fused import loss_rows
 from linclass.kernels.vectors import aligned_zeros
 
 GENERATION, CLAIM, DONE, START, STOP, PARTS = 0, 8, 16, 24, 25, 26
+# The phase a generation shares (ROWS: the parts here; linclass.kernels.epoch adds its slices).
+PHASE, ROWS = 27, 0
 CTL_SIZE = 32
 MAX_PARTS = 1024
 
@@ -98,6 +103,7 @@ def share_rows(shared, X, order, labels, targets, weight, code, start, stop, par
     atomics.store(ctl, START, start)
     atomics.store(ctl, STOP, stop)
     atomics.store(ctl, PARTS, parts)
+    atomics.store(ctl, PHASE, ROWS)
     atomics.store(ctl, DONE, 0)
     atomics.store(ctl, CLAIM, generation * MAX_PARTS)
     atomics.store(ctl, GENERATION, generation)

@@ -18,7 +18,9 @@ with ``loop="python"`` or the environment variable ``LINCLASS_PYTHON_LOOP=1``. A
 batch kernel cuts into parts (:func:`linclass.kernels.fused.n_parts_for`: about 128 rows of 784
 features and 10 classes) is cut the same way in the compiled steps, and its parts computed by
 the calling thread and helper threads that spin for the length of one call
-(:mod:`linclass.kernels.parts`), their gradients added in part order. Whether a call starts
+(:mod:`linclass.kernels.parts`), their gradients added in part order; the same threads then
+finish the step in slices of classes (each slice's gradient rows, update and fold; see
+:func:`linclass.kernels.epoch.run_steps`). Whether a call starts
 helpers is decided by the measured time per step of both ways (:meth:`CompiledSteps.use_helpers`):
 on a machine whose other cores are busy, spinning helpers only take time from the caller.
 """
@@ -34,6 +36,7 @@ import numpy as np
 
 from linclass.kernels import NumbaKernels, num_threads
 from linclass.kernels.threads import submit
+from linclass.kernels.vectors import aligned_zeros
 from linclass.objective import Objective
 from linclass.optim import EmptyState, ScaleByAdamState, ScaleByScheduleState, TraceState
 
@@ -186,7 +189,7 @@ class CompiledSteps:
         return factors, mu, nu
 
     def _new_state(self, opt_state: tuple, taken: int, arrays: tuple) -> tuple:
-        arrays = (_transposed(arrays[0]), arrays[1], _transposed(arrays[2]), arrays[3])
+        arrays = (_transposed(arrays[0]), arrays[1].copy(), _transposed(arrays[2]), arrays[3].copy())
         tail_state = opt_state[-1]
         if self.tail[0] == "scale":
             tail = EmptyState()
@@ -200,19 +203,17 @@ class CompiledSteps:
                                 nu=(arrays[2], arrays[3]))
         return (head, tail)
 
-    def _compile_helpers(
-        self, shared: tuple, order: np.ndarray, labels: np.ndarray, targets: np.ndarray
-    ) -> None:
+    def _compile_helpers(self, args: tuple) -> None:
         """Compile (or load from Numba's cache) the helpers' loop here, before the first helped call.
 
         Otherwise the first helper thread compiles it while the steps run, holding the GIL for
         the length of a compilation (0.7 s for Fashion-MNIST's types), and the calling thread
-        stalls between its calls. With ``GENERATION`` -1 the loop returns at once.
+        stalls between its calls. ``args`` are the helpers' with a control array whose
+        ``GENERATION`` is -1: the loop returns at once.
         """
-        from linclass.kernels import parts
+        from linclass.kernels import epoch
 
-        stopped = (np.full_like(shared[0], -1), *shared[1:])
-        parts.help_steps(stopped, self.X, order, labels, targets, self.weight, self.code)
+        epoch.help_steps(*args)
         self.helpers_compiled = True
 
     def steps_per_call(self, n_features: int, n_classes: int) -> int:
@@ -250,33 +251,55 @@ class CompiledSteps:
         factors, mu, nu = self._factors(opt_state, n_steps)
         alpha, l1_weight, l2_weight = self.penalty_scalars
         shared = parts.new_shared(W.shape[1], W.shape[0], self.dtype, max_parts)
+        stacked = new_stacked(_transposed(W), b, self._state_arrays(opt_state))
+        settings = (*self.transform_vectors, self.kind, self.hyper, self.penalty, alpha, l1_weight, l2_weight)
+        helper_args = (shared, stacked, self.X, order, labels, targets, self.weight, self.code, *settings)
         if helped and not self.helpers_compiled:
-            self._compile_helpers(shared, order, labels, targets)
+            stopped = (np.full_like(shared[0], -1), *shared[1:])
+            self._compile_helpers((stopped, *helper_args[1:]))
         started = time.perf_counter()
-        helpers = [
-            submit(parts.help_steps, shared, self.X, order, labels, targets, self.weight, self.code)
-            for _ in range(n_split - 1 if helped else 0)
-        ]
+        helpers = [submit(epoch.help_steps, *helper_args) for _ in range(n_split - 1 if helped else 0)]
         try:
-            taken, values, correct, *arrays = epoch.run_steps(
-                self.X, order, labels, targets, self.weight, *self.transform_vectors, self.code,
-                _transposed(W), b, *self._state_arrays(opt_state), self.kind, self.hyper, self.penalty, alpha,
-                l1_weight, l2_weight, factors, mu, nu, self.batch, first_step, n_steps,
-                shared, max_parts, fused.PARTS_MIN_WORK,
+            taken, values, correct, cur = epoch.run_steps(
+                self.X, order, labels, targets, self.weight, *self.transform_vectors, self.code, stacked,
+                self.kind, self.hyper, self.penalty, alpha, l1_weight, l2_weight, factors, mu, nu, self.batch,
+                first_step, n_steps, shared, max_parts, fused.PARTS_MIN_WORK,
             )
         finally:
             parts.stop_helpers(shared[0])
             for helper in helpers:
                 helper.cancel()
+        arrays = [array[cur] for array in stacked[:6]]
         if taken:
             self.seconds_per_step[helped] = (time.perf_counter() - started) / taken
         start, stop = first_step * self.batch, min(order.shape[0], (first_step + taken) * self.batch)
         return Chunk(
             taken, values[:taken], int(correct[:taken].sum()), max(0, stop - start),
-            (_transposed(arrays[0]), arrays[1]), self._new_state(opt_state, taken, arrays[2:]),
+            (_transposed(arrays[0]), arrays[1].copy()), self._new_state(opt_state, taken, arrays[2:]),
         )
 
 
 def _transposed(array: np.ndarray) -> np.ndarray:
     """``array.T`` as a new C-contiguous array (the kernels' ``(C, D)`` layout and back)."""
     return np.ascontiguousarray(array.T)
+
+
+def new_stacked(Wt: np.ndarray, b: np.ndarray, state: tuple) -> tuple:
+    """The ``stacked`` buffers of :func:`linclass.kernels.epoch.run_steps`: two of each of the
+    weights ``Wt (C, D)``, ``b`` and the optimizer state ``(tW, tb, vW, vb)`` (the first holding
+    them; 64-byte aligned where they are 2-D), then ``db`` and the slices' values and flags."""
+    from linclass.kernels.epoch import _LINE
+
+    buffers = []
+    for array in (Wt, b, *state):
+        pair = aligned_zeros((2, *array.shape), array.dtype)
+        pair[0] = array
+        buffers.append(pair)
+    n_classes = Wt.shape[0]
+    return (
+        *buffers,
+        np.zeros(n_classes, Wt.dtype),
+        np.zeros(n_classes * _LINE, np.int64),
+        np.zeros(n_classes * _LINE, np.int64),
+        np.zeros(4),
+    )

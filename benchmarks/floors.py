@@ -21,6 +21,8 @@ And the least a step split over two cores moves between them besides its arithme
 (:func:`measure_exchange`): the caller writes the step's new weights ``(C, D)`` float32 and
 raises a flag, a helper thread spinning on it reads them and writes its partial gradient of the
 same size, and the caller reads that back — per step, with no products and no update rule.
+Also for half the classes' rows: what each core moves when the step's finishing runs in slices
+of classes (:func:`linclass.kernels.epoch.run_steps`), both cores at once.
 
 The same step floors for CIFAR-10's shape (D = 3,072, :func:`measure_cifar_floors`), on random
 uint8 pixels of that shape (the costs do not depend on the values).
@@ -59,6 +61,7 @@ def measure_floors(quick: bool, batches: tuple[int, ...]) -> dict:
         "shape": list(X.shape),
         "per row": _per_row_cost(X, y.astype(np.int64), rng),
         "exchange s": measure_exchange(X.shape[1], N_CLASSES),
+        "exchange half s": measure_exchange(X.shape[1], -(-N_CLASSES // 2)),
         "cifar": measure_cifar_floors(quick),
     }
 
@@ -77,6 +80,7 @@ def measure_cifar_floors(quick: bool) -> dict:
         "rows": [_step_floors(X, y, batch, rng) for batch in CIFAR_BATCHES],
         "shape": list(X.shape),
         "exchange s": measure_exchange(X.shape[1], N_CLASSES),
+        "exchange half s": measure_exchange(X.shape[1], -(-N_CLASSES // 2)),
     }
 
 

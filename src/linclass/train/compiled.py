@@ -36,7 +36,6 @@ import numpy as np
 
 from linclass.kernels import NumbaKernels, num_threads
 from linclass.kernels.threads import submit
-from linclass.kernels.vectors import aligned_zeros
 from linclass.objective import Objective
 from linclass.optim import EmptyState, ScaleByAdamState, ScaleByScheduleState, TraceState
 
@@ -289,6 +288,7 @@ def new_stacked(Wt: np.ndarray, b: np.ndarray, state: tuple) -> tuple:
     weights ``Wt (C, D)``, ``b`` and the optimizer state ``(tW, tb, vW, vb)`` (the first holding
     them; 64-byte aligned where they are 2-D), then ``db`` and the slices' values and flags."""
     from linclass.kernels.epoch import _LINE
+    from linclass.kernels.vectors import aligned_zeros
 
     buffers = []
     for array in (Wt, b, *state):

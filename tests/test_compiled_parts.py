@@ -262,8 +262,8 @@ def test_the_sliced_finishing_gives_the_whole_arrays_operations_with_a_helper():
                                ("b", stacked[1][1], b2[1]), ("b trace", stacked[3][1], tb2[1]),
                                ("raw W", shared[1], Wr), ("raw b", shared[2], b_raw)]:  # fmt: skip
         np.testing.assert_array_equal(mine, theirs, err_msg=name)
-    assert list(stacked[8][:: epoch._LINE][:2]) == [1, 1]  # both slices finite
-    penalty_bits = stacked[7][:: epoch._LINE][:2]
+    assert list(stacked[8][:: epoch.SLICE_STRIDE][:2]) == [1, 1]  # both slices finite
+    penalty_bits = stacked[7][:: epoch.SLICE_STRIDE][:2]
     values = [epoch._from_bits(bits) for bits in penalty_bits]
     c0, c1 = epoch.slice_classes(0, 2, 5)
     assert values[0] == pytest.approx(float(np.sum(stacked[0][0][c0:c1].astype(np.float64) ** 2)), rel=1e-12)

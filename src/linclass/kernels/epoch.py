@@ -194,7 +194,7 @@ def _shared_gradient(shared, X, order, labels, targets, weight, code, start, sto
 PHASE, CURRENT, LAST = parts.PHASE, 28, 29
 SLICES = 1
 # Per-slice flags and values are this many words apart: each on a cache line of its own.
-_LINE = 8
+SLICE_STRIDE = 8
 
 
 @numba.njit(cache=True)
@@ -252,8 +252,8 @@ def _finish_slice(s, n_slices, cur, last_part, stacked, shared, scale, shift_sca
     # stored atomically (the value as its bits) and read so: a flag stored in a function inlined
     # into the loop, then read there with a plain load, was seen as it was before (in a features
     # split of the step, measured and not kept)
-    atomics.store(penalties, s * _LINE, _bits(value))
-    atomics.store(finite, s * _LINE, 1 if ok else 0)
+    atomics.store(penalties, s * SLICE_STRIDE, _bits(value))
+    atomics.store(finite, s * SLICE_STRIDE, 1 if ok else 0)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -264,12 +264,9 @@ def _claim_slices(ctl, generation, stacked, shared, scale, shift_scaled, shift, 
     cur, last_part = atomics.load(ctl, CURRENT), atomics.load(ctl, LAST)
     n_slices = atomics.load(ctl, parts.PARTS)
     while True:
-        word = atomics.load(ctl, parts.CLAIM)
-        s = word - generation * parts.MAX_PARTS
-        if s < 0 or s >= n_slices:
+        s = parts.claim(ctl, generation, n_slices)
+        if s < 0:
             return
-        if not atomics.compare_exchange(ctl, parts.CLAIM, word, word + 1):
-            continue
         _finish_slice(s, n_slices, cur, last_part, stacked, shared, scale, shift_scaled, shift, kind, hyper,
                       penalty, alpha, l1_weight, l2_weight)
         atomics.fetch_add(ctl, parts.DONE, 1)
@@ -280,19 +277,12 @@ def _share_slices(ctl, n_slices, cur, last_part, stacked, shared, scale, shift_s
                   penalty, alpha, l1_weight, l2_weight):
     """The step's finishing in ``n_slices`` slices of classes, with whichever helpers claim some."""
     wide_vectors()
-    generation = atomics.load(ctl, parts.GENERATION) + 1
-    atomics.store(ctl, PHASE, SLICES)
     atomics.store(ctl, CURRENT, cur)
     atomics.store(ctl, LAST, last_part)
-    atomics.store(ctl, parts.PARTS, n_slices)
-    atomics.store(ctl, parts.DONE, 0)
-    atomics.store(ctl, parts.CLAIM, generation * parts.MAX_PARTS)
-    atomics.store(ctl, parts.GENERATION, generation)
+    generation = parts.publish(ctl, SLICES, n_slices)
     _claim_slices(ctl, generation, stacked, shared, scale, shift_scaled, shift, kind, hyper, penalty, alpha,
                   l1_weight, l2_weight)
-    while atomics.load(ctl, parts.DONE) < n_slices:
-        pass
-    atomics.store(ctl, parts.CLAIM, -1)
+    parts.wait_done(ctl, n_slices)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -421,10 +411,10 @@ def run_steps(
             if penalty != NO_PENALTY:
                 summed = 0.0
                 for s in range(n_slices):
-                    summed += _from_bits(atomics.load(penalties, s * _LINE))
+                    summed += _from_bits(atomics.load(penalties, s * SLICE_STRIDE))
                 value += float(alpha) * summed
             for s in range(n_slices):
-                ok &= atomics.load(finite, s * _LINE) != 0
+                ok &= atomics.load(finite, s * SLICE_STRIDE) != 0
             if not (ok and math.isfinite(value)):
                 break
             prepared = True

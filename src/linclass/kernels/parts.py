@@ -65,6 +65,40 @@ def part_step(n_rows, parts):
 
 
 @numba.njit(cache=True, nogil=True)
+def claim(ctl, generation, count):
+    """The next unclaimed piece (part, slice) of ``generation``'s ``count``, now claimed by the
+    caller; -1 when none is left or the generation is over."""
+    while True:
+        word = atomics.load(ctl, CLAIM)
+        piece = word - generation * MAX_PARTS
+        if piece < 0 or piece >= count:
+            return -1
+        if atomics.compare_exchange(ctl, CLAIM, word, word + 1):
+            return piece
+
+
+@numba.njit(cache=True, nogil=True)
+def publish(ctl, phase, count):
+    """Raise a new generation of ``count`` pieces of ``phase`` (the phase's own words already
+    written); returns its number."""
+    generation = atomics.load(ctl, GENERATION) + 1
+    atomics.store(ctl, PARTS, count)
+    atomics.store(ctl, PHASE, phase)
+    atomics.store(ctl, DONE, 0)
+    atomics.store(ctl, CLAIM, generation * MAX_PARTS)
+    atomics.store(ctl, GENERATION, generation)
+    return generation
+
+
+@numba.njit(cache=True, nogil=True)
+def wait_done(ctl, count):
+    """Wait until ``count`` pieces of the generation are finished, then close its claims."""
+    while atomics.load(ctl, DONE) < count:
+        pass
+    atomics.store(ctl, CLAIM, -1)
+
+
+@numba.njit(cache=True, nogil=True)
 def _work(shared, generation, X, order, labels, targets, weight, code):
     """Claim and compute parts of ``generation`` until none is left (or the generation is over)."""
     ctl, Wt, b, dWt_parts, db_parts, sums, counts = shared
@@ -72,12 +106,9 @@ def _work(shared, generation, X, order, labels, targets, weight, code):
     step = part_step(stop - start, parts)
     count = -(-(stop - start) // step)
     while True:
-        word = atomics.load(ctl, CLAIM)
-        part = word - generation * MAX_PARTS
-        if part < 0 or part >= count:
+        part = claim(ctl, generation, count)
+        if part < 0:
             return
-        if not atomics.compare_exchange(ctl, CLAIM, word, word + 1):
-            continue
         dWt_parts[part] = 0
         db_parts[part] = 0
         first = start + part * step
@@ -99,19 +130,12 @@ def share_rows(shared, X, order, labels, targets, weight, code, start, stop, par
     of ``shared`` must not change until this returns.
     """
     ctl = shared[0]
-    generation = atomics.load(ctl, GENERATION) + 1
     atomics.store(ctl, START, start)
     atomics.store(ctl, STOP, stop)
-    atomics.store(ctl, PARTS, parts)
-    atomics.store(ctl, PHASE, ROWS)
-    atomics.store(ctl, DONE, 0)
-    atomics.store(ctl, CLAIM, generation * MAX_PARTS)
-    atomics.store(ctl, GENERATION, generation)
+    generation = publish(ctl, ROWS, parts)
     _work(shared, generation, X, order, labels, targets, weight, code)
     count = -(-(stop - start) // part_step(stop - start, parts))
-    while atomics.load(ctl, DONE) < count:
-        pass
-    atomics.store(ctl, CLAIM, -1)
+    wait_done(ctl, count)
     return count
 
 

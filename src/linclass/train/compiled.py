@@ -287,7 +287,7 @@ def new_stacked(Wt: np.ndarray, b: np.ndarray, state: tuple) -> tuple:
     """The ``stacked`` buffers of :func:`linclass.kernels.epoch.run_steps`: two of each of the
     weights ``Wt (C, D)``, ``b`` and the optimizer state ``(tW, tb, vW, vb)`` (the first holding
     them; 64-byte aligned where they are 2-D), then ``db`` and the slices' values and flags."""
-    from linclass.kernels.epoch import _LINE
+    from linclass.kernels.epoch import SLICE_STRIDE
     from linclass.kernels.vectors import aligned_zeros
 
     buffers = []
@@ -299,7 +299,7 @@ def new_stacked(Wt: np.ndarray, b: np.ndarray, state: tuple) -> tuple:
     return (
         *buffers,
         np.zeros(n_classes, Wt.dtype),
-        np.zeros(n_classes * _LINE, np.int64),
-        np.zeros(n_classes * _LINE, np.int64),
+        np.zeros(n_classes * SLICE_STRIDE, np.int64),
+        np.zeros(n_classes * SLICE_STRIDE, np.int64),
         np.zeros(4),
     )
